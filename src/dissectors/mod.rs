@@ -1,0 +1,17 @@
+//! Thin glue from each core's results to Wireshark's tree: one file per protocol, no `unsafe`.
+//!
+//! To add a protocol: write its core in `src/core`, a file here with its `static` field,
+//! subtree and expert tables plus `register()`/`handoff()`, and list it below.
+#![forbid(unsafe_code)]
+
+pub mod snatmap;
+
+/// Wireshark's register_protoinfo phase: protocols, fields, preferences.
+pub fn register_all() {
+    snatmap::register();
+}
+
+/// Wireshark's handoff phase: ports, heuristics, handles of other dissectors.
+pub fn handoff_all() {
+    snatmap::handoff();
+}

@@ -1,0 +1,321 @@
+//! SNATMAP: glue from `core::snatmap` to Wireshark.
+//!
+//! Reached three ways: the UDP heuristic `snatmap_udp` (exactly 16 bytes of type 1 with the
+//! 0xAAAA trailer, or type 2), UDP port 5678 (preference `snatmap.udp.port`), and by name
+//! ("snatmap") from the FaceTime demultiplexer. Requests and responses are matched by nonce
+//! within the UDP conversation on the first pass; later passes only read what was recorded.
+
+use crate::core::snatmap::{self, at, Message, Request, Response};
+use crate::core::span::Span;
+use crate::epan::*;
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+pub static PROTO: Protocol = Protocol::new(c"SNATMAP (Apple NAT mapping)", c"SNATMAP", c"snatmap");
+
+static HF_TYPE: HfId = HfId::new();
+static HF_NONCE: HfId = HfId::new();
+static HF_LOCAL_IP: HfId = HfId::new();
+static HF_LOCAL_PORT: HfId = HfId::new();
+static HF_TRAILER: HfId = HfId::new();
+static HF_MAPPED_IP_RAW: HfId = HfId::new();
+static HF_MAPPED_PORT_RAW: HfId = HfId::new();
+static HF_MAPPED_IP: HfId = HfId::new();
+static HF_MAPPED_PORT: HfId = HfId::new();
+static HF_UNUSED: HfId = HfId::new();
+static HF_RESPONSE_IN: HfId = HfId::new();
+static HF_RESPONSE_TO: HfId = HfId::new();
+static HF_TIME: HfId = HfId::new();
+static HF_NAT: HfId = HfId::new();
+static HF_PORT_PRESERVED: HfId = HfId::new();
+static HF_RETRANS_OF: HfId = HfId::new();
+
+static TYPES: [(u32, &std::ffi::CStr); 2] = [(snatmap::TYPE_REQUEST, c"Request"), (snatmap::TYPE_RESPONSE, c"Response")];
+
+static FIELDS: [Field; 16] = [
+    Field::new(&HF_TYPE, c"Type", c"snatmap.type", FieldType::U32).vals(&TYPES).blurb(c"1 = request, 2 = response"),
+    Field::new(&HF_NONCE, c"Nonce", c"snatmap.nonce", FieldType::U32)
+        .hex()
+        .blurb(c"Random 31-bit value chosen by the client, echoed in the response"),
+    Field::new(&HF_LOCAL_IP, c"Local address", c"snatmap.local_ip", FieldType::Ipv4)
+        .blurb(c"The client's own address, as it sees it (request)"),
+    Field::new(&HF_LOCAL_PORT, c"Local port", c"snatmap.local_port", FieldType::U16).blurb(c"The client's own port (request)"),
+    Field::new(&HF_TRAILER, c"Trailer", c"snatmap.trailer", FieldType::U16).hex().blurb(c"Always 0xAAAA in a request"),
+    Field::new(&HF_MAPPED_IP_RAW, c"Mapped address (inverted)", c"snatmap.mapped_ip_raw", FieldType::U32)
+        .hex()
+        .blurb(c"The mapped address as sent: every bit inverted"),
+    Field::new(&HF_MAPPED_PORT_RAW, c"Mapped port (inverted)", c"snatmap.mapped_port_raw", FieldType::U16)
+        .hex()
+        .blurb(c"The mapped port as sent: every bit inverted"),
+    Field::new(&HF_MAPPED_IP, c"Mapped address", c"snatmap.mapped_ip", FieldType::Ipv4)
+        .blurb(c"The client's address as the server saw it (response, decoded from the inverted form)"),
+    Field::new(&HF_MAPPED_PORT, c"Mapped port", c"snatmap.mapped_port", FieldType::U16)
+        .blurb(c"The client's port as the server saw it (response, decoded from the inverted form)"),
+    Field::new(&HF_UNUSED, c"Unused", c"snatmap.unused", FieldType::U16).hex().blurb(c"Bytes 14-15 of a response, ignored by the client"),
+    Field::new(&HF_RESPONSE_IN, c"Response in", c"snatmap.response_in", FieldType::FrameNum(FrameLink::Response))
+        .blurb(c"The frame holding the response to this request"),
+    Field::new(&HF_RESPONSE_TO, c"Response to", c"snatmap.response_to", FieldType::FrameNum(FrameLink::Request))
+        .blurb(c"The frame holding the request this response answers"),
+    Field::new(&HF_TIME, c"Time", c"snatmap.time", FieldType::RelTime).blurb(c"Time between the request and its response"),
+    Field::new(&HF_NAT, c"Behind NAT", c"snatmap.nat", FieldType::Bool)
+        .blurb(c"The mapped address or port differs from the request's local address"),
+    Field::new(&HF_PORT_PRESERVED, c"Port preserved", c"snatmap.port_preserved", FieldType::Bool)
+        .blurb(c"The mapped port equals the request's local port"),
+    Field::new(&HF_RETRANS_OF, c"Retransmission of", c"snatmap.retransmission_of", FieldType::FrameNum(FrameLink::RetransPrev))
+        .blurb(c"The frame that first sent this request"),
+];
+
+static ETT: EttId = EttId::new();
+static ETTS: [&EttId; 1] = [&ETT];
+
+static EI_UNMATCHED: ExpertId = ExpertId::new();
+static EI_NONCE_MISMATCH: ExpertId = ExpertId::new();
+static EI_RETRANSMISSION: ExpertId = ExpertId::new();
+static EI_DUP_RESPONSE: ExpertId = ExpertId::new();
+static EI_UNANSWERED: ExpertId = ExpertId::new();
+static EI_NONCE_TOP_BIT: ExpertId = ExpertId::new();
+static EI_NAT: ExpertId = ExpertId::new();
+static EI_STATE_CAP: ExpertId = ExpertId::new();
+
+static EXPERTS: [Expert; 8] = [
+    Expert::new(&EI_UNMATCHED, c"snatmap.unmatched_response", Group::Sequence, Severity::Warn, c"Response without any request in this conversation"),
+    Expert::new(&EI_NONCE_MISMATCH, c"snatmap.nonce_mismatch", Group::Sequence, Severity::Warn, c"Response nonce matches no request of this conversation"),
+    Expert::new(&EI_RETRANSMISSION, c"snatmap.retransmission", Group::Sequence, Severity::Note, c"Retransmitted request"),
+    Expert::new(&EI_DUP_RESPONSE, c"snatmap.duplicate_response", Group::Sequence, Severity::Note, c"Duplicate response"),
+    Expert::new(&EI_UNANSWERED, c"snatmap.unanswered", Group::Sequence, Severity::Note, c"Request never answered in this capture"),
+    Expert::new(&EI_NONCE_TOP_BIT, c"snatmap.nonce_top_bit", Group::Protocol, Severity::Note, c"Nonce has its top bit set (Apple's client draws 31-bit nonces)"),
+    Expert::new(&EI_NAT, c"snatmap.nat_detected", Group::Protocol, Severity::Chat, c"Client is behind a NAT"),
+    Expert::new(&EI_STATE_CAP, c"snatmap.state_cap", Group::Protocol, Severity::Warn, c"Too many SNATMAP requests in this conversation; later ones are not matched"),
+];
+
+/// Preference: look for SNATMAP in any 16-byte UDP payload (the heuristic is also listed in
+/// Analyze → Enabled Protocols as `snatmap_udp`).
+pub const DEFAULT_PORT: u32 = 5678;
+
+/// Most transactions remembered per conversation: 100,000 unanswered requests cost a few MB,
+/// not unbounded memory. Past the cap requests are still shown, but not matched.
+pub const MAX_TRANSACTIONS: usize = 65_536;
+
+static HANDLE: Handle = Handle::new();
+
+pub fn register() {
+    PROTO.register(&FIELDS, &ETTS, &EXPERTS);
+    HANDLE.register::<ByPort>(c"snatmap");
+}
+
+pub fn handoff() {
+    HANDLE.add_uint_with_preference(c"udp.port", DEFAULT_PORT);
+    add_heuristic::<Heur>(c"udp", c"SNATMAP over UDP", c"snatmap_udp", true);
+}
+
+/// The by-port / by-name dissector: SNATMAP or nothing.
+pub struct ByPort;
+impl Dissector for ByPort {
+    fn protocol() -> &'static Protocol {
+        &PROTO
+    }
+    fn dissect(pkt: &mut Packet<'_>) -> usize {
+        match snatmap::parse(pkt.bytes()) {
+            Ok(msg) => {
+                show(pkt, &msg);
+                snatmap::LEN
+            }
+            Err(_) => 0,
+        }
+    }
+}
+
+/// The UDP heuristic: claims exactly what `core::snatmap::parse` accepts.
+pub struct Heur;
+impl Heuristic for Heur {
+    fn protocol() -> &'static Protocol {
+        &PROTO
+    }
+    fn dissect(pkt: &mut Packet<'_>) -> bool {
+        ByPort::dissect(pkt) != 0
+    }
+}
+
+/// One request and what became of it.
+struct Transaction {
+    req_frame: u32,
+    req_time: Time,
+    request: Request,
+    resp_frame: Option<u32>,
+    resp_time: Time,
+}
+
+/// What the first pass decided about a frame.
+#[derive(Clone, Copy)]
+enum Note {
+    Request { tx: usize, retrans_of: Option<u32> },
+    Response { tx: Option<usize>, duplicate_of: Option<u32>, any_request: bool },
+    OverCap,
+}
+
+#[derive(Default)]
+struct ConvState {
+    txs: Vec<Transaction>,
+    by_nonce: HashMap<u32, usize>,
+    notes: HashMap<u32, Note>,
+}
+
+impl ConvState {
+    /// First pass only: records what `frame` means for this conversation.
+    fn learn(&mut self, frame: u32, time: Time, msg: &Message) -> Note {
+        let note = match msg {
+            Message::Request(req) => match self.by_nonce.get(&req.nonce).map(|&i| (i, &self.txs[i])) {
+                // Same nonce and same content, not answered yet: a retransmission.
+                Some((i, tx)) if tx.resp_frame.is_none() && tx.request == *req => {
+                    Note::Request { tx: i, retrans_of: Some(tx.req_frame) }
+                }
+                _ if self.txs.len() >= MAX_TRANSACTIONS => Note::OverCap,
+                _ => {
+                    self.txs.push(Transaction { req_frame: frame, req_time: time, request: *req, resp_frame: None, resp_time: Time::default() });
+                    self.by_nonce.insert(req.nonce, self.txs.len() - 1);
+                    Note::Request { tx: self.txs.len() - 1, retrans_of: None }
+                }
+            },
+            Message::Response(resp) => match self.by_nonce.get(&resp.nonce).copied() {
+                Some(i) => {
+                    let tx = &mut self.txs[i];
+                    match tx.resp_frame {
+                        Some(first) => Note::Response { tx: Some(i), duplicate_of: Some(first), any_request: true },
+                        None => {
+                            tx.resp_frame = Some(frame);
+                            tx.resp_time = time;
+                            Note::Response { tx: Some(i), duplicate_of: None, any_request: true }
+                        }
+                    }
+                }
+                None => Note::Response { tx: None, duplicate_of: None, any_request: !self.txs.is_empty() },
+            },
+        };
+        self.notes.insert(frame, note);
+        note
+    }
+}
+
+fn endpoint(ip: Ipv4Addr, port: u16) -> String {
+    format!("{ip}:{port}")
+}
+
+/// Test hook: `APPLESHARK_TEST_PANIC_NONCE=<hex>` makes the dissector panic on that nonce, so
+/// the tests can prove that a panic becomes an expert item and tshark carries on.
+fn test_panic_nonce() -> Option<u32> {
+    static NONCE: once_cell::sync::Lazy<Option<u32>> = once_cell::sync::Lazy::new(|| {
+        std::env::var("APPLESHARK_TEST_PANIC_NONCE").ok().and_then(|v| u32::from_str_radix(&v, 16).ok())
+    });
+    *NONCE
+}
+
+fn show(pkt: &mut Packet<'_>, msg: &Message) {
+    if test_panic_nonce() == Some(msg.nonce()) {
+        panic!("test panic for nonce 0x{:08x}", msg.nonce());
+    }
+    let state = pkt.conversation::<ConvState>(&PROTO);
+    let note = if pkt.visited() {
+        state.borrow().notes.get(&pkt.frame()).copied()
+    } else {
+        Some(state.borrow_mut().learn(pkt.frame(), pkt.time(), msg))
+    };
+    let state = state.borrow();
+
+    pkt.set_protocol_column(c"SNATMAP");
+    let root = pkt.tree().add_protocol(&PROTO, Span::new(0, snatmap::LEN));
+    let tree = root.subtree(&ETT);
+    tree.add(&HF_TYPE, at::TYPE, msg.type_code());
+    let nonce = tree.add(&HF_NONCE, at::NONCE, msg.nonce());
+    if snatmap::anomalies(msg).next().is_some() {
+        nonce.expert(&EI_NONCE_TOP_BIT, None);
+    }
+
+    match msg {
+        Message::Request(req) => {
+            let local = endpoint(req.local_ip, req.local_port);
+            tree.add(&HF_LOCAL_IP, at::ADDR, req.local_ip);
+            tree.add(&HF_LOCAL_PORT, at::PORT, req.local_port);
+            tree.add(&HF_TRAILER, at::TRAILER, snatmap::REQUEST_TRAILER);
+            let mut info = format!("Request nonce 0x{:08x} local {local}", req.nonce);
+            root.append_text(&format!(", Request, local {local}"));
+            match note {
+                Some(Note::Request { tx, retrans_of }) => {
+                    let tx = &state.txs[tx];
+                    if let Some(first) = retrans_of {
+                        tree.add_generated(&HF_RETRANS_OF, first)
+                            .expert(&EI_RETRANSMISSION, Some(&format!("Retransmitted request (first sent in frame {first})")));
+                        info.push_str(&format!(" [retransmission of #{first}]"));
+                    }
+                    match tx.resp_frame {
+                        Some(resp) => {
+                            tree.add_generated(&HF_RESPONSE_IN, resp);
+                        }
+                        // Only a later pass knows the whole capture.
+                        None if pkt.visited() => {
+                            root.expert(&EI_UNANSWERED, None);
+                        }
+                        None => {}
+                    }
+                }
+                Some(Note::OverCap) => {
+                    root.expert(&EI_STATE_CAP, None);
+                }
+                _ => {}
+            }
+            pkt.set_info(&info);
+        }
+        Message::Response(resp) => {
+            show_response(pkt, &tree, root, resp, note, &state);
+        }
+    }
+}
+
+fn show_response(pkt: &mut Packet<'_>, tree: &Tree<'_>, root: Item<'_>, resp: &Response, note: Option<Note>, state: &ConvState) {
+    let mapped = endpoint(resp.mapped_ip(), resp.mapped_port());
+    tree.add(&HF_MAPPED_IP_RAW, at::ADDR, resp.raw_addr);
+    tree.add(&HF_MAPPED_IP, at::ADDR, resp.mapped_ip());
+    tree.add(&HF_MAPPED_PORT_RAW, at::PORT, resp.raw_port);
+    tree.add(&HF_MAPPED_PORT, at::PORT, resp.mapped_port());
+    tree.add(&HF_UNUSED, at::TRAILER, resp.trailer);
+    root.append_text(&format!(", Response, mapped {mapped}"));
+
+    let mut info = format!("Response mapped {mapped}");
+    match note {
+        Some(Note::Response { tx: Some(i), duplicate_of, .. }) => {
+            let tx = &state.txs[i];
+            tree.add_generated(&HF_RESPONSE_TO, tx.req_frame);
+            let this_time = if duplicate_of.is_some() { pkt.time() } else { tx.resp_time };
+            tree.add_generated(&HF_TIME, this_time.since(tx.req_time));
+            let v = snatmap::verdict(&tx.request, resp);
+            let nat = tree.add_generated(&HF_NAT, v.nat);
+            tree.add_generated(&HF_PORT_PRESERVED, v.port_preserved);
+            let verdict = match (v.nat, v.port_preserved) {
+                (false, _) => "no NAT".to_string(),
+                (true, true) => "behind NAT, port preserved".to_string(),
+                (true, false) => "behind NAT, port changed".to_string(),
+            };
+            if v.nat {
+                let local = endpoint(tx.request.local_ip, tx.request.local_port);
+                nat.expert(&EI_NAT, Some(&format!("Client is behind a NAT: local {local} mapped to {mapped}")));
+            }
+            info.push_str(&format!(" ({verdict})"));
+            if let Some(first) = duplicate_of {
+                root.expert(&EI_DUP_RESPONSE, Some(&format!("Duplicate response (first in frame {first})")));
+                info.push_str(&format!(" [duplicate of #{first}]"));
+            }
+        }
+        Some(Note::Response { tx: None, any_request: true, .. }) => {
+            root.expert(
+                &EI_NONCE_MISMATCH,
+                Some(&format!("Response nonce 0x{:08x} matches no request of this conversation", resp.nonce)),
+            );
+            info.push_str(&format!(" (nonce 0x{:08x} matches no request)", resp.nonce));
+        }
+        Some(Note::Response { tx: None, any_request: false, .. }) => {
+            root.expert(&EI_UNMATCHED, None);
+            info.push_str(" (no request seen)");
+        }
+        _ => {}
+    }
+    pkt.set_info(&info);
+}

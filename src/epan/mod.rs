@@ -1,0 +1,28 @@
+//! The only `unsafe` code of appleshark: bindings to epan and a small, typed, safe layer over
+//! them, so that dissectors (`crate::dissectors`) are written without `unsafe`.
+//!
+//! - [`registry`]: declarative tables of protocols, fields, subtrees and expert infos;
+//! - [`packet`]: the packet (bytes, metadata, columns) and tree building;
+//! - [`conversation`]: per-conversation Rust state with file-scope lifetime;
+//! - [`prefs`]: preferences (uint, bool, range);
+//! - [`handoff`]: heuristics, port tables, handles, calling another dissector by name;
+//! - [`entry`]: the `extern "C"` entry points, each catching panics;
+//! - [`version`]: every difference between Wireshark versions, in one place;
+//! - `plugin`: the symbols Wireshark's plugin loader looks for.
+
+pub mod conversation;
+pub mod entry;
+pub mod handoff;
+pub mod packet;
+pub mod prefs;
+pub mod registry;
+pub mod sys;
+pub mod version;
+#[cfg(not(test))]
+mod plugin;
+
+pub use entry::{Dissector, Heuristic, TcpPdus};
+pub use handoff::{add_heuristic, Handle};
+pub use packet::{FieldValue, Item, Packet, Time, Tree};
+pub use prefs::{PrefBool, PrefRange, PrefUint};
+pub use registry::{Base, EttId, Expert, ExpertId, Field, FieldType, FrameLink, Group, HfId, Protocol, Severity};

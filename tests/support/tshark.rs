@@ -1,0 +1,191 @@
+//! Runs the real tshark with the freshly built plugin.
+//!
+//! The plugin (`libappleshark.so` next to the test binary's `deps/` folder, built by the same
+//! `cargo test`) is copied into a temporary HOME's personal plugin folder
+//! `.local/lib/wireshark/plugins/<major.minor>/epan/`. tshark run as root silently ignores
+//! personal plugins, so when the tests run as root tshark is started as `nobody` with
+//! `setpriv`, and everything it reads is made world-readable.
+//!
+//! Environment:
+//! - `TSHARK`: the tshark binary (default `tshark` on PATH);
+//! - `APPLESHARK_TSHARK_PREFIX`: a command put in front of everything (e.g. `chroot /srv/sid`),
+//!   with `APPLESHARK_TSHARK_ROOT` the directory that prefix sees as `/` (temporary files are
+//!   then created under that root).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub struct Tshark {
+    /// Temporary HOME (as seen from the host).
+    home: PathBuf,
+    /// The root tshark sees (host `/` unless a chroot prefix is set).
+    root: PathBuf,
+    /// major.minor of the tshark in use.
+    pub version: String,
+    as_nobody: bool,
+}
+
+fn is_root() -> bool {
+    // SAFETY-free check: `id -u` avoids a libc dependency in tests.
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+fn prefix() -> Vec<String> {
+    std::env::var("APPLESHARK_TSHARK_PREFIX").map(|p| p.split_whitespace().map(String::from).collect()).unwrap_or_default()
+}
+
+/// The built plugin. `cargo test` builds the library only as an rlib, so the harness asks
+/// cargo for the cdylib (same profile as the tests; a no-op when it is up to date) and takes
+/// the path cargo reports. `APPLESHARK_PLUGIN` names a prebuilt one instead (e.g. built for
+/// another Wireshark version).
+pub fn plugin_path() -> PathBuf {
+    if let Ok(p) = std::env::var("APPLESHARK_PLUGIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--lib", "--message-format=json"]).current_dir(env!("CARGO_MANIFEST_DIR"));
+    if release {
+        cmd.arg("--release");
+    }
+    let out = cmd.output().expect("cargo runs");
+    assert!(out.status.success(), "building the plugin failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"compiler-artifact\"") && l.contains("\"name\":\"appleshark\""))
+        .flat_map(|l| l.split('"').filter(|s| s.ends_with("libappleshark.so")).map(PathBuf::from).collect::<Vec<_>>())
+        .next()
+        .expect("cargo reported the plugin's .so")
+}
+
+fn chmod_world_readable(path: &Path) {
+    let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(path).status();
+}
+
+impl Tshark {
+    /// The shared instance for this test binary (plugin installed once).
+    pub fn get() -> &'static Tshark {
+        static T: OnceLock<Tshark> = OnceLock::new();
+        T.get_or_init(Tshark::install)
+    }
+
+    fn install() -> Tshark {
+        let root = std::env::var("APPLESHARK_TSHARK_ROOT").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/"));
+        let as_nobody = is_root();
+        let mut t = Tshark { home: PathBuf::new(), root: root.clone(), version: String::new(), as_nobody };
+        // Ask tshark its version (as root that only prints a warning, which we ignore).
+        let out = t.command(&["--version"]).output().expect("tshark runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v = text
+            .split_whitespace()
+            .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()) && w.matches('.').count() >= 2)
+            .expect("tshark --version prints a version");
+        let mut parts = v.split('.');
+        t.version = format!("{}.{}", parts.next().unwrap(), parts.next().unwrap());
+
+        let home = root.join(format!("tmp/appleshark-home-{}", std::process::id()));
+        let plugdir = home.join(format!(".local/lib/wireshark/plugins/{}/epan", t.version));
+        std::fs::create_dir_all(&plugdir).unwrap();
+        std::fs::copy(plugin_path(), plugdir.join("appleshark.so")).unwrap();
+        chmod_world_readable(&home);
+        t.home = home;
+        t
+    }
+
+    /// A path for a new temporary file that tshark can read, and its name as tshark sees it.
+    pub fn temp_file(&self, name: &str) -> (PathBuf, String) {
+        let dir = self.home.join("files");
+        std::fs::create_dir_all(&dir).unwrap();
+        chmod_world_readable(&dir);
+        let host = dir.join(name);
+        let seen = self.inside(&host);
+        (host, seen)
+    }
+
+    /// How a host path looks from inside the (possibly chrooted) tshark.
+    pub fn inside(&self, host: &Path) -> String {
+        match host.strip_prefix(&self.root) {
+            Ok(rel) if self.root != Path::new("/") => format!("/{}", rel.display()),
+            _ => host.display().to_string(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        self.command_env(&[], args)
+    }
+
+    fn command_env(&self, env: &[&str], args: &[&str]) -> Command {
+        let mut argv: Vec<String> = prefix();
+        if self.as_nobody {
+            argv.extend(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"].map(String::from));
+        }
+        argv.push("env".into());
+        if !self.home.as_os_str().is_empty() {
+            argv.push(format!("HOME={}", self.inside(&self.home)));
+        }
+        argv.extend(env.iter().map(|s| s.to_string()));
+        argv.push(std::env::var("TSHARK").unwrap_or_else(|_| "tshark".into()));
+        argv.extend(args.iter().map(|s| s.to_string()));
+        let mut c = Command::new(&argv[0]);
+        c.args(&argv[1..]).current_dir("/");
+        c
+    }
+
+    /// Runs tshark with `args`; panics with its stderr when it fails.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(&[], args)
+    }
+
+    /// Runs tshark with extra `NAME=value` environment entries.
+    pub fn run_env(&self, env: &[&str], args: &[&str]) -> Output {
+        let out = self.command_env(env, args).output().expect("tshark runs");
+        assert!(out.status.success(), "tshark {args:?} failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    /// Runs tshark and returns stdout.
+    pub fn stdout(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.run(args).stdout).into_owned()
+    }
+
+    /// Writes `pcap` (bytes) as a capture tshark can read; returns its name as tshark sees it.
+    pub fn capture(&self, name: &str, pcap: &[u8]) -> String {
+        let (host, seen) = self.temp_file(name);
+        std::fs::write(&host, pcap).unwrap();
+        chmod_world_readable(&host);
+        seen
+    }
+
+    /// `tshark -r FILE [-2] [-Y filter] -T fields -e …` → one row per frame, one cell per
+    /// field (occurrences joined with ','). `extra` goes before the output options.
+    pub fn fields(&self, file: &str, filter: Option<&str>, fields: &[&str], extra: &[&str]) -> Vec<Vec<String>> {
+        self.fields_env(&[], file, filter, fields, extra)
+    }
+
+    /// [`Tshark::fields`] with extra environment entries.
+    pub fn fields_env(&self, env: &[&str], file: &str, filter: Option<&str>, fields: &[&str], extra: &[&str]) -> Vec<Vec<String>> {
+        let mut args: Vec<&str> = vec!["-r", file, "-n"];
+        args.extend_from_slice(extra);
+        if let Some(f) = filter {
+            args.extend(["-Y", f]);
+        }
+        args.extend(["-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]);
+        for f in fields {
+            args.extend(["-e", f]);
+        }
+        String::from_utf8_lossy(&self.run_env(env, &args).stdout)
+            .lines()
+            .map(|l| l.split('\t').map(String::from).collect())
+            .collect()
+    }
+}
+
+impl Drop for Tshark {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
