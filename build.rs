@@ -63,11 +63,40 @@ fn read_version(ws_include: &Path) -> (u32, u32, u32) {
     )
 }
 
+/// Files `wireshark-headers/<prefix>*<suffix>`, sorted.
+fn area_files(prefix: &str, suffix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir("wireshark-headers")
+        .expect("wireshark-headers/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(suffix)))
+        .collect();
+    v.sort();
+    v
+}
+
+fn area_allowlist() -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for f in area_files("allow-", ".txt") {
+        for line in fs::read_to_string(&f).unwrap().lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            out.push(match line.split_once(':') {
+                Some(("type", p)) => ("type", p.trim().to_string()),
+                Some(("var", p)) => ("var", p.trim().to_string()),
+                _ => ("function", line.to_string()),
+            });
+        }
+    }
+    out
+}
+
 fn main() {
     println!("cargo:rerun-if-env-changed=APPLESHARK_WS_INCLUDE");
     println!("cargo:rerun-if-changed=wireshark-headers/wrapper.h");
     println!("cargo:rerun-if-changed=wireshark-headers/shim.h");
     println!("cargo:rerun-if-changed=wireshark-headers/shim.c");
+    println!("cargo:rerun-if-changed=wireshark-headers");
     for m in SUPPORTED_MINORS {
         println!("cargo::rustc-check-cfg=cfg(ws_ge_4_{m})");
     }
@@ -190,11 +219,23 @@ fn main() {
     ] {
         builder = builder.allowlist_var(v);
     }
+    // Per-area additions: `wireshark-headers/allow-<area>.txt` lists further functions (one
+    // regex a line; `type:`/`var:` prefixes for types and variables; `#` comments).
+    for (kind, pattern) in area_allowlist() {
+        builder = match kind {
+            "type" => builder.allowlist_type(pattern),
+            "var" => builder.allowlist_var(pattern),
+            _ => builder.allowlist_function(pattern),
+        };
+    }
     let bindings = builder.generate().expect("appleshark: bindgen failed on wireshark-headers/wrapper.h");
     bindings.write_to_file(out.join("bindings.rs")).unwrap();
 
     let mut cc = cc::Build::new();
-    cc.file("wireshark-headers/shim.c").warnings(true).flag_if_supported("-Wno-unused-parameter");
+    for c in area_files("shim", ".c") {
+        cc.file(c);
+    }
+    cc.warnings(true).flag_if_supported("-Wno-unused-parameter");
     for dir in &includes {
         cc.include(dir);
     }
