@@ -39,6 +39,7 @@ pub struct Packet<'p> {
     pub(crate) tvb: *mut sys::tvbuff_t,
     pub(crate) pinfo: *mut sys::packet_info,
     pub(crate) tree: *mut sys::proto_tree,
+    #[allow(dead_code)] // the `data` argument some callers pass (e.g. TLS); unused so far
     pub(crate) data_arg: *mut c_void,
     bytes: &'p [u8],
     _life: PhantomData<&'p mut ()>,

@@ -90,6 +90,7 @@ impl Tshark {
         let home = root.join(format!("tmp/appleshark-home-{}", std::process::id()));
         let plugdir = home.join(format!(".local/lib/wireshark/plugins/{}/epan", t.version));
         std::fs::create_dir_all(&plugdir).unwrap();
+        std::fs::create_dir_all(home.join("no-global-plugins")).unwrap();
         std::fs::copy(plugin_path(), plugdir.join("appleshark.so")).unwrap();
         chmod_world_readable(&home);
         t.home = home;
@@ -126,6 +127,9 @@ impl Tshark {
         argv.push("env".into());
         if !self.home.as_os_str().is_empty() {
             argv.push(format!("HOME={}", self.inside(&self.home)));
+            // An empty global plugin folder: a copy of appleshark installed system-wide must
+            // not load next to the one under test (honoured because tshark is not root).
+            argv.push(format!("WIRESHARK_PLUGIN_DIR={}", self.inside(&self.home.join("no-global-plugins"))));
         }
         argv.extend(env.iter().map(|s| s.to_string()));
         argv.push(std::env::var("TSHARK").unwrap_or_else(|_| "tshark".into()));
