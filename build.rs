@@ -153,7 +153,14 @@ fn main() {
         .default_enum_style(bindgen::EnumVariation::Consts)
         .layout_tests(false)
         .derive_default(true)
-        .generate_comments(false);
+        .derive_debug(false)
+        .generate_comments(false)
+        // Types Rust never looks inside. Keeping them opaque keeps the bindings small and
+        // avoids a bindgen layout failure on a wiretap union in the 4.4 headers.
+        .opaque_type("wtap_pseudo_header")
+        .opaque_type("_?frame_data")
+        .opaque_type("_?fvalue_t")
+        .opaque_type("epan_session");
     for dir in &includes {
         builder = builder.clang_arg(format!("-I{}", dir.display()));
     }

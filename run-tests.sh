@@ -5,3 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 cargo test --release
 tests/cmake-check.sh
+# The same golden tests in tshark 4.4 and 4.6 (Debian trixie and sid chroots); needs root.
+if [ "$(id -u)" = 0 ]; then
+  tests/multiversion/run.sh
+else
+  echo "run-tests: NOT RUN: multi-version tests (tests/multiversion/run.sh needs root)"
+fi

@@ -67,10 +67,16 @@ fn plugin_is_listed_with_protocol_fields_and_heuristic() {
     assert!(line.contains("dissector"), "{line}");
 
     let protocols = t.stdout(&["-G", "protocols"]);
-    assert!(protocols.lines().any(|l| l == "SNATMAP (Apple NAT mapping)\tSNATMAP\tsnatmap"), "{protocols}");
+    // 4.0 prints three columns; 4.4 and later add enabled flags.
+    assert!(protocols.lines().any(|l| l.split('\t').take(3).eq(["SNATMAP (Apple NAT mapping)", "SNATMAP", "snatmap"])), "{protocols}");
 
     let heur = t.stdout(&["-G", "heuristic-decodes"]);
-    assert!(heur.lines().any(|l| l.split('\t').collect::<Vec<_>>() == ["udp", "snatmap", "T"]), "{heur}");
+    // 4.0: list, protocol, enabled; 4.4 and later add the short name and display name.
+    let line: Vec<&str> = heur.lines().find(|l| l.starts_with("udp\tsnatmap\t")).expect("snatmap heuristic listed").split('\t').collect();
+    assert_eq!(line[2], "T", "{line:?}");
+    if line.len() > 3 {
+        assert_eq!(line[4..], ["snatmap_udp", "SNATMAP over UDP"], "{line:?}");
+    }
 
     // Every field is registered once, under the protocol's prefix.
     let fields = t.stdout(&["-G", "fields"]);

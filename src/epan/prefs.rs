@@ -51,7 +51,10 @@ impl PrefRange {
     pub fn contains(&self, v: u32) -> bool {
         let r = self.range.load(Ordering::Relaxed);
         // SAFETY: NULL-checked; value_is_in_range only reads the range Wireshark owns.
-        !r.is_null() && unsafe { sys::value_is_in_range(r, v) != 0 }
+        // The return type is gboolean in 4.0 and bool later: `as i32` reads both.
+        #[allow(clippy::unnecessary_cast)]
+        let hit = !r.is_null() && unsafe { sys::value_is_in_range(r, v) as i32 != 0 };
+        hit
     }
 }
 

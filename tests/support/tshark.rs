@@ -183,8 +183,18 @@ impl Tshark {
         }
         String::from_utf8_lossy(&self.run_env(env, &args).stdout)
             .lines()
-            .map(|l| l.split('\t').map(String::from).collect())
+            .map(|l| l.split('\t').map(canonical_cell).collect())
             .collect()
+    }
+}
+
+/// Canonical form of a `-T fields` cell across versions: tshark 4.0 prints booleans as 1/0,
+/// 4.4 and later as True/False (occurrences joined by ','); the tests expect 1/0.
+fn canonical_cell(cell: &str) -> String {
+    if cell.split(',').all(|c| c == "True" || c == "False") && !cell.is_empty() {
+        cell.split(',').map(|c| if c == "True" { "1" } else { "0" }).collect::<Vec<_>>().join(",")
+    } else {
+        cell.to_string()
     }
 }
 
