@@ -390,3 +390,26 @@ fn panics_become_expert_items() {
     assert!(got[0][2].contains("test panic for nonce 0x0000dead"), "{:?}", got[0]);
     assert_eq!(got[1], row(&["2", "", "", "0x0000beef"]));
 }
+
+/// The per-conversation cap is a preference; requests past it are shown, flagged, not matched.
+#[test]
+fn request_cap_preference_bounds_state() {
+    let t = Tshark::get();
+    let mut cap = Capture::new();
+    let mut f = Flow::udp(sa("192.168.1.5:16402"), sa("17.0.0.10:5678"));
+    for nonce in 1..=3u32 {
+        cap.push(f.packet(&request(nonce, Ipv4Addr::new(192, 168, 1, 5), 16402)));
+    }
+    cap.push(f.reply(&response(3, Ipv4Addr::new(203, 0, 113, 7), 1)));
+    let file = t.capture("cap.pcap", &cap.to_bytes());
+    let got = t.fields(&file, None, &["frame.number", "_ws.expert.message", "snatmap.response_to"], &["-o", "snatmap.max_requests:2"]);
+    // Frame 3 (third request) is over the cap of 2, so the response (frame 4) finds no request.
+    assert_eq!(got[2], row(&["3", "More requests in this conversation than snatmap.max_requests; this one is not matched", ""]));
+    assert_eq!(got[3][0], "4");
+    assert_eq!(got[3][2], "");
+    let capped = t.fields(&file, Some("snatmap.state_cap"), &["frame.number"], &["-o", "snatmap.max_requests:2"]);
+    assert_eq!(capped, vec![row(&["3"])]);
+    // Default cap: everything matched.
+    let got = t.fields(&file, None, &["snatmap.response_to"], &[]);
+    assert_eq!(got[3], row(&["3"]));
+}

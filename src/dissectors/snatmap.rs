@@ -85,21 +85,29 @@ static EXPERTS: [Expert; 8] = [
     Expert::new(&EI_UNANSWERED, c"snatmap.unanswered", Group::Sequence, Severity::Note, c"Request never answered in this capture"),
     Expert::new(&EI_NONCE_TOP_BIT, c"snatmap.nonce_top_bit", Group::Protocol, Severity::Note, c"Nonce has its top bit set (Apple's client draws 31-bit nonces)"),
     Expert::new(&EI_NAT, c"snatmap.nat_detected", Group::Protocol, Severity::Chat, c"Client is behind a NAT"),
-    Expert::new(&EI_STATE_CAP, c"snatmap.state_cap", Group::Protocol, Severity::Warn, c"Too many SNATMAP requests in this conversation; later ones are not matched"),
+    Expert::new(&EI_STATE_CAP, c"snatmap.state_cap", Group::Protocol, Severity::Warn, c"More requests in this conversation than snatmap.max_requests; this one is not matched"),
 ];
 
 /// Preference: look for SNATMAP in any 16-byte UDP payload (the heuristic is also listed in
 /// Analyze → Enabled Protocols as `snatmap_udp`).
 pub const DEFAULT_PORT: u32 = 5678;
 
-/// Most transactions remembered per conversation: 100,000 unanswered requests cost a few MB,
-/// not unbounded memory. Past the cap requests are still shown, but not matched.
-pub const MAX_TRANSACTIONS: usize = 65_536;
+/// Most requests remembered per conversation (preference `snatmap.max_requests`): 100,000
+/// unanswered requests then cost a few MB, not unbounded memory. Past the cap requests are
+/// still shown, but not matched, and say so with an expert note.
+pub const DEFAULT_MAX_REQUESTS: u32 = 65_536;
+static MAX_REQUESTS: PrefUint = PrefUint::new(DEFAULT_MAX_REQUESTS);
 
 static HANDLE: Handle = Handle::new();
 
 pub fn register() {
     PROTO.register(&FIELDS, &ETTS, &EXPERTS);
+    PROTO.prefs().uint(
+        c"max_requests",
+        c"Requests remembered per conversation",
+        c"Requests past this many in one UDP conversation are shown but not matched to responses (bounds memory on hostile captures)",
+        &MAX_REQUESTS,
+    );
     HANDLE.register::<ByPort>(c"snatmap");
 }
 
@@ -169,7 +177,7 @@ impl ConvState {
                 Some((i, tx)) if tx.resp_frame.is_none() && tx.request == *req => {
                     Note::Request { tx: i, retrans_of: Some(tx.req_frame) }
                 }
-                _ if self.txs.len() >= MAX_TRANSACTIONS => Note::OverCap,
+                _ if self.txs.len() >= MAX_REQUESTS.get() as usize => Note::OverCap,
                 _ => {
                     self.txs.push(Transaction { req_frame: frame, req_time: time, request: *req, resp_frame: None, resp_time: Time::default() });
                     self.by_nonce.insert(req.nonce, self.txs.len() - 1);
