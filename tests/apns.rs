@@ -370,3 +370,219 @@ fn payloads_json_and_imessage_envelope() {
     let got = t.fields(&file, Some("json"), &["apns.topic", "json.value.string"], &[]);
     assert_eq!(got, vec![row(&["com.apple.ess", "hi"])]);
 }
+
+/// One Connect spread over many segments (the header itself split), then many messages in
+/// one segment, each way.
+#[test]
+fn reassembly_one_over_many_and_many_in_one() {
+    let t = Tshark::get();
+    let cert: Vec<u8> = (0..1500u32).map(|i| (i * 7) as u8).collect();
+    let connect = msg(0x07, &[item(1, &TOKEN), item(12, &cert), item(9, b"16.4")]);
+    let mut cap = Capture::new();
+    let mut tcp = TcpFlow::new(sa(CLIENT), sa(SERVER));
+    cap.extend(tcp.handshake(&[], &[], &[]));
+    // 3 bytes (inside the 5-byte header), then 100-byte pieces.
+    let mut pieces = vec![&connect[..3]];
+    pieces.extend(connect[3..].chunks(100));
+    for p in &pieces {
+        cap.push(tcp.send(Dir::ToServer, p, &[]));
+    }
+    let connect_frame = cap.len() as u32;
+    // Five messages in one server segment, five acks in one device segment.
+    let ids = [11u32, 12, 13, 14, 15];
+    let madrid = sha1("com.apple.madrid");
+    let burst: Vec<u8> = ids.iter().flat_map(|id| msg(0x0A, &[item(1, &TOKEN), item(2, &madrid), item(3, b"{}"), item(4, &id.to_be_bytes())])).collect();
+    cap.push(tcp.send(Dir::ToClient, &burst, &[]));
+    let burst_frame = cap.len() as u32;
+    let acks: Vec<u8> = ids.iter().flat_map(|id| msg(0x0B, &[item(4, &id.to_be_bytes()), item(8, &[0])])).collect();
+    cap.push(tcp.send(Dir::ToServer, &acks, &[]));
+    let acks_frame = cap.len() as u32;
+    // A message whose end and the next message's start share a segment.
+    let a = msg(0x0C, &[item(1, b"WiFi"), item(2, b"16.4")]);
+    let b = msg(0x0C, &[item(1, b"310260")]);
+    let joined = [a.clone(), b.clone()].concat();
+    cap.push(tcp.send(Dir::ToServer, &joined[..7], &[]));
+    cap.push(tcp.send(Dir::ToServer, &joined[7..a.len() + 4], &[]));
+    cap.push(tcp.send(Dir::ToServer, &joined[a.len() + 4..], &[]));
+    let (ka_a, ka_b) = (cap.len() as u32 - 1, cap.len() as u32);
+    let file = t.capture("apns-reassembly.pcap", &cap.to_bytes());
+    // A 3-byte first segment is too little for the heuristic: Decode As pins the port.
+    let decode = ["-d", "tcp.port==15223,apns"];
+
+    let got = t.fields(&file, Some("apns"), &["frame.number", "apns.command", "apns.length", "apns.message_id", "apns.carrier"], &decode);
+    let n = |v: &[u8]| (v.len() - 5).to_string();
+    let join = |v: &[String]| v.join(",");
+    let id_s: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let burst_len = vec![n(&msg(0x0A, &[item(1, &TOKEN), item(2, &madrid), item(3, b"{}"), item(4, &[0; 4])])); 5];
+    let ack_len = vec![n(&msg(0x0B, &[item(4, &[0; 4]), item(8, &[0])])); 5];
+    assert_eq!(
+        got,
+        vec![
+            row(&[&connect_frame.to_string(), "0x07", &n(&connect), "", ""]),
+            row(&[&burst_frame.to_string(), &["0x0a"; 5].join(","), &join(&burst_len), &join(&id_s), ""]),
+            row(&[&acks_frame.to_string(), &["0x0b"; 5].join(","), &join(&ack_len), &join(&id_s), ""]),
+            row(&[&ka_a.to_string(), "0x0c", &n(&a), "", "WiFi"]),
+            row(&[&ka_b.to_string(), "0x0c", &n(&b), "", "310260"]),
+        ]
+    );
+    // The reassembled certificate is the generator's, byte for byte.
+    let got = t.fields(&file, Some("apns.command == 0x07"), &["apns.connect.certificate", "apns.os_version"], &decode);
+    assert_eq!(got, vec![row(&[&hex(&cert), "16.4"])]);
+    // Every ack of the burst points back at the burst's frame, and the other way.
+    let got = t.fields(&file, Some(&format!("frame.number == {burst_frame} || frame.number == {acks_frame}")), &["apns.ack_in", "apns.ack_to"], &[&decode[..], &["-2"]].concat());
+    assert_eq!(
+        got,
+        vec![
+            row(&[&vec![acks_frame.to_string(); 5].join(","), ""]),
+            row(&["", &vec![burst_frame.to_string(); 5].join(",")]),
+        ]
+    );
+}
+
+/// iOS 4 framing (commands 0x00–0x06), detected from the first byte of the stream, found
+/// with Decode As; the app-id list is split over segments at an awkward place.
+#[test]
+fn legacy_ios4_framing() {
+    let t = Tshark::get();
+    let madrid = sha1("com.apple.madrid");
+    let ess = sha1("com.apple.ess");
+    let be = |x: u32| x.to_be_bytes().to_vec();
+    let hello = [vec![0x00], be(32), vec![0x42; 32]].concat();
+    let server_hello = [vec![0x01], be(0), vec![0x20], TOKEN.to_vec()].concat();
+    let app_ids = [vec![0x02], be(2), be(20), madrid.clone(), ess.clone(), be(0), be(20)].concat();
+    let json = br#"{"aps":{"badge":3}}"#;
+    let notification = [vec![0x03], be(20), madrid.clone(), be(json.len() as u32), json.to_vec()].concat();
+    let confirmation = vec![0x04, 0, 0, 0];
+    let ka_text = b"WiFi 4.3.3 8J2 iPhone2,1 17";
+    let keepalive = [vec![0x05], be(ka_text.len() as u32), ka_text.to_vec()].concat();
+    let ka_ack = vec![0x06];
+
+    let mut cap = Capture::new();
+    let mut tcp = TcpFlow::new(sa("10.0.0.3:49200"), sa("17.149.36.1:15224"));
+    cap.extend(tcp.handshake(&[], &[], &[]));
+    let mut frames = Vec::new();
+    let mut send = |cap: &mut Capture, tcp: &mut TcpFlow, d: Dir, b: &[u8]| {
+        cap.push(tcp.send(d, b, &[]));
+        cap.len() as u32
+    };
+    frames.push(send(&mut cap, &mut tcp, Dir::ToServer, &hello));
+    frames.push(send(&mut cap, &mut tcp, Dir::ToClient, &server_hello));
+    // Split inside the first list, then just before the second list's count.
+    send(&mut cap, &mut tcp, Dir::ToServer, &app_ids[..20]);
+    send(&mut cap, &mut tcp, Dir::ToServer, &app_ids[20..49]);
+    frames.push(send(&mut cap, &mut tcp, Dir::ToServer, &app_ids[49..]));
+    frames.push(send(&mut cap, &mut tcp, Dir::ToClient, &notification));
+    frames.push(send(&mut cap, &mut tcp, Dir::ToServer, &confirmation));
+    frames.push(send(&mut cap, &mut tcp, Dir::ToServer, &keepalive));
+    frames.push(send(&mut cap, &mut tcp, Dir::ToClient, &ka_ack));
+    let file = t.capture("apns-legacy.pcap", &cap.to_bytes());
+    let decode = ["-d", "tcp.port==15224,apns"];
+
+    let got = t.fields(&file, Some("apns"), &["frame.number", "apns.command", "apns.topic", "apns.token"], &decode);
+    let f: Vec<String> = frames.iter().map(|x| x.to_string()).collect();
+    assert_eq!(
+        got,
+        vec![
+            row(&[&f[0], "0x00", "", ""]),
+            row(&[&f[1], "0x01", "", &hex(&TOKEN)]),
+            row(&[&f[2], "0x02", "com.apple.madrid,com.apple.ess", ""]),
+            row(&[&f[3], "0x03", "com.apple.madrid", ""]),
+            row(&[&f[4], "0x04", "", ""]),
+            row(&[&f[5], "0x05", "", ""]),
+            row(&[&f[6], "0x06", "", ""]),
+        ]
+    );
+    let got = t.fields(
+        &file,
+        Some("apns.command == 0x05 || apns.command == 0x06"),
+        &["apns.carrier", "apns.os_version", "apns.os_build", "apns.hardware", "apns.keepalive_interval", "apns.ack_in", "apns.ack_to"],
+        &[&decode[..], &["-2"]].concat(),
+    );
+    assert_eq!(got, vec![row(&["WiFi", "4.3.3", "8J2", "iPhone2,1", "17", &f[6], ""]), row(&["", "", "", "", "", "", &f[5]])]);
+    let got = t.fields(&file, Some("json"), &["json.value.number"], &decode);
+    assert_eq!(got, vec![row(&["3"])]);
+}
+
+/// Lengths that cannot be believed or do not add up: reported, never buffered, and the
+/// stream carries on.
+#[test]
+fn malformed_lengths() {
+    let t = Tshark::get();
+    let mut cap = Capture::new();
+    let mut tcp = TcpFlow::new(sa(CLIENT), sa(SERVER));
+    cap.extend(tcp.handshake(&[], &[], &[]));
+    let mut frames = Vec::new();
+    // A valid first message so the heuristic pins the conversation.
+    cap.push(tcp.send(Dir::ToServer, &msg(0x0C, &[item(1, b"WiFi")]), &[]));
+    // Declared 5000 bytes with the maximum set to 100: not reassembled.
+    let mut big = vec![0x0A];
+    big.extend_from_slice(&5000u32.to_be_bytes());
+    big.extend(item(4, &[0, 0, 0, 1]));
+    cap.push(tcp.send(Dir::ToClient, &big, &[]));
+    frames.push(cap.len());
+    // The next segment starts a message again and is dissected on its own.
+    cap.push(tcp.send(Dir::ToClient, &msg(0x0D, &[]), &[]));
+    frames.push(cap.len());
+    // Item 4 claims 10 bytes, the message holds 4 of them.
+    let mut overrun = vec![0x0B, 0, 0, 0, 7, 4, 0, 10, 0, 0, 0, 1];
+    overrun.truncate(12);
+    cap.push(tcp.send(Dir::ToServer, &overrun, &[]));
+    frames.push(cap.len());
+    // Two trailing bytes after the last item.
+    let mut trailing = msg(0x0B, &[item(8, &[0])]);
+    trailing[4] += 2;
+    trailing.extend_from_slice(&[0xEE, 0xEE]);
+    cap.push(tcp.send(Dir::ToServer, &trailing, &[]));
+    frames.push(cap.len());
+    // A 3-byte message id, and an OS version that is not UTF-8.
+    cap.push(tcp.send(Dir::ToServer, &msg(0x0B, &[item(4, &[0, 0, 1])]), &[]));
+    frames.push(cap.len());
+    cap.push(tcp.send(Dir::ToServer, &msg(0x0C, &[item(2, &[0xff, 0xfe])]), &[]));
+    frames.push(cap.len());
+    let file = t.capture("apns-malformed.pcap", &cap.to_bytes());
+    let got = t.fields(&file, Some("apns && frame.number > 4"), &["frame.number", "apns.command", "_ws.expert.message"], &["-o", "apns.max_message_size:100"]);
+    let f: Vec<String> = frames.iter().map(|x| x.to_string()).collect();
+    assert_eq!(
+        got,
+        vec![
+            row(&[
+                &f[0],
+                "0x0a",
+                "Length 5000 exceeds the maximum message size (100 bytes, preference apns.max_message_size),Message truncated: length says 5000 bytes, 7 present"
+            ]),
+            row(&[&f[1], "0x0d", ""]),
+            row(&[&f[2], "0x0b", "Item 4 says 10 bytes, only 4 left in the message"]),
+            row(&[&f[3], "0x0b", "2 trailing byte(s) after the last item"]),
+            row(&[&f[4], "0x0b", "Item 4 is 3 bytes long; 4 expected"]),
+            row(&[&f[5], "0x0c", "Item 2 is not valid UTF-8"]),
+        ]
+    );
+}
+
+/// Random bytes in a pinned courier conversation: tshark survives, no internal error.
+#[test]
+fn garbage_after_a_valid_start() {
+    let t = Tshark::get();
+    let mut rng = support::Rng::new(0xA9A5);
+    let mut cap = Capture::new();
+    let mut tcp = TcpFlow::new(sa(CLIENT), sa(SERVER));
+    cap.extend(tcp.handshake(&[], &[], &[]));
+    cap.push(tcp.send(Dir::ToServer, &msg(0x0C, &[item(1, b"WiFi")]), &[]));
+    for i in 0..200 {
+        let n = 1 + rng.below(300) as usize;
+        let mut b = rng.bytes(n);
+        if i % 3 == 0 {
+            // A plausible header with a hostile length.
+            b[0] = 0x07 + (rng.below(14) as u8);
+        }
+        let d = if i % 2 == 0 { Dir::ToServer } else { Dir::ToClient };
+        cap.push(tcp.send(d, &b, &[]));
+    }
+    let file = t.capture("apns-garbage.pcap", &cap.to_bytes());
+    // Garbage is reported as malformed by our expert items; what must not happen is a
+    // Rust panic (internal error) or a Wireshark exception.
+    let got = t.fields(&file, Some("apns.internal_error || _ws.expert.message contains \"Exception\""), &["frame.number"], &["-2"]);
+    assert_eq!(got, Vec::<Vec<String>>::new());
+    let n = t.fields(&file, Some("apns"), &["frame.number"], &[]).len();
+    assert!(n > 0);
+}
