@@ -581,8 +581,24 @@ fn garbage_after_a_valid_start() {
     let file = t.capture("apns-garbage.pcap", &cap.to_bytes());
     // Garbage is reported as malformed by our expert items; what must not happen is a
     // Rust panic (internal error) or a Wireshark exception.
-    let got = t.fields(&file, Some("apns.internal_error || _ws.expert.message contains \"Exception\""), &["frame.number"], &["-2"]);
+    let got = t.fields(&file, Some("apns.internal_error || _ws.malformed.expert || _ws.malformed.dissector_bug || _ws.malformed.reassembly"), &["frame.number"], &["-2"]);
     assert_eq!(got, Vec::<Vec<String>>::new());
     let n = t.fields(&file, Some("apns"), &["frame.number"], &[]).len();
     assert!(n > 0);
+}
+
+/// A topic the built-in list does not know is resolved once the user adds its name to the
+/// `apns_topics` table.
+#[test]
+fn user_topic_names_table() {
+    let t = Tshark::get();
+    let (cap, frames) = one_per_segment(&session());
+    let file = t.capture("apns-uat.pcap", &cap.to_bytes());
+    let filter = format!("frame.number == {}", frames[2]);
+    let private = hex(&sha1("dev.example.private-topic"));
+    let without = t.fields(&file, Some(&filter), &["apns.topic", "apns.topic_hash"], &[]);
+    let hashes = format!("{},{},{private}", hex(&sha1("com.apple.madrid")), hex(&sha1("com.apple.ess")));
+    assert_eq!(without, vec![row(&["com.apple.madrid,com.apple.ess", &hashes])]);
+    let with = t.fields(&file, Some(&filter), &["apns.topic"], &["-o", "uat:apns_topics:\"dev.example.private-topic\""]);
+    assert_eq!(with, vec![row(&["com.apple.madrid,com.apple.ess,dev.example.private-topic"])]);
 }

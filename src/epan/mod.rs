@@ -19,6 +19,7 @@ pub mod prefs;
 pub mod registry;
 pub mod sys;
 pub mod tls;
+pub mod uat;
 pub mod version;
 #[cfg(not(test))]
 mod plugin;
