@@ -17,6 +17,7 @@ pub mod packet;
 pub mod pdu;
 pub mod prefs;
 pub mod registry;
+pub mod stats_tree;
 pub mod sys;
 pub mod tls;
 pub mod uat;
