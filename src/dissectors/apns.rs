@@ -352,11 +352,9 @@ pub fn handoff() {
     HANDLE.add_for_decode_as(c"tcp.port");
     add_heuristic::<Heur>(c"tcp", c"APNs courier over cleartext TCP", c"apns_tcp", true);
     JSON.find(c"json");
-    tls_sni::handoff();
 }
 
 pub mod stats;
-pub mod tls_sni;
 
 // ---------------------------------------------------------------------------------------
 // Topic names.
