@@ -14,9 +14,13 @@ pub mod conversation;
 pub mod entry;
 pub mod handoff;
 pub mod packet;
+pub mod pdu;
 pub mod prefs;
 pub mod registry;
+pub mod stats_tree;
 pub mod sys;
+pub mod tls;
+pub mod uat;
 pub mod version;
 #[cfg(not(test))]
 mod plugin;
