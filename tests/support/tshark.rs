@@ -188,14 +188,30 @@ impl Tshark {
     }
 }
 
-/// Canonical form of a `-T fields` cell across versions: tshark 4.0 prints booleans as 1/0,
-/// 4.4 and later as True/False (occurrences joined by ','); the tests expect 1/0.
+/// Canonical form of a `-T fields` cell across versions, as 4.0 prints it:
+/// - booleans: 4.0 prints 1/0, 4.4 and later True/False (occurrences joined by ',');
+/// - absolute times: 4.0 and 4.4 print `Nov 14, 2023 22:13:20.123000000 UTC`, 4.6 prints
+///   ISO 8601 `2023-11-14T22:13:20.123000000Z`.
 fn canonical_cell(cell: &str) -> String {
     if cell.split(',').all(|c| c == "True" || c == "False") && !cell.is_empty() {
-        cell.split(',').map(|c| if c == "True" { "1" } else { "0" }).collect::<Vec<_>>().join(",")
-    } else {
-        cell.to_string()
+        return cell.split(',').map(|c| if c == "True" { "1" } else { "0" }).collect::<Vec<_>>().join(",");
     }
+    if cell.split(',').all(|c| iso_to_classic(c).is_some()) && !cell.is_empty() {
+        return cell.split(',').map(|c| iso_to_classic(c).unwrap()).collect::<Vec<_>>().join(",");
+    }
+    cell.to_string()
+}
+
+fn iso_to_classic(c: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let b = c.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || !c.ends_with('Z') {
+        return None;
+    }
+    let (date, time) = (&c[..10], &c[11..c.len() - 1]);
+    let month: usize = date[5..7].parse().ok()?;
+    let day: u32 = date[8..10].parse().ok()?;
+    Some(format!("{} {day:2}, {} {time} UTC", MONTHS.get(month.checked_sub(1)?)?, &date[..4]))
 }
 
 impl Drop for Tshark {
