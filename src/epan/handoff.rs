@@ -15,7 +15,7 @@ impl Handle {
     pub const fn new() -> Self {
         Handle(AtomicPtr::new(std::ptr::null_mut()))
     }
-    fn get(&self) -> sys::dissector_handle_t {
+    pub(crate) fn get(&self) -> sys::dissector_handle_t {
         self.0.load(Ordering::Relaxed)
     }
     fn set(&self, h: sys::dissector_handle_t) -> &Self {

@@ -14,9 +14,11 @@ pub mod conversation;
 pub mod entry;
 pub mod handoff;
 pub mod packet;
+pub mod pdu;
 pub mod prefs;
 pub mod registry;
 pub mod sys;
+pub mod tls;
 pub mod version;
 #[cfg(not(test))]
 mod plugin;

@@ -1,0 +1,588 @@
+//! Golden tests: APNs courier streams written by this file's generator (laid out by hand
+//! from protocol-notes §1, independent of `core::apns`), dissected by the real tshark with
+//! the built plugin. Expected values come from the generator's record of what it wrote.
+
+mod support;
+
+use std::net::SocketAddr;
+use support::{Capture, Dir, TcpFlow, Tshark};
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn item(id: u8, v: &[u8]) -> Vec<u8> {
+    let mut o = vec![id];
+    o.extend_from_slice(&(v.len() as u16).to_be_bytes());
+    o.extend_from_slice(v);
+    o
+}
+
+fn msg(cmd: u8, items: &[Vec<u8>]) -> Vec<u8> {
+    let body: Vec<u8> = items.concat();
+    let mut o = vec![cmd];
+    o.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    o.extend(body);
+    o
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+}
+
+/// SHA-1 computed by the system's `sha1sum`, independent of the plugin's hashing.
+fn sha1(name: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut c = std::process::Command::new("sha1sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha1sum");
+    c.stdin.take().unwrap().write_all(name.as_bytes()).unwrap();
+    let out = c.wait_with_output().unwrap();
+    unhex(String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap())
+}
+
+fn row(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|s| s.to_string()).collect()
+}
+
+/// `tshark -T fields` renders FT_ABSOLUTE_TIME (UTC) like this in 4.0.
+fn utc(secs: i64, nanos: u32) -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%b %e, %Y %H:%M:%S"])
+        .output()
+        .unwrap();
+    format!("{}.{nanos:09} UTC", String::from_utf8_lossy(&out.stdout).trim())
+}
+
+const TOKEN: [u8; 32] = [0xAB; 32];
+const CLIENT: &str = "10.0.0.2:50123";
+/// A port no other dissector claims, so only the heuristic can find the stream.
+const SERVER: &str = "17.57.146.20:15223";
+
+/// One message of the scripted session, with what the generator put in it.
+struct Sent {
+    dir: Dir,
+    bytes: Vec<u8>,
+    cmd: u8,
+    topic: &'static str,
+    msg_id: Option<u32>,
+}
+
+fn imessage_plist() -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bplist/imessage.bplist")).unwrap()
+}
+
+/// The generator's record of the iMessage sample (tests/data/bplist/gen.py / .expected).
+fn imessage_expected() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bplist/imessage.expected")).unwrap()
+}
+
+/// Value of a top-level key of the canonical rendering (`a:<hex key>=<v>`), as text.
+fn canon_value(canon: &str, key: &str) -> String {
+    let pat = format!("a:{}=", hex(key.as_bytes()));
+    let at = canon.find(&pat).unwrap() + pat.len();
+    canon[at..].split([',', '}']).next().unwrap().to_string()
+}
+
+fn session() -> Vec<Sent> {
+    let madrid = sha1("com.apple.madrid");
+    let ess = sha1("com.apple.ess");
+    let private = sha1("dev.example.private-topic");
+    let nonce = [&[0u8][..], &1_700_000_000_123u64.to_be_bytes(), &[1, 2, 3, 4, 5, 6, 7, 8]].concat();
+    let s = |dir, bytes, cmd, topic, msg_id| Sent { dir, bytes, cmd, topic, msg_id };
+    vec![
+        s(
+            Dir::ToServer,
+            msg(
+                0x07,
+                &[
+                    item(1, &TOKEN),
+                    item(2, &[1]),
+                    item(5, &[0, 0, 0, 0x41]),
+                    item(6, &[1]),
+                    item(8, b"WiFi"),
+                    item(9, b"17.0"),
+                    item(10, b"21A329"),
+                    item(11, b"iPhone15,2"),
+                    item(12, &[0x30; 40]),
+                    item(13, &nonce),
+                    item(14, &[[1u8, 1].as_slice(), &[0x5A; 16]].concat()),
+                    item(16, &[0, 11]),
+                    item(22, &1_700_000_000_456u64.to_be_bytes()),
+                ],
+            ),
+            0x07,
+            "",
+            None,
+        ),
+        s(
+            Dir::ToClient,
+            msg(0x08, &[item(1, &[0]), item(3, &TOKEN), item(4, &[0x10, 0]), item(10, &1_700_000_001_000u64.to_be_bytes())]),
+            0x08,
+            "",
+            None,
+        ),
+        s(
+            Dir::ToServer,
+            msg(0x09, &[item(1, &TOKEN), item(2, &madrid), item(2, &ess), item(3, &private)]),
+            0x09,
+            "com.apple.madrid,com.apple.ess",
+            None,
+        ),
+        // Server → device: token in item 1, topic in item 2, bplist payload.
+        s(
+            Dir::ToClient,
+            msg(
+                0x0A,
+                &[
+                    item(1, &TOKEN),
+                    item(2, &madrid),
+                    item(3, &imessage_plist()),
+                    item(4, &0x6C3A_1F09u32.to_be_bytes()),
+                    item(5, &1_700_003_600u32.to_be_bytes()),
+                    item(6, &1_700_000_002_000_000_123u64.to_be_bytes()),
+                ],
+            ),
+            0x0A,
+            "com.apple.madrid",
+            Some(0x6C3A_1F09),
+        ),
+        s(Dir::ToServer, msg(0x0B, &[item(1, &TOKEN), item(4, &0x6C3A_1F09u32.to_be_bytes()), item(8, &[0])]), 0x0B, "", Some(0x6C3A_1F09)),
+        // Device → server (pypush order): payload, id, topic in item 1, token in item 2.
+        s(
+            Dir::ToServer,
+            msg(0x0A, &[item(3, br#"{"aps":{"alert":"hi"}}"#), item(4, &7u32.to_be_bytes()), item(1, &ess), item(2, &TOKEN)]),
+            0x0A,
+            "com.apple.ess",
+            Some(7),
+        ),
+        s(Dir::ToClient, msg(0x0B, &[item(4, &7u32.to_be_bytes()), item(8, &[0])]), 0x0B, "", Some(7)),
+        s(
+            Dir::ToServer,
+            msg(0x0C, &[item(1, b"310260"), item(2, b"17.1"), item(3, b"21B74"), item(4, b"iPhone15,2"), item(5, &[0, 20])]),
+            0x0C,
+            "",
+            None,
+        ),
+        s(Dir::ToClient, msg(0x0D, &[]), 0x0D, "", None),
+        s(Dir::ToClient, msg(0x0E, &[item(1, &TOKEN)]), 0x0E, "", None),
+        s(Dir::ToClient, msg(0x0F, &[item(1, &[0, 64]), item(2, &[0; 64])]), 0x0F, "", None),
+        s(Dir::ToClient, msg(0x10, &[]), 0x10, "", None),
+        s(Dir::ToServer, msg(0x11, &[item(1, &TOKEN), item(2, &madrid), item(3, b"com.example.app")]), 0x11, "com.apple.madrid", None),
+        s(Dir::ToClient, msg(0x12, &[item(1, &[0]), item(2, &[0x77; 40]), item(3, &madrid)]), 0x12, "com.apple.madrid", None),
+        s(Dir::ToServer, msg(0x14, &[item(1, &[1]), item(2, &[0x7f, 0xff, 0xff, 0xff])]), 0x14, "", None),
+        // An unknown command and an unknown item id: shown, not dropped.
+        s(Dir::ToClient, msg(0x20, &[item(1, &[9])]), 0x20, "", None),
+        s(Dir::ToServer, msg(0x0C, &[item(0x63, &[1, 2]), item(1, b"WiFi")]), 0x0C, "", None),
+    ]
+}
+
+/// One message per segment after the handshake; returns (capture, frame number of each).
+fn one_per_segment(script: &[Sent]) -> (Capture, Vec<u32>) {
+    let mut cap = Capture::new();
+    let mut tcp = TcpFlow::new(sa(CLIENT), sa(SERVER));
+    cap.extend(tcp.handshake(&[], &[], &[]));
+    let mut frames = Vec::new();
+    for m in script {
+        cap.push(tcp.send(m.dir, &m.bytes, &[]));
+        frames.push(cap.len() as u32);
+    }
+    (cap, frames)
+}
+
+#[test]
+fn registered_fields_and_heuristic() {
+    let t = Tshark::get();
+    let protocols = t.stdout(&["-G", "protocols"]);
+    assert!(protocols.lines().any(|l| l == "Apple Push Notification service (courier)\tAPNs\tapns"), "{protocols}");
+    let heur = t.stdout(&["-G", "heuristic-decodes"]);
+    assert!(heur.lines().any(|l| l.split('\t').collect::<Vec<_>>() == ["tcp", "apns", "T"]), "{heur}");
+    let fields = t.stdout(&["-G", "fields"]);
+    let ours: Vec<&str> = fields
+        .lines()
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            (c.first() == Some(&"F") && c.get(4) == Some(&"apns")).then(|| c[2])
+        })
+        .collect();
+    for f in [
+        "apns.command",
+        "apns.length",
+        "apns.item.id",
+        "apns.item.length",
+        "apns.token",
+        "apns.topic_hash",
+        "apns.topic",
+        "apns.message_id",
+        "apns.payload",
+        "apns.status",
+        "apns.timestamp",
+        "apns.expiry",
+        "apns.nonce",
+        "apns.os_version",
+        "apns.os_build",
+        "apns.hardware",
+        "apns.carrier",
+        "apns.interface",
+        "apns.keepalive_interval",
+        "apns.ack_in",
+        "apns.ack_to",
+        "apns.ack_time",
+        "apns.imessage.command",
+        "apns.imessage.sender",
+        "apns.imessage.target",
+        "apns.imessage.uuid",
+        "apns.connect.state",
+        "apns.connect.certificate",
+        "apns.connect.signature",
+        "apns.connect_response.max_message_size",
+        "apns.flush.padding",
+        "apns.set_active_state.state",
+    ] {
+        assert!(ours.contains(&f), "{f} not registered");
+    }
+    let mut dedup = ours.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!(dedup.len(), ours.len(), "duplicate abbrevs");
+    assert!(ours.iter().all(|f| f.starts_with("apns.")));
+    // Reached from TLS: the port and the ALPN.
+    let decodes = t.stdout(&["-G", "decodes"]);
+    assert!(decodes.lines().any(|l| l == "tls.port\t5223\tapns"), "tls.port 5223 not ours");
+    assert!(decodes.lines().any(|l| l == "tcp.port\t5223\ttls"), "tcp.port 5223 not TLS");
+}
+
+#[test]
+fn every_command_in_order_with_topics_and_links() {
+    let t = Tshark::get();
+    let script = session();
+    let (cap, frames) = one_per_segment(&script);
+    let file = t.capture("apns-session.pcap", &cap.to_bytes());
+    let got = t.fields(&file, Some("apns"), &["frame.number", "apns.command", "apns.topic", "apns.message_id"], &[]);
+    let expect: Vec<Vec<String>> = script
+        .iter()
+        .zip(&frames)
+        .map(|(m, f)| {
+            row(&[&f.to_string(), &format!("0x{:02x}", m.cmd), m.topic, &m.msg_id.map(|x| x.to_string()).unwrap_or_default()])
+        })
+        .collect();
+    assert_eq!(got, expect);
+
+    // Message ↔ ack both ways, Connect ↔ response, Keep-alive ↔ ack (two passes).
+    let links = t.fields(&file, Some("apns.ack_in || apns.ack_to"), &["frame.number", "apns.ack_in", "apns.ack_to", "apns.ack_time"], &["-2"]);
+    let f = |i: usize| frames[i].to_string();
+    let step = "0.001000000";
+    assert_eq!(
+        links,
+        vec![
+            row(&[&f(0), &f(1), "", ""]),
+            row(&[&f(1), "", &f(0), step]),
+            row(&[&f(3), &f(4), "", ""]),
+            row(&[&f(4), "", &f(3), step]),
+            row(&[&f(5), &f(6), "", ""]),
+            row(&[&f(6), "", &f(5), step]),
+            row(&[&f(7), &f(8), "", ""]),
+            row(&[&f(8), "", &f(7), step]),
+            row(&[&f(12), &f(13), "", ""]),
+            row(&[&f(13), "", &f(12), step]),
+        ]
+    );
+}
+
+#[test]
+fn connect_and_keepalive_items() {
+    let t = Tshark::get();
+    let (cap, frames) = one_per_segment(&session());
+    let file = t.capture("apns-connect.pcap", &cap.to_bytes());
+    let fields = [
+        "apns.token",
+        "apns.interface",
+        "apns.carrier",
+        "apns.os_version",
+        "apns.os_build",
+        "apns.hardware",
+        "apns.nonce.time",
+        "apns.timestamp",
+        "apns.connect.state",
+        "apns.connect.protocol_version",
+        "apns.keepalive_interval",
+    ];
+    let got = t.fields(&file, Some("apns.command == 0x07 || apns.command == 0x0c"), &fields, &[]);
+    assert_eq!(
+        got,
+        vec![
+            row(&[&hex(&TOKEN), "1", "WiFi", "17.0", "21A329", "iPhone15,2", &utc(1_700_000_000, 123_000_000), &utc(1_700_000_000, 456_000_000), "1", "11", ""]),
+            row(&["", "", "310260", "17.1", "21B74", "iPhone15,2", "", "", "", "", "20"]),
+            row(&["", "", "WiFi", "", "", "", "", "", "", "", ""]),
+        ]
+    );
+    // Message timestamps: ns (0x0A item 6), expiry in seconds, server time in ms.
+    let got = t.fields(&file, Some("apns.command == 0x0a && apns.expiry"), &["apns.timestamp", "apns.expiry"], &[]);
+    assert_eq!(got, vec![row(&[&utc(1_700_000_002, 123), &utc(1_700_003_600, 0)])]);
+    let got = t.fields(&file, Some("apns.command == 0x08"), &["apns.status", "apns.timestamp", "apns.connect_response.max_message_size"], &[]);
+    assert_eq!(got, vec![row(&["0", &utc(1_700_000_001, 0), "4096"])]);
+    // Later packets carry what the connection learned about the device (generated).
+    let last = frames.last().unwrap().to_string();
+    let got = t.fields(&file, Some(&format!("frame.number == {last}")), &["apns.session.token", "apns.session.os_version", "apns.session.hardware", "apns.session.carrier"], &[]);
+    assert_eq!(got, vec![row(&[&hex(&TOKEN), "17.1", "iPhone15,2", "WiFi"])]);
+    // Unknown command and unknown item: named as such, with an expert note.
+    let got = t.fields(&file, Some("apns.unknown_command || apns.unknown_item"), &["apns.command", "apns.item.id", "_ws.expert.message"], &[]);
+    assert_eq!(
+        got,
+        vec![
+            row(&["0x20", "1", "Unknown command 0x20"]),
+            row(&["0x0c", "99,1", "Unknown item id 99 for command Keep-Alive"]),
+        ]
+    );
+}
+
+#[test]
+fn payloads_json_and_imessage_envelope() {
+    let t = Tshark::get();
+    let (cap, _) = one_per_segment(&session());
+    let file = t.capture("apns-payloads.pcap", &cap.to_bytes());
+    let canon = imessage_expected();
+    let uuid_hex = canon_value(&canon, "U").trim_start_matches("b:").to_uppercase();
+    let uuid = format!("{}-{}-{}-{}-{}", &uuid_hex[0..8], &uuid_hex[8..12], &uuid_hex[12..16], &uuid_hex[16..20], &uuid_hex[20..32]);
+    let text = |k: &str| String::from_utf8(unhex(canon_value(&canon, k).trim_start_matches("a:"))).unwrap();
+    let c = canon_value(&canon, "c").trim_start_matches("i:").to_string();
+    let i = canon_value(&canon, "i").trim_start_matches("i:").to_string();
+    // tP occurs at the top and inside the delivery list.
+    let dtl_tp = {
+        let pat = format!("a:{}=a:", hex(b"tP"));
+        let second = canon.rfind(&pat).unwrap() + pat.len();
+        String::from_utf8(unhex(canon[second..].split([',', '}']).next().unwrap())).unwrap()
+    };
+    let got = t.fields(
+        &file,
+        Some("apns.imessage.command"),
+        &["apns.imessage.command", "apns.imessage.sender", "apns.imessage.target", "apns.imessage.uuid", "apns.imessage.id", "apns.imessage.user_agent"],
+        &[],
+    );
+    assert_eq!(got, vec![row(&[&c, &text("sP"), &format!("{},{dtl_tp}", text("tP")), &uuid, &i, &text("ua")])]);
+    // The JSON payload went to Wireshark's JSON dissector.
+    let got = t.fields(&file, Some("json"), &["apns.topic", "json.value.string"], &[]);
+    assert_eq!(got, vec![row(&["com.apple.ess", "hi"])]);
+}
+
+/// One Connect spread over many segments (the header itself split), then many messages in
+/// one segment, each way.
+#[test]
+fn reassembly_one_over_many_and_many_in_one() {
+    let t = Tshark::get();
+    let cert: Vec<u8> = (0..1500u32).map(|i| (i * 7) as u8).collect();
+    let connect = msg(0x07, &[item(1, &TOKEN), item(12, &cert), item(9, b"16.4")]);
+    let mut cap = Capture::new();
+    let mut tcp = TcpFlow::new(sa(CLIENT), sa(SERVER));
+    cap.extend(tcp.handshake(&[], &[], &[]));
+    // 3 bytes (inside the 5-byte header), then 100-byte pieces.
+    let mut pieces = vec![&connect[..3]];
+    pieces.extend(connect[3..].chunks(100));
+    for p in &pieces {
+        cap.push(tcp.send(Dir::ToServer, p, &[]));
+    }
+    let connect_frame = cap.len() as u32;
+    // Five messages in one server segment, five acks in one device segment.
+    let ids = [11u32, 12, 13, 14, 15];
+    let madrid = sha1("com.apple.madrid");
+    let burst: Vec<u8> = ids.iter().flat_map(|id| msg(0x0A, &[item(1, &TOKEN), item(2, &madrid), item(3, b"{}"), item(4, &id.to_be_bytes())])).collect();
+    cap.push(tcp.send(Dir::ToClient, &burst, &[]));
+    let burst_frame = cap.len() as u32;
+    let acks: Vec<u8> = ids.iter().flat_map(|id| msg(0x0B, &[item(4, &id.to_be_bytes()), item(8, &[0])])).collect();
+    cap.push(tcp.send(Dir::ToServer, &acks, &[]));
+    let acks_frame = cap.len() as u32;
+    // A message whose end and the next message's start share a segment.
+    let a = msg(0x0C, &[item(1, b"WiFi"), item(2, b"16.4")]);
+    let b = msg(0x0C, &[item(1, b"310260")]);
+    let joined = [a.clone(), b.clone()].concat();
+    cap.push(tcp.send(Dir::ToServer, &joined[..7], &[]));
+    cap.push(tcp.send(Dir::ToServer, &joined[7..a.len() + 4], &[]));
+    cap.push(tcp.send(Dir::ToServer, &joined[a.len() + 4..], &[]));
+    let (ka_a, ka_b) = (cap.len() as u32 - 1, cap.len() as u32);
+    let file = t.capture("apns-reassembly.pcap", &cap.to_bytes());
+    // A 3-byte first segment is too little for the heuristic: Decode As pins the port.
+    let decode = ["-d", "tcp.port==15223,apns"];
+
+    let got = t.fields(&file, Some("apns"), &["frame.number", "apns.command", "apns.length", "apns.message_id", "apns.carrier"], &decode);
+    let n = |v: &[u8]| (v.len() - 5).to_string();
+    let join = |v: &[String]| v.join(",");
+    let id_s: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let burst_len = vec![n(&msg(0x0A, &[item(1, &TOKEN), item(2, &madrid), item(3, b"{}"), item(4, &[0; 4])])); 5];
+    let ack_len = vec![n(&msg(0x0B, &[item(4, &[0; 4]), item(8, &[0])])); 5];
+    assert_eq!(
+        got,
+        vec![
+            row(&[&connect_frame.to_string(), "0x07", &n(&connect), "", ""]),
+            row(&[&burst_frame.to_string(), &["0x0a"; 5].join(","), &join(&burst_len), &join(&id_s), ""]),
+            row(&[&acks_frame.to_string(), &["0x0b"; 5].join(","), &join(&ack_len), &join(&id_s), ""]),
+            row(&[&ka_a.to_string(), "0x0c", &n(&a), "", "WiFi"]),
+            row(&[&ka_b.to_string(), "0x0c", &n(&b), "", "310260"]),
+        ]
+    );
+    // The reassembled certificate is the generator's, byte for byte.
+    let got = t.fields(&file, Some("apns.command == 0x07"), &["apns.connect.certificate", "apns.os_version"], &decode);
+    assert_eq!(got, vec![row(&[&hex(&cert), "16.4"])]);
+    // Every ack of the burst points back at the burst's frame, and the other way.
+    let got = t.fields(&file, Some(&format!("frame.number == {burst_frame} || frame.number == {acks_frame}")), &["apns.ack_in", "apns.ack_to"], &[&decode[..], &["-2"]].concat());
+    assert_eq!(
+        got,
+        vec![
+            row(&[&vec![acks_frame.to_string(); 5].join(","), ""]),
+            row(&["", &vec![burst_frame.to_string(); 5].join(",")]),
+        ]
+    );
+}
+
+/// iOS 4 framing (commands 0x00–0x06), detected from the first byte of the stream, found
+/// with Decode As; the app-id list is split over segments at an awkward place.
+#[test]
+fn legacy_ios4_framing() {
+    let t = Tshark::get();
+    let madrid = sha1("com.apple.madrid");
+    let ess = sha1("com.apple.ess");
+    let be = |x: u32| x.to_be_bytes().to_vec();
+    let hello = [vec![0x00], be(32), vec![0x42; 32]].concat();
+    let server_hello = [vec![0x01], be(0), vec![0x20], TOKEN.to_vec()].concat();
+    let app_ids = [vec![0x02], be(2), be(20), madrid.clone(), ess.clone(), be(0), be(20)].concat();
+    let json = br#"{"aps":{"badge":3}}"#;
+    let notification = [vec![0x03], be(20), madrid.clone(), be(json.len() as u32), json.to_vec()].concat();
+    let confirmation = vec![0x04, 0, 0, 0];
+    let ka_text = b"WiFi 4.3.3 8J2 iPhone2,1 17";
+    let keepalive = [vec![0x05], be(ka_text.len() as u32), ka_text.to_vec()].concat();
+    let ka_ack = vec![0x06];
+
+    let mut cap = Capture::new();
+    let mut tcp = TcpFlow::new(sa("10.0.0.3:49200"), sa("17.149.36.1:15224"));
+    cap.extend(tcp.handshake(&[], &[], &[]));
+    let mut frames = Vec::new();
+    let mut send = |cap: &mut Capture, tcp: &mut TcpFlow, d: Dir, b: &[u8]| {
+        cap.push(tcp.send(d, b, &[]));
+        cap.len() as u32
+    };
+    frames.push(send(&mut cap, &mut tcp, Dir::ToServer, &hello));
+    frames.push(send(&mut cap, &mut tcp, Dir::ToClient, &server_hello));
+    // Split inside the first list, then just before the second list's count.
+    send(&mut cap, &mut tcp, Dir::ToServer, &app_ids[..20]);
+    send(&mut cap, &mut tcp, Dir::ToServer, &app_ids[20..49]);
+    frames.push(send(&mut cap, &mut tcp, Dir::ToServer, &app_ids[49..]));
+    frames.push(send(&mut cap, &mut tcp, Dir::ToClient, &notification));
+    frames.push(send(&mut cap, &mut tcp, Dir::ToServer, &confirmation));
+    frames.push(send(&mut cap, &mut tcp, Dir::ToServer, &keepalive));
+    frames.push(send(&mut cap, &mut tcp, Dir::ToClient, &ka_ack));
+    let file = t.capture("apns-legacy.pcap", &cap.to_bytes());
+    let decode = ["-d", "tcp.port==15224,apns"];
+
+    let got = t.fields(&file, Some("apns"), &["frame.number", "apns.command", "apns.topic", "apns.token"], &decode);
+    let f: Vec<String> = frames.iter().map(|x| x.to_string()).collect();
+    assert_eq!(
+        got,
+        vec![
+            row(&[&f[0], "0x00", "", ""]),
+            row(&[&f[1], "0x01", "", &hex(&TOKEN)]),
+            row(&[&f[2], "0x02", "com.apple.madrid,com.apple.ess", ""]),
+            row(&[&f[3], "0x03", "com.apple.madrid", ""]),
+            row(&[&f[4], "0x04", "", ""]),
+            row(&[&f[5], "0x05", "", ""]),
+            row(&[&f[6], "0x06", "", ""]),
+        ]
+    );
+    let got = t.fields(
+        &file,
+        Some("apns.command == 0x05 || apns.command == 0x06"),
+        &["apns.carrier", "apns.os_version", "apns.os_build", "apns.hardware", "apns.keepalive_interval", "apns.ack_in", "apns.ack_to"],
+        &[&decode[..], &["-2"]].concat(),
+    );
+    assert_eq!(got, vec![row(&["WiFi", "4.3.3", "8J2", "iPhone2,1", "17", &f[6], ""]), row(&["", "", "", "", "", "", &f[5]])]);
+    let got = t.fields(&file, Some("json"), &["json.value.number"], &decode);
+    assert_eq!(got, vec![row(&["3"])]);
+}
+
+/// Lengths that cannot be believed or do not add up: reported, never buffered, and the
+/// stream carries on.
+#[test]
+fn malformed_lengths() {
+    let t = Tshark::get();
+    let mut cap = Capture::new();
+    let mut tcp = TcpFlow::new(sa(CLIENT), sa(SERVER));
+    cap.extend(tcp.handshake(&[], &[], &[]));
+    let mut frames = Vec::new();
+    // A valid first message so the heuristic pins the conversation.
+    cap.push(tcp.send(Dir::ToServer, &msg(0x0C, &[item(1, b"WiFi")]), &[]));
+    // Declared 5000 bytes with the maximum set to 100: not reassembled.
+    let mut big = vec![0x0A];
+    big.extend_from_slice(&5000u32.to_be_bytes());
+    big.extend(item(4, &[0, 0, 0, 1]));
+    cap.push(tcp.send(Dir::ToClient, &big, &[]));
+    frames.push(cap.len());
+    // The next segment starts a message again and is dissected on its own.
+    cap.push(tcp.send(Dir::ToClient, &msg(0x0D, &[]), &[]));
+    frames.push(cap.len());
+    // Item 4 claims 10 bytes, the message holds 4 of them.
+    let mut overrun = vec![0x0B, 0, 0, 0, 7, 4, 0, 10, 0, 0, 0, 1];
+    overrun.truncate(12);
+    cap.push(tcp.send(Dir::ToServer, &overrun, &[]));
+    frames.push(cap.len());
+    // Two trailing bytes after the last item.
+    let mut trailing = msg(0x0B, &[item(8, &[0])]);
+    trailing[4] += 2;
+    trailing.extend_from_slice(&[0xEE, 0xEE]);
+    cap.push(tcp.send(Dir::ToServer, &trailing, &[]));
+    frames.push(cap.len());
+    // A 3-byte message id, and an OS version that is not UTF-8.
+    cap.push(tcp.send(Dir::ToServer, &msg(0x0B, &[item(4, &[0, 0, 1])]), &[]));
+    frames.push(cap.len());
+    cap.push(tcp.send(Dir::ToServer, &msg(0x0C, &[item(2, &[0xff, 0xfe])]), &[]));
+    frames.push(cap.len());
+    let file = t.capture("apns-malformed.pcap", &cap.to_bytes());
+    let got = t.fields(&file, Some("apns && frame.number > 4"), &["frame.number", "apns.command", "_ws.expert.message"], &["-o", "apns.max_message_size:100"]);
+    let f: Vec<String> = frames.iter().map(|x| x.to_string()).collect();
+    assert_eq!(
+        got,
+        vec![
+            row(&[
+                &f[0],
+                "0x0a",
+                "Length 5000 exceeds the maximum message size (100 bytes, preference apns.max_message_size),Message truncated: length says 5000 bytes, 7 present"
+            ]),
+            row(&[&f[1], "0x0d", ""]),
+            row(&[&f[2], "0x0b", "Item 4 says 10 bytes, only 4 left in the message"]),
+            row(&[&f[3], "0x0b", "2 trailing byte(s) after the last item"]),
+            row(&[&f[4], "0x0b", "Item 4 is 3 bytes long; 4 expected"]),
+            row(&[&f[5], "0x0c", "Item 2 is not valid UTF-8"]),
+        ]
+    );
+}
+
+/// Random bytes in a pinned courier conversation: tshark survives, no internal error.
+#[test]
+fn garbage_after_a_valid_start() {
+    let t = Tshark::get();
+    let mut rng = support::Rng::new(0xA9A5);
+    let mut cap = Capture::new();
+    let mut tcp = TcpFlow::new(sa(CLIENT), sa(SERVER));
+    cap.extend(tcp.handshake(&[], &[], &[]));
+    cap.push(tcp.send(Dir::ToServer, &msg(0x0C, &[item(1, b"WiFi")]), &[]));
+    for i in 0..200 {
+        let n = 1 + rng.below(300) as usize;
+        let mut b = rng.bytes(n);
+        if i % 3 == 0 {
+            // A plausible header with a hostile length.
+            b[0] = 0x07 + (rng.below(14) as u8);
+        }
+        let d = if i % 2 == 0 { Dir::ToServer } else { Dir::ToClient };
+        cap.push(tcp.send(d, &b, &[]));
+    }
+    let file = t.capture("apns-garbage.pcap", &cap.to_bytes());
+    // Garbage is reported as malformed by our expert items; what must not happen is a
+    // Rust panic (internal error) or a Wireshark exception.
+    let got = t.fields(&file, Some("apns.internal_error || _ws.expert.message contains \"Exception\""), &["frame.number"], &["-2"]);
+    assert_eq!(got, Vec::<Vec<String>>::new());
+    let n = t.fields(&file, Some("apns"), &["frame.number"], &[]).len();
+    assert!(n > 0);
+}
