@@ -119,7 +119,8 @@ def item(entry: dict, item_id: int) -> dict | None:
 
 
 def link_acks(truth: list[dict]):
-    """0x0B acks the 0x0A with the same message id (item 4) sent the other way before it."""
+    """0x0B acks the 0x0A with the same message id (item 4) sent the other way before it;
+    0x08, 0x0D, 0x12 answer the latest unanswered 0x07, 0x0C, 0x11 sent the other way."""
     for ack in truth:
         if ack["command"] != 0x0B:
             continue
@@ -131,11 +132,25 @@ def link_acks(truth: list[dict]):
                 break
         else:
             fail(f"ack {ack['seq']} matches no message")
+    # Requests answered by a response the other way: the latest unanswered one before it.
+    pairs = {0x08: 0x07, 0x0D: 0x0C, 0x12: 0x11}
+    for resp in truth:
+        req_cmd = pairs.get(resp["command"])
+        if req_cmd is None:
+            continue
+        for req in reversed(truth[: resp["seq"] - 1]):
+            if req["command"] == req_cmd and req["dir"] != resp["dir"] and "answered_by_seq" not in req:
+                req["answered_by_seq"] = resp["seq"]
+                resp["answers_seq"] = req["seq"]
+                break
+        else:
+            fail(f"response {resp['seq']} answers no request")
 
 
 TSV_COLUMNS = [
     "seq", "dir", "command", "name", "length", "item_ids", "token", "topics", "topic_hashes",
-    "message_id", "status", "payload_format", "payload_keys", "link_seq", "raw",
+    "message_id", "status", "payload_format", "payload_keys", "link_seq", "nonce", "payload",
+    "im_id", "im_sender", "im_target", "im_uuid", "raw",
 ]
 
 
@@ -149,10 +164,18 @@ def tsv_row(e: dict) -> list[str]:
     status = str(item(e, status_item)["int"]) if status_item and item(e, status_item) else ""
     pl = item(e, 3)["payload"] if e["command"] == 0x0A else None
     pkeys = ",".join(pl["value"].keys()) if pl and isinstance(pl.get("value"), dict) else ""
-    link = str(e.get("acks_seq", e.get("acked_by_seq", "")))
+    link = ""
+    for k in ("acks_seq", "acked_by_seq", "answers_seq", "answered_by_seq"):
+        if k in e:
+            link = str(e[k])
+    nonce = item(e, 13)["hex"] if e["command"] == 0x07 and item(e, 13) else ""
+    payload = item(e, 3)["hex"] if pl else ""
+    im = pl["value"] if pl and pl["format"] == "bplist" else {}
+    uuid = im.get("U", {}).get("hex", "") if isinstance(im.get("U"), dict) else ""
     return [str(e["seq"]), e["dir"], str(e["command"]), e["name"], str(e["length"]), ids,
             tokens[0] if tokens else "", topics, ",".join(i["hex"] for i in hashes), mid, status,
-            pl["format"] if pl else "", pkeys, link, e["raw"]]
+            pl["format"] if pl else "", pkeys, link, nonce, payload, str(im.get("i", "")),
+            im.get("sP", ""), im.get("tP", ""), uuid, e["raw"]]
 
 
 def main():
