@@ -581,8 +581,54 @@ fn garbage_after_a_valid_start() {
     let file = t.capture("apns-garbage.pcap", &cap.to_bytes());
     // Garbage is reported as malformed by our expert items; what must not happen is a
     // Rust panic (internal error) or a Wireshark exception.
-    let got = t.fields(&file, Some("apns.internal_error || _ws.expert.message contains \"Exception\""), &["frame.number"], &["-2"]);
+    let got = t.fields(&file, Some("apns.internal_error || _ws.malformed.expert || _ws.malformed.dissector_bug || _ws.malformed.reassembly"), &["frame.number"], &["-2"]);
     assert_eq!(got, Vec::<Vec<String>>::new());
     let n = t.fields(&file, Some("apns"), &["frame.number"], &[]).len();
     assert!(n > 0);
+}
+
+/// A topic the built-in list does not know is resolved once the user adds its name to the
+/// `apns_topics` table.
+#[test]
+fn user_topic_names_table() {
+    let t = Tshark::get();
+    let (cap, frames) = one_per_segment(&session());
+    let file = t.capture("apns-uat.pcap", &cap.to_bytes());
+    let filter = format!("frame.number == {}", frames[2]);
+    let private = hex(&sha1("dev.example.private-topic"));
+    let without = t.fields(&file, Some(&filter), &["apns.topic", "apns.topic_hash"], &[]);
+    let hashes = format!("{},{},{private}", hex(&sha1("com.apple.madrid")), hex(&sha1("com.apple.ess")));
+    assert_eq!(without, vec![row(&["com.apple.madrid,com.apple.ess", &hashes])]);
+    let with = t.fields(&file, Some(&filter), &["apns.topic"], &["-o", "uat:apns_topics:\"dev.example.private-topic\""]);
+    assert_eq!(with, vec![row(&["com.apple.madrid,com.apple.ess,dev.example.private-topic"])]);
+}
+
+/// `tshark -z apns,tree`: per connection, commands by type, topics subscribed, messages
+/// each way and answer times — counts from the generator's script.
+#[test]
+fn statistics_tree() {
+    let t = Tshark::get();
+    let script = session();
+    let (cap, _) = one_per_segment(&script);
+    let file = t.capture("apns-stats.pcap", &cap.to_bytes());
+    let out = t.stdout(&["-r", &file, "-q", "-z", "apns,tree"]);
+    let count_of = |label: &str| -> String {
+        let line = out.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("{label} missing:\n{out}"));
+        line[label.len() + line.find(label).unwrap()..].split_whitespace().next().unwrap().to_string()
+    };
+    assert!(out.contains(&format!("Device {CLIENT} - server {SERVER}")), "{out}");
+    assert_eq!(count_of(&format!("Device {CLIENT} - server {SERVER}")), script.len().to_string());
+    assert_eq!(count_of("Commands"), script.len().to_string());
+    let n = |c: u8| script.iter().filter(|m| m.cmd == c).count().to_string();
+    assert_eq!(count_of("Message Ack"), n(0x0B));
+    assert_eq!(count_of("Keep-Alive Ack"), n(0x0D));
+    assert_eq!(count_of("Unknown 0x20"), n(0x20));
+    let each_way = |d: Dir| script.iter().filter(|m| m.cmd == 0x0A && m.dir == d).count().to_string();
+    assert_eq!(count_of("Messages to device"), each_way(Dir::ToClient));
+    assert_eq!(count_of("Messages to server"), each_way(Dir::ToServer));
+    assert_eq!(count_of("Topics subscribed"), "2");
+    assert_eq!(count_of("com.apple.madrid"), "1");
+    assert_eq!(count_of("com.apple.ess"), "1");
+    // Answers seen by the first pass: Connect, two acks, keep-alive ack, scoped token (5).
+    assert_eq!(count_of("Answer time (ms)"), "5");
 }

@@ -18,6 +18,8 @@
 #include <epan/dissectors/packet-tcp.h>
 #include "shim.h"
 #include "shim_tls.h"
+#include "shim_uat.h"
+#include "shim_stats_tree.h"
 
 /*
  * The heuristic dissector's return type is gboolean (int) in 4.0 and bool from 4.2/4.4 on.

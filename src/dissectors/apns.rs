@@ -638,7 +638,8 @@ fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
         text.push_str(&format!(" ({})", details.join(", ")));
     }
     info(pkt, idx, &text);
-    stats::tap(pkt, &m, dir);
+    let ack_ns = pkt.conversation::<Conv>(&PROTO).borrow().session.link(pos).and_then(|l| l.ack_time_ns);
+    stats::tap(pkt, &m, dir, ack_ns);
 }
 
 fn dir_code(d: Dir) -> u8 {

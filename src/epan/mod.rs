@@ -17,8 +17,10 @@ pub mod packet;
 pub mod pdu;
 pub mod prefs;
 pub mod registry;
+pub mod stats_tree;
 pub mod sys;
 pub mod tls;
+pub mod uat;
 pub mod version;
 #[cfg(not(test))]
 mod plugin;

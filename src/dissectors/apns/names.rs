@@ -1,5 +1,8 @@
-//! User topic names: the `apns_topics` UAT table (Preferences → Protocols → APNs).
+//! User topic names: the `apns_topics` table (Preferences → Protocols → APNs → Topic names,
+//! or `-o "uat:apns_topics:\"com.example.topic\""`). Each name is hashed with SHA-1 and
+//! resolves `apns.topic` like the built-in ones.
 use crate::core::apns::TopicTable;
+use crate::epan::uat::register_name_list;
 use crate::epan::Protocol;
 use once_cell::sync::Lazy;
 use std::sync::RwLock;
@@ -11,4 +14,25 @@ pub fn user_topics() -> &'static RwLock<TopicTable> {
     &USER
 }
 
-pub fn register_uat(_proto: &'static Protocol) {}
+fn on_update(names: &[String]) {
+    let mut t = TopicTable::new();
+    for n in names {
+        let _ = t.add(n); // empty, too long or over the cap: skipped
+    }
+    if let Ok(mut g) = USER.write() {
+        *g = t;
+    }
+}
+
+pub fn register_uat(proto: &'static Protocol) {
+    register_name_list(
+        proto,
+        c"topics",
+        c"apns_topics",
+        c"APNs topic names",
+        c"Topic names (such as com.example.app) to resolve topic hashes, in addition to the built-in list",
+        c"Topic",
+        c"A topic name; its SHA-1 is what the courier protocol sends",
+        on_update,
+    );
+}
