@@ -4,14 +4,17 @@
 //! subtree and expert tables plus `register()`/`handoff()`, and list it below.
 #![forbid(unsafe_code)]
 
+pub mod facetime;
 pub mod snatmap;
 
 /// Wireshark's register_protoinfo phase: protocols, fields, preferences.
 pub fn register_all() {
     snatmap::register();
+    facetime::register();
 }
 
 /// Wireshark's handoff phase: ports, heuristics, handles of other dissectors.
 pub fn handoff_all() {
     snatmap::handoff();
+    facetime::handoff();
 }

@@ -15,7 +15,7 @@ impl Handle {
     pub const fn new() -> Self {
         Handle(AtomicPtr::new(std::ptr::null_mut()))
     }
-    fn get(&self) -> sys::dissector_handle_t {
+    pub(crate) fn get(&self) -> sys::dissector_handle_t {
         self.0.load(Ordering::Relaxed)
     }
     fn set(&self, h: sys::dissector_handle_t) -> &Self {
@@ -58,6 +58,14 @@ impl Handle {
         assert!(self.is_set());
         // SAFETY: as above.
         unsafe { sys::dissector_add_uint_range_with_preference(table.as_ptr(), range.as_ptr(), self.get()) }
+    }
+
+    /// Adds this handle to a uint table without a preference (e.g. "rtp.hdr_ext" for one
+    /// header-extension profile).
+    pub fn add_uint(&self, table: &'static CStr, value: u32) {
+        assert!(self.is_set());
+        // SAFETY: handoff phase; table name is 'static.
+        unsafe { sys::dissector_add_uint(table.as_ptr(), value, self.get()) }
     }
 
     /// Adds this handle to a string table (e.g. "tls.alpn").
