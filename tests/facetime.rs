@@ -648,3 +648,46 @@ fn ichat_layout_stays_stock() {
         assert_eq!(present, vec![c.name()], "{r:?}");
     }
 }
+
+/// `tshark -z facetime_calls,tree`: the call, its parties, start, set-up time, duration and
+/// every stream with its packet count, all as the generator wrote them.
+#[test]
+fn call_summary_statistics() {
+    let t = Tshark::get();
+    let (g, p, ss) = call_flow(false);
+    let file = capture(t, "ft-stats.pcap", &g);
+    let out = t.stdout(&["-r", &file, "-n", "-q", "-z", "facetime_calls,tree"]);
+    // "<name>   <count>   …": the name is everything before the first run of 2+ spaces.
+    let count = |name: &str| -> Option<u64> {
+        out.lines().find_map(|l| {
+            let l = l.trim_start();
+            let rest = l.strip_prefix(name)?;
+            rest.starts_with("  ").then(|| rest.split_whitespace().next().unwrap().parse().unwrap())
+        })
+    };
+    let secs6 = |d: Duration| format!("{}.{:06}", d.as_secs(), d.subsec_micros());
+    let by_key = |k: &str| -> u32 { *g.rec.sip.iter().find(|(_, m)| *m == k).unwrap().0 };
+    let (invite, ack, bye) = (by_key("INVITE"), by_key("ACK"), by_key("BYE"));
+    let times = &g.rec.times;
+
+    let call = format!("Call 1: {} → {}", p.caller_uri, p.callee_uri);
+    assert_eq!(count(&call), Some(g.rec.sip.len() as u64), "{out}");
+    assert_eq!(count(&format!("Call-ID: {}", p.call_id)), Some(1), "{out}");
+    assert_eq!(count(&format!("start: frame {invite} at {} s", secs6(times[&invite]))), Some(1), "{out}");
+    assert_eq!(count(&format!("setup time: {} s", secs6(times[&ack] - times[&invite]))), Some(1), "{out}");
+    assert_eq!(count(&format!("duration: {} s", secs6(times[&bye] - times[&invite]))), Some(1), "{out}");
+    assert_eq!(count(&format!("ended by BYE in frame {bye}")), Some(1), "{out}");
+    for s in &ss {
+        let label = format!("RTP {} → {} SSRC 0x{:08X} ({})", s.src, s.dst, s.ssrc, s.encoding);
+        assert_eq!(count(&label), Some(s.sent as u64), "{label}\n{out}");
+    }
+    for (c, n) in [("sip", Class::Sip), ("stun", Class::Stun), ("snatmap", Class::Snatmap), ("rtp", Class::Rtp), ("rtcp", Class::Rtcp)] {
+        assert_eq!(count(c), Some(count_of(&g.rec, n) as u64), "{c}\n{out}");
+    }
+    // RTCP: one stream per direction (the audio SSRCs send the reports).
+    let rtcp_each = (count_of(&g.rec, Class::Rtcp) / 2) as u64;
+    for s in &ss[..2] {
+        let label = format!("RTCP {} → {} SSRC 0x{:08X}", s.src, s.dst, s.ssrc);
+        assert_eq!(count(&label), Some(rtcp_each), "{label}\n{out}");
+    }
+}

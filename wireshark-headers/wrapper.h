@@ -18,6 +18,7 @@
 #include <epan/dissectors/packet-tcp.h>
 #include "shim.h"
 #include "shim_media.h"
+#include "shim_ftstats.h"
 
 /*
  * The heuristic dissector's return type is gboolean (int) in 4.0 and bool from 4.2/4.4 on.

@@ -26,6 +26,7 @@
 use crate::core::facetime::call::{Call, CallTracker, Endpoint, Role, StreamDir};
 use crate::core::facetime::{self, classify, rtp, sdp, sip, Class};
 use crate::core::span::Span;
+use crate::epan::ft_stats::{CallRecord, MediaRecord, TapRecord};
 use crate::epan::media::{PayloadType, RTP_MEDIA_AUDIO, RTP_MEDIA_OTHER, RTP_MEDIA_VIDEO};
 use crate::epan::*;
 use std::ffi::CStr;
@@ -150,6 +151,7 @@ pub fn register() {
     PROTO.register(&FIELDS, &ETTS, &EXPERTS);
     HANDLE.register::<Demux>(c"facetime");
     EXT_HANDLE.register::<AppleExt>(c"facetime.rtp_ext");
+    crate::epan::ft_stats::register();
 }
 
 pub fn handoff() {
@@ -163,6 +165,7 @@ pub fn handoff() {
     HANDLE.add_for_decode_as(c"udp.port");
     EXT_HANDLE.add_uint(c"rtp.hdr_ext", rtp::EXT_PROFILE_APPLE as u32);
     add_heuristic::<Heur>(c"udp", c"FaceTime over UDP (SIP and media on one port)", c"facetime_udp", true);
+    crate::epan::ft_stats::handoff();
 }
 
 /// The port / conversation / Decode-As entry: every packet of the flow.
@@ -251,11 +254,12 @@ fn demux(pkt: &mut Packet<'_>) -> usize {
     root.append_text(&format!(", {}", class.name()));
     let tree = root.subtree(&ETT);
     tree.add(&HF_CLASS, Span::new(0, 0), class_name(class)).generated();
+    let mut tap = pkt.facetime_tap_wanted().then(|| TapRecord::new(class_name(class)));
 
     let taken = match class {
-        Class::Sip => sip_packet(pkt, &tree),
-        Class::Rtp => rtp_packet(pkt, &tree),
-        Class::Rtcp => rtcp_packet(pkt, &tree),
+        Class::Sip => sip_packet(pkt, &tree, &mut tap),
+        Class::Rtp => rtp_packet(pkt, &tree, &mut tap),
+        Class::Rtcp => rtcp_packet(pkt, &tree, &mut tap),
         Class::Stun => pkt.call(&STUN, Span::new(0, len)),
         Class::Snatmap => pkt.call(&SNATMAP, Span::new(0, len)),
         Class::Unknown => {
@@ -269,6 +273,9 @@ fn demux(pkt: &mut Packet<'_>) -> usize {
     if !matches!(taken, Some(n) if n > 0) {
         root.expert(&EI_NOT_DISSECTED, Some(&format!("The {} dissector did not take this {} packet", class.name(), class.name())));
         pkt.call(&DATA, Span::new(0, len));
+    }
+    if let Some(rec) = tap {
+        pkt.facetime_tap(rec);
     }
     len
 }
@@ -307,7 +314,7 @@ fn printable_text(b: &[u8]) -> Option<&str> {
     s.chars().all(|c| !c.is_control() || matches!(c, '\r' | '\n' | '\t')).then_some(s)
 }
 
-fn sip_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>) -> Option<usize> {
+fn sip_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>) -> Option<usize> {
     let len = pkt.bytes().len();
     let bytes = pkt.bytes();
     let parsed = sip::parse_sip(bytes).ok();
@@ -322,7 +329,21 @@ fn sip_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>) -> Option<usize> {
 
     // Wireshark's SIP (and, through it, SDP) first: the facetime tree is already in place.
     if let Some(info) = info {
-        show_call(pkt, tree, &state.borrow().tracker, info, parsed.as_ref());
+        let st = state.borrow();
+        show_call(pkt, tree, &st.tracker, info, parsed.as_ref());
+        if let (Some(rec), Some(call)) = (tap.as_mut(), st.tracker.call(info.call)) {
+            let fresh = !info.retransmission;
+            rec.call = Some(CallRecord {
+                number: call.index + 1,
+                call_id: call.call_id.clone(),
+                caller: call.caller.clone().unwrap_or_else(|| "?".into()),
+                callee: call.callee.clone().unwrap_or_else(|| "?".into()),
+                is_invite: call.invite_frame == Some(pkt.frame()),
+                setup_ns: call.setup_time_ns().filter(|_| fresh && call.ack_frame == Some(pkt.frame())),
+                duration_ns: call.duration_ns().filter(|_| fresh && call.bye_frame == Some(pkt.frame())),
+                is_bye: fresh && call.bye_frame == Some(pkt.frame()),
+            });
+        }
     }
     let r = pkt.call(&SIP, Span::new(0, len));
 
@@ -447,7 +468,14 @@ fn stream_dir_text(d: StreamDir) -> &'static str {
     }
 }
 
-fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>) -> Option<usize> {
+fn media_record(t: &CallTracker, call: Option<u32>, label: String) -> MediaRecord {
+    let call = call.and_then(|c| t.call(c)).map(|c| {
+        (c.index + 1, c.caller.clone().unwrap_or_else(|| "?".into()), c.callee.clone().unwrap_or_else(|| "?".into()))
+    });
+    MediaRecord { call, label }
+}
+
+fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>) -> Option<usize> {
     let len = pkt.bytes().len();
     let bytes = pkt.bytes();
     if let Ok(h) = rtp::parse_rtp(bytes) {
@@ -480,6 +508,12 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>) -> Option<usize> {
                 }
                 secure = c.media.iter().any(|m| m.endpoint() == Some(d) && m.proto.to_ascii_uppercase().contains("SAVP"));
             }
+            if let Some(rec) = tap.as_mut() {
+                let enc = call.and_then(|c| t.call(c)).and_then(|c| c.encoding(Some(d), h.payload_type)).map(|(e, _)| e.to_string());
+                let enc = enc.unwrap_or_else(|| format!("PT {}", h.payload_type));
+                let label = format!("RTP {}:{} → {}:{} SSRC 0x{:08X} ({enc})", s.addr, s.port, d.addr, d.port, h.ssrc.value);
+                rec.media = Some(media_record(t, call, label));
+            }
         }
         if let Some(i) = stream {
             mt.add_generated(&HF_STREAM, i + 1);
@@ -501,7 +535,7 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>) -> Option<usize> {
     pkt.call(&RTP, Span::new(0, len))
 }
 
-fn rtcp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>) -> Option<usize> {
+fn rtcp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>) -> Option<usize> {
     let len = pkt.bytes().len();
     let bytes = pkt.bytes();
     if let (Ok(c), Some((s, d))) = (rtp::parse_rtcp(bytes), endpoints(pkt)) {
@@ -522,6 +556,10 @@ fn rtcp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>) -> Option<usize> {
             if let Some(c) = call {
                 mt.add_generated(&HF_CALL, c + 1);
                 mt.add_generated(&HF_DIRECTION, stream_dir_text(dir));
+            }
+            if let Some(rec) = tap.as_mut() {
+                let label = format!("RTCP {}:{} → {}:{} SSRC 0x{:08X}", s.addr, s.port, d.addr, d.port, ssrc);
+                rec.media = Some(media_record(&st.tracker, call, label));
             }
         }
     }
