@@ -691,3 +691,50 @@ fn call_summary_statistics() {
         assert_eq!(count(&label), Some(rtcp_each), "{label}\n{out}");
     }
 }
+
+/// Garbage on the FaceTime port: payloads whose first byte no class owns (RFC 7983: 4–127
+/// minus ASCII letters) are "unknown" with an expert warning; truncated SIP/RTP/RTCP/STUN and
+/// random bytes never make tshark fail or the plugin report an internal error (one and two
+/// passes, full tree).
+#[test]
+fn garbage_on_the_port_is_unknown_and_harmless() {
+    let t = Tshark::get();
+    let p = parties();
+    let mut g = Gen::new(99);
+    let mut unknown = Vec::new();
+    let (call, _, _) = call_flow(false);
+    for i in 0..300u32 {
+        let n = 1 + g.rng.below(200) as usize;
+        let mut payload = g.rng.bytes(n);
+        let frame = g.frame_no();
+        if i % 3 == 0 {
+            // A first byte no class owns.
+            let b = 4 + g.rng.below(124) as u8;
+            payload[0] = if b.is_ascii_alphabetic() { b'0' } else { b };
+            unknown.push(frame);
+        }
+        let mut f = Flow::udp(p.caller, p.callee);
+        let bytes = f.send(Dir::ToServer, &payload);
+        g.cap.push(bytes);
+    }
+    // Real messages cut short by the snap length.
+    for r in call.cap.records.iter() {
+        g.cap.push_truncated(r.data.clone(), 42 + 8 + (r.data.len() - 50) / 3);
+    }
+    let file = capture(t, "ft-garbage.pcap", &g);
+    for extra in [&["-V"][..], &["-V", "-2"][..]] {
+        let mut args = vec!["-r", file.as_str(), "-n"];
+        args.extend_from_slice(extra);
+        let out = t.stdout(&args);
+        assert!(!out.contains("appleshark internal error"), "internal error ({extra:?})");
+    }
+    let got: Vec<u32> = rows(t, &file, Some("facetime.class == \"unknown\" && frame.number <= 300"), &["frame.number"], &[])
+        .iter()
+        .map(|r| r[0].parse().unwrap())
+        .collect();
+    for f in &unknown {
+        assert!(got.contains(f), "frame {f} unknown");
+    }
+    let warned = rows(t, &file, Some("_ws.expert.message == \"Payload of no known class on the FaceTime port\" && frame.number <= 300"), &["frame.number"], &[]);
+    assert_eq!(warned.len(), got.len());
+}
