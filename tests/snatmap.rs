@@ -328,9 +328,11 @@ fn heuristic_switch_and_port_preference() {
     let t = Tshark::get();
     let mut cap = Capture::new();
     let mut on_5678 = Flow::udp(sa("192.168.1.5:16402"), sa("17.0.0.10:5678"));
-    let mut on_6000 = Flow::udp(sa("192.168.1.5:16403"), sa("17.0.0.10:6000"));
+    // Source port outside FaceTime's 16393-16472 (owned by the facetime demultiplexer, which
+    // hands SNATMAP on it to this dissector whatever the heuristic's switch).
+    let mut on_6000 = Flow::udp(sa("192.168.1.5:40403"), sa("17.0.0.10:6000"));
     cap.push(on_5678.packet(&request(1, Ipv4Addr::new(192, 168, 1, 5), 16402)));
-    cap.push(on_6000.packet(&request(2, Ipv4Addr::new(192, 168, 1, 5), 16403)));
+    cap.push(on_6000.packet(&request(2, Ipv4Addr::new(192, 168, 1, 5), 40403)));
     let file = t.capture("switch.pcap", &cap.to_bytes());
     let frames = |extra: &[&str]| -> Vec<String> { t.fields(&file, Some("snatmap"), &["frame.number"], extra).into_iter().map(|r| r[0].clone()).collect() };
     assert_eq!(frames(&[]), vec!["1", "2"]);

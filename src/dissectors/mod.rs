@@ -5,16 +5,19 @@
 #![forbid(unsafe_code)]
 
 pub mod apns;
+pub mod facetime;
 pub mod snatmap;
 
 /// Wireshark's register_protoinfo phase: protocols, fields, preferences.
 pub fn register_all() {
     snatmap::register();
     apns::register();
+    facetime::register();
 }
 
 /// Wireshark's handoff phase: ports, heuristics, handles of other dissectors.
 pub fn handoff_all() {
     snatmap::handoff();
     apns::handoff();
+    facetime::handoff();
 }

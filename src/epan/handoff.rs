@@ -60,6 +60,14 @@ impl Handle {
         unsafe { sys::dissector_add_uint_range_with_preference(table.as_ptr(), range.as_ptr(), self.get()) }
     }
 
+    /// Adds this handle to a uint table without a preference (e.g. "rtp.hdr_ext" for one
+    /// header-extension profile).
+    pub fn add_uint(&self, table: &'static CStr, value: u32) {
+        assert!(self.is_set());
+        // SAFETY: handoff phase; table name is 'static.
+        unsafe { sys::dissector_add_uint(table.as_ptr(), value, self.get()) }
+    }
+
     /// Adds this handle to a string table (e.g. "tls.alpn").
     pub fn add_string(&self, table: &'static CStr, value: &'static CStr) {
         assert!(self.is_set());

@@ -6,13 +6,19 @@
 //! - [`conversation`]: per-conversation Rust state with file-scope lifetime;
 //! - [`prefs`]: preferences (uint, bool, range);
 //! - [`handoff`]: heuristics, port tables, handles, calling another dissector by name;
+//! - [`media`]: a shared signalling/media UDP port: conversation ownership, RTP set-up;
+//! - [`ft_stats`]: the FaceTime tap and its stats tree (`-z facetime_calls,tree`);
+//! - [`filestate`]: per-capture-file Rust state;
 //! - [`entry`]: the `extern "C"` entry points, each catching panics;
 //! - [`version`]: every difference between Wireshark versions, in one place;
 //! - `plugin`: the symbols Wireshark's plugin loader looks for.
 
 pub mod conversation;
 pub mod entry;
+pub mod filestate;
+pub mod ft_stats;
 pub mod handoff;
+pub mod media;
 pub mod packet;
 pub mod pdu;
 pub mod prefs;

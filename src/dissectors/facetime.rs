@@ -1,0 +1,586 @@
+//! FaceTime's shared UDP port: glue from `core::facetime` to Wireshark.
+//!
+//! One UDP port carries SIP (with SDP), STUN, SNATMAP, RTP and RTCP (protocol notes §3). This
+//! dissector owns that port and demultiplexes each packet by its first bytes
+//! (`core::facetime::classify`), then hands it to Wireshark's own `sip`, `stun-udp`, `rtp`,
+//! `rtcp` dissectors or to appleshark's `snatmap`. The `facetime` tree in front of theirs
+//! says which class the packet is, and adds what the shared port needs on top: the call a
+//! SIP message belongs to (caller, callee, set-up time, duration, MESSAGE bodies), Apple's
+//! RTP header-extension profile 0x4400, the payload encoding learned from the call's SDP, and
+//! an expert note for media sent in clear.
+//!
+//! Reached three ways:
+//! - UDP ports 16393–16472 (preference `facetime.udp.port`, Apple's FaceTime range);
+//! - the UDP heuristic `facetime_udp` (content: a SIP message whose SDP puts media on the
+//!   same UDP port as the signalling, or a strong STUN/SNATMAP/SIP packet on a port of the
+//!   FaceTime range);
+//! - the flow's own conversation, which the first packet claims (`Packet::claim_flow`).
+//!
+//! Why the conversation: once SDP has set up RTP on the port, Wireshark's SDP code gives the
+//! wildcard conversation `addr:16402 <-> any` to RTP, and every later packet of the port —
+//! the SIP BYE included — would go to RTP. UDP tries the exact conversation (both addresses
+//! and ports) before any wildcard one, so owning it keeps the port ours; the wildcard
+//! conversations the SDP of our calls created are taken back too (media on another port
+//! pair), after RTP has been set up with every payload type of the call on that endpoint.
+
+use crate::core::facetime::call::{Call, CallTracker, Endpoint, Role, StreamDir};
+use crate::core::facetime::{self, classify, rtp, sdp, sip, Class};
+use crate::core::span::Span;
+use crate::epan::ft_stats::{CallRecord, MediaRecord, TapRecord};
+use crate::epan::media::{PayloadType, RTP_MEDIA_AUDIO, RTP_MEDIA_OTHER, RTP_MEDIA_VIDEO};
+use crate::epan::*;
+use std::ffi::CStr;
+
+pub static PROTO: Protocol = Protocol::new(c"FaceTime (shared UDP port)", c"FaceTime", c"facetime");
+
+static HF_CLASS: HfId = HfId::new();
+static HF_CALL: HfId = HfId::new();
+static HF_CALL_ID: HfId = HfId::new();
+static HF_CALLER: HfId = HfId::new();
+static HF_CALLEE: HfId = HfId::new();
+static HF_ROLE: HfId = HfId::new();
+static HF_STATE: HfId = HfId::new();
+static HF_FROM_CALLER: HfId = HfId::new();
+static HF_RETRANS: HfId = HfId::new();
+static HF_INVITE_IN: HfId = HfId::new();
+static HF_ANSWER_IN: HfId = HfId::new();
+static HF_ACK_IN: HfId = HfId::new();
+static HF_BYE_IN: HfId = HfId::new();
+static HF_SETUP_TIME: HfId = HfId::new();
+static HF_DURATION: HfId = HfId::new();
+static HF_MESSAGE_BODY: HfId = HfId::new();
+static HF_MEDIA_SETUP: HfId = HfId::new();
+static HF_STREAM: HfId = HfId::new();
+static HF_DIRECTION: HfId = HfId::new();
+static HF_SSRC: HfId = HfId::new();
+static HF_PT: HfId = HfId::new();
+static HF_ENCODING: HfId = HfId::new();
+static HF_EXT_PROFILE: HfId = HfId::new();
+static HF_EXT_KIND: HfId = HfId::new();
+static HF_EXT_LEN: HfId = HfId::new();
+static HF_EXT_DATA: HfId = HfId::new();
+static HF_APPLE_EXT_DATA: HfId = HfId::new();
+
+static EXT_PROFILES: [(u32, &CStr); 3] = [
+    (rtp::EXT_PROFILE_APPLE as u32, c"Apple FaceTime"),
+    (rtp::EXT_PROFILE_ONE_BYTE as u32, c"RFC 8285 one-byte elements"),
+    (rtp::EXT_PROFILE_TWO_BYTE as u32, c"RFC 8285 two-byte elements"),
+];
+
+static FIELDS: [Field; 27] = [
+    Field::new(&HF_CLASS, c"Class", c"facetime.class", FieldType::String)
+        .blurb(c"What the packet is, from its first bytes: sip, stun, snatmap, rtp, rtcp or unknown"),
+    Field::new(&HF_CALL, c"Call", c"facetime.call", FieldType::U32).blurb(c"Call number in this capture (from 1), one per SIP Call-ID"),
+    Field::new(&HF_CALL_ID, c"Call-ID", c"facetime.call_id", FieldType::String).blurb(c"The SIP Call-ID of the call"),
+    Field::new(&HF_CALLER, c"Caller", c"facetime.caller", FieldType::String).blurb(c"From URI of the call's INVITE"),
+    Field::new(&HF_CALLEE, c"Callee", c"facetime.callee", FieldType::String).blurb(c"To URI of the call's INVITE"),
+    Field::new(&HF_ROLE, c"Role", c"facetime.role", FieldType::String).blurb(c"What this SIP message is to its call"),
+    Field::new(&HF_STATE, c"Call state", c"facetime.state", FieldType::String).blurb(c"The call's state after this message"),
+    Field::new(&HF_FROM_CALLER, c"Sent by the caller", c"facetime.from_caller", FieldType::Bool)
+        .blurb(c"The message (or media) was sent by the party that sent the INVITE"),
+    Field::new(&HF_RETRANS, c"Retransmission", c"facetime.retransmission", FieldType::Bool)
+        .blurb(c"The same SIP transaction message was already seen in this call"),
+    Field::new(&HF_INVITE_IN, c"INVITE in", c"facetime.invite_in", FieldType::FrameNum(FrameLink::Request))
+        .blurb(c"The frame holding the call's INVITE"),
+    Field::new(&HF_ANSWER_IN, c"Final response in", c"facetime.answer_in", FieldType::FrameNum(FrameLink::Response))
+        .blurb(c"The frame holding the final response to the call's INVITE"),
+    Field::new(&HF_ACK_IN, c"ACK in", c"facetime.ack_in", FieldType::FrameNum(FrameLink::Ack)).blurb(c"The frame holding the ACK of the call's INVITE"),
+    Field::new(&HF_BYE_IN, c"BYE in", c"facetime.bye_in", FieldType::FrameNum(FrameLink::None)).blurb(c"The frame holding the BYE that ended the call"),
+    Field::new(&HF_SETUP_TIME, c"Setup time", c"facetime.setup_time", FieldType::RelTime).blurb(c"From the call's INVITE to its ACK"),
+    Field::new(&HF_DURATION, c"Call duration", c"facetime.duration", FieldType::RelTime).blurb(c"From the call's INVITE to its BYE"),
+    Field::new(&HF_MESSAGE_BODY, c"MESSAGE body", c"facetime.message_body", FieldType::String)
+        .blurb(c"The text body of a SIP MESSAGE sent during the call"),
+    Field::new(&HF_MEDIA_SETUP, c"RTP set up for", c"facetime.media_setup", FieldType::String)
+        .blurb(c"Media endpoint (address:port) this message's SDP set RTP up on, with its payload types"),
+    Field::new(&HF_STREAM, c"Stream", c"facetime.stream", FieldType::U32).blurb(c"RTP/RTCP stream number in this capture (from 1)"),
+    Field::new(&HF_DIRECTION, c"Direction", c"facetime.direction", FieldType::String)
+        .blurb(c"Media direction relative to the call: caller to callee, or callee to caller"),
+    Field::new(&HF_SSRC, c"SSRC", c"facetime.ssrc", FieldType::U32).hex(),
+    Field::new(&HF_PT, c"Payload type", c"facetime.rtp.payload_type", FieldType::U8),
+    Field::new(&HF_ENCODING, c"Encoding", c"facetime.rtp.encoding", FieldType::String)
+        .blurb(c"The payload type's encoding as the call's SDP named it (rtpmap or static table)"),
+    Field::new(&HF_EXT_PROFILE, c"Header extension profile", c"facetime.rtp.ext.profile", FieldType::U16)
+        .hex()
+        .vals(&EXT_PROFILES)
+        .blurb(c"RTP header extension 'defined by profile' field; 0x4400 is Apple's"),
+    Field::new(&HF_EXT_KIND, c"Header extension kind", c"facetime.rtp.ext.kind", FieldType::String),
+    Field::new(&HF_EXT_LEN, c"Header extension length", c"facetime.rtp.ext.length", FieldType::U16)
+        .blurb(c"Extension data length in 32-bit words"),
+    Field::new(&HF_EXT_DATA, c"Header extension data", c"facetime.rtp.ext.data", FieldType::Bytes),
+    Field::new(&HF_APPLE_EXT_DATA, c"Apple extension data", c"facetime.apple_ext.data", FieldType::Bytes)
+        .blurb(c"The bytes of Apple's 0x4400 header extension, undecoded (layout not public)"),
+];
+
+static ETT: EttId = EttId::new();
+static ETT_CALL: EttId = EttId::new();
+static ETT_MEDIA: EttId = EttId::new();
+static ETT_EXT: EttId = EttId::new();
+static ETTS: [&EttId; 4] = [&ETT, &ETT_CALL, &ETT_MEDIA, &ETT_EXT];
+
+static EI_UNKNOWN: ExpertId = ExpertId::new();
+static EI_IN_CLEAR: ExpertId = ExpertId::new();
+static EI_RETRANS: ExpertId = ExpertId::new();
+static EI_CALL_ENDED: ExpertId = ExpertId::new();
+static EI_NOT_DISSECTED: ExpertId = ExpertId::new();
+static EI_STATE_CAP: ExpertId = ExpertId::new();
+static EI_APPLE_EXT: ExpertId = ExpertId::new();
+
+static EXPERTS: [Expert; 7] = [
+    Expert::new(&EI_UNKNOWN, c"facetime.unknown", Group::Undecoded, Severity::Warn, c"Payload of no known class on the FaceTime port"),
+    Expert::new(&EI_IN_CLEAR, c"facetime.media_in_clear", Group::Security, Severity::Note, c"Media in clear: RTP, not SRTP"),
+    Expert::new(&EI_RETRANS, c"facetime.sip_retransmission", Group::Sequence, Severity::Note, c"SIP retransmission"),
+    Expert::new(&EI_CALL_ENDED, c"facetime.call_ended", Group::Sequence, Severity::Chat, c"BYE ends the call"),
+    Expert::new(&EI_NOT_DISSECTED, c"facetime.not_dissected", Group::Undecoded, Severity::Warn, c"The protocol's own dissector did not take the packet"),
+    Expert::new(&EI_STATE_CAP, c"facetime.state_cap", Group::Protocol, Severity::Warn, c"Call tracking limit reached; later calls, streams or frames are not tracked"),
+    Expert::new(&EI_APPLE_EXT, c"facetime.apple_ext.undecoded", Group::Undecoded, Severity::Chat, c"Apple header extension 0x4400: layout not public, shown as data"),
+];
+
+/// Apple's FaceTime UDP range (protocol notes §3), the default of `facetime.udp.port`.
+pub const DEFAULT_PORTS: &CStr = c"16393-16472";
+
+static HANDLE: Handle = Handle::new();
+static EXT_HANDLE: Handle = Handle::new();
+static SIP: Handle = Handle::new();
+static STUN: Handle = Handle::new();
+static SNATMAP: Handle = Handle::new();
+static RTP: Handle = Handle::new();
+static RTCP: Handle = Handle::new();
+static DATA: Handle = Handle::new();
+
+pub fn register() {
+    PROTO.register(&FIELDS, &ETTS, &EXPERTS);
+    HANDLE.register::<Demux>(c"facetime");
+    EXT_HANDLE.register::<AppleExt>(c"facetime.rtp_ext");
+    crate::epan::ft_stats::register();
+}
+
+pub fn handoff() {
+    SIP.find(c"sip");
+    STUN.find(c"stun-udp");
+    SNATMAP.find(c"snatmap");
+    RTP.find(c"rtp");
+    RTCP.find(c"rtcp");
+    DATA.find(c"data");
+    HANDLE.add_uint_range_with_preference(c"udp.port", DEFAULT_PORTS);
+    HANDLE.add_for_decode_as(c"udp.port");
+    EXT_HANDLE.add_uint(c"rtp.hdr_ext", rtp::EXT_PROFILE_APPLE as u32);
+    add_heuristic::<Heur>(c"udp", c"FaceTime over UDP (SIP and media on one port)", c"facetime_udp", true);
+    crate::epan::ft_stats::handoff();
+}
+
+/// The port / conversation / Decode-As entry: every packet of the flow.
+pub struct Demux;
+impl Dissector for Demux {
+    fn protocol() -> &'static Protocol {
+        &PROTO
+    }
+    fn dissect(pkt: &mut Packet<'_>) -> usize {
+        // Later packets of this flow come here first, even after SDP set RTP up on the port.
+        pkt.claim_flow(&HANDLE);
+        demux(pkt)
+    }
+}
+
+/// The heuristic: adopts a flow from content (see the module docs), then claims it.
+pub struct Heur;
+impl Heuristic for Heur {
+    fn protocol() -> &'static Protocol {
+        &PROTO
+    }
+    fn dissect(pkt: &mut Packet<'_>) -> bool {
+        if !recognise(pkt) {
+            return false;
+        }
+        pkt.claim_flow(&HANDLE);
+        demux(pkt);
+        true
+    }
+}
+
+/// Content test of the heuristic. A strong SIP message whose SDP puts media on the very UDP
+/// port the SIP travels on is FaceTime's signature anywhere; strong STUN, SNATMAP requests
+/// and SIP are taken only when a port is in Apple's FaceTime range (the port preference may
+/// have been narrowed, or Decode As changed).
+fn recognise(pkt: &Packet<'_>) -> bool {
+    let p = pkt.bytes();
+    if !classify::flow_probe(p) {
+        return false;
+    }
+    let ports = [pkt.src_port(), pkt.dst_port()];
+    if ports.iter().any(|&port| facetime::is_facetime_port(port)) {
+        return true;
+    }
+    let Ok(m) = sip::parse_sip(p) else {
+        return false;
+    };
+    if !m.has_sdp() {
+        return false;
+    }
+    let Some(body) = m.body else {
+        return false;
+    };
+    let s = sdp::parse_sdp(body.value, body.span.offset);
+    s.media.iter().any(|md| md.is_rtp() && ports.contains(&md.port.value))
+}
+
+fn class_name(c: Class) -> &'static str {
+    match c {
+        Class::Sip => "sip",
+        Class::Stun => "stun",
+        Class::Snatmap => "snatmap",
+        Class::Rtp => "rtp",
+        Class::Rtcp => "rtcp",
+        Class::Unknown => "unknown",
+    }
+}
+
+fn endpoints(pkt: &Packet<'_>) -> Option<(Endpoint, Endpoint)> {
+    Some((Endpoint::new(pkt.src()?, pkt.src_port()), Endpoint::new(pkt.dst()?, pkt.dst_port())))
+}
+
+fn ns(t: Time) -> u64 {
+    t.as_nanos().max(0) as u64
+}
+
+fn reltime(ns: u64) -> Time {
+    Time::from_nanos(ns as i128)
+}
+
+/// Demultiplexes one packet. Returns the bytes taken (all of them).
+fn demux(pkt: &mut Packet<'_>) -> usize {
+    let len = pkt.bytes().len();
+    let class = classify::classify(pkt.bytes());
+    let root = pkt.tree().add_protocol(&PROTO, Span::new(0, len));
+    root.append_text(&format!(", {}", class.name()));
+    let tree = root.subtree(&ETT);
+    tree.add(&HF_CLASS, Span::new(0, 0), class_name(class)).generated();
+    let mut tap = pkt.facetime_tap_wanted().then(|| TapRecord::new(class_name(class)));
+
+    let taken = match class {
+        Class::Sip => sip_packet(pkt, &tree, &mut tap),
+        Class::Rtp => rtp_packet(pkt, &tree, &mut tap),
+        Class::Rtcp => rtcp_packet(pkt, &tree, &mut tap),
+        Class::Stun => pkt.call(&STUN, Span::new(0, len)),
+        Class::Snatmap => pkt.call(&SNATMAP, Span::new(0, len)),
+        Class::Unknown => {
+            pkt.set_protocol_column(c"FaceTime");
+            pkt.set_info(&format!("Unknown payload on the FaceTime port ({len} bytes)"));
+            root.expert(&EI_UNKNOWN, None);
+            pkt.call(&DATA, Span::new(0, len));
+            Some(len)
+        }
+    };
+    if !matches!(taken, Some(n) if n > 0) {
+        root.expert(&EI_NOT_DISSECTED, Some(&format!("The {} dissector did not take this {} packet", class.name(), class.name())));
+        pkt.call(&DATA, Span::new(0, len));
+    }
+    if let Some(rec) = tap {
+        pkt.facetime_tap(rec);
+    }
+    len
+}
+
+/// Per-capture tracking: calls by Call-ID and media streams.
+#[derive(Default)]
+struct State {
+    tracker: CallTracker,
+}
+
+fn role_text(r: Role) -> String {
+    match r {
+        Role::Invite => "INVITE".into(),
+        Role::ReInvite => "re-INVITE".into(),
+        Role::Provisional(s) => format!("provisional response {s}"),
+        Role::FinalResponse(s) => format!("final response {s}"),
+        Role::Ack => "ACK".into(),
+        Role::Cancel => "CANCEL".into(),
+        Role::Message => "MESSAGE".into(),
+        Role::Bye => "BYE".into(),
+        Role::OtherRequest => "other request".into(),
+        Role::OtherResponse(s) => format!("other response {s}"),
+    }
+}
+
+fn media_type_bits(kind: &str) -> u32 {
+    match kind {
+        "audio" => RTP_MEDIA_AUDIO,
+        "video" => RTP_MEDIA_VIDEO,
+        _ => RTP_MEDIA_OTHER,
+    }
+}
+
+fn printable_text(b: &[u8]) -> Option<&str> {
+    let s = std::str::from_utf8(b).ok()?;
+    s.chars().all(|c| !c.is_control() || matches!(c, '\r' | '\n' | '\t')).then_some(s)
+}
+
+fn sip_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>) -> Option<usize> {
+    let len = pkt.bytes().len();
+    let bytes = pkt.bytes();
+    let parsed = sip::parse_sip(bytes).ok();
+    let state = pkt.file_state::<State>();
+    let eps = endpoints(pkt);
+    let info = match &parsed {
+        Some(m) if !pkt.visited() => {
+            state.borrow_mut().tracker.feed_sip(pkt.frame(), ns(pkt.time()), eps.map(|e| e.0), eps.map(|e| e.1), m)
+        }
+        _ => state.borrow().tracker.frame(pkt.frame()),
+    };
+
+    // Wireshark's SIP (and, through it, SDP) first: the facetime tree is already in place.
+    if let Some(info) = info {
+        let st = state.borrow();
+        show_call(pkt, tree, &st.tracker, info, parsed.as_ref());
+        if let (Some(rec), Some(call)) = (tap.as_mut(), st.tracker.call(info.call)) {
+            let fresh = !info.retransmission;
+            rec.call = Some(CallRecord {
+                number: call.index + 1,
+                call_id: call.call_id.clone(),
+                caller: call.caller.clone().unwrap_or_else(|| "?".into()),
+                callee: call.callee.clone().unwrap_or_else(|| "?".into()),
+                is_invite: call.invite_frame == Some(pkt.frame()),
+                setup_ns: call.setup_time_ns().filter(|_| fresh && call.ack_frame == Some(pkt.frame())),
+                duration_ns: call.duration_ns().filter(|_| fresh && call.bye_frame == Some(pkt.frame())),
+                is_bye: fresh && call.bye_frame == Some(pkt.frame()),
+            });
+        }
+    }
+    let r = pkt.call(&SIP, Span::new(0, len));
+
+    // After SDP: RTP set up with every payload type the call gave this endpoint, and the
+    // endpoint's wildcard conversation taken back from RTP.
+    if let Some(info) = info {
+        if !pkt.visited() {
+            let st = state.borrow();
+            if let Some(call) = st.tracker.call(info.call) {
+                setup_media(pkt, tree, call, info.media_added as usize);
+            }
+        }
+    }
+    if state.borrow().tracker.limits().any() {
+        tree.expert(&EI_STATE_CAP, Span::new(0, 0), None);
+    }
+    r
+}
+
+fn show_call(pkt: &Packet<'_>, tree: &Tree<'_>, t: &CallTracker, info: crate::core::facetime::call::FrameInfo, m: Option<&sip::SipMessage<'_>>) {
+    let Some(call) = t.call(info.call) else {
+        return;
+    };
+    let (ci, ct) = tree.add_subtree(&ETT_CALL, Span::new(0, 0), &format!("Call {}: {}", call.index + 1, parties(call)));
+    ci.generated();
+    ct.add_generated(&HF_CALL, call.index + 1);
+    ct.add_generated(&HF_CALL_ID, call.call_id.as_str());
+    if let Some(c) = &call.caller {
+        ct.add_generated(&HF_CALLER, c.as_str());
+    }
+    if let Some(c) = &call.callee {
+        ct.add_generated(&HF_CALLEE, c.as_str());
+    }
+    ct.add_generated(&HF_ROLE, role_text(info.role).as_str());
+    ct.add_generated(&HF_STATE, info.state.name());
+    if let Some(fc) = info.from_caller {
+        ct.add_generated(&HF_FROM_CALLER, fc);
+    }
+    if info.retransmission {
+        ct.add_generated(&HF_RETRANS, true).expert(&EI_RETRANS, None);
+    }
+    let here = pkt.frame();
+    if let Some(f) = call.invite_frame.filter(|f| *f != here) {
+        ct.add_generated(&HF_INVITE_IN, f);
+    }
+    if let Some(f) = call.final_frame.filter(|f| *f != here) {
+        ct.add_generated(&HF_ANSWER_IN, f);
+    }
+    if let Some(f) = call.ack_frame.filter(|f| *f != here) {
+        ct.add_generated(&HF_ACK_IN, f);
+    }
+    if let Some(f) = call.bye_frame.filter(|f| *f != here) {
+        ct.add_generated(&HF_BYE_IN, f);
+    }
+    // Times known at this point of the capture (on a second pass: all of them).
+    if let Some(s) = call.setup_time_ns() {
+        if call.ack_frame.is_some_and(|a| a <= here) || pkt.visited() {
+            ct.add_generated(&HF_SETUP_TIME, reltime(s));
+        }
+    }
+    if info.role == Role::Bye && !info.retransmission {
+        if let Some(d) = call.duration_ns() {
+            ct.add_generated(&HF_DURATION, reltime(d));
+        }
+        ct.expert(&EI_CALL_ENDED, Span::new(0, 0), None);
+    } else if let Some(d) = call.duration_ns().filter(|_| pkt.visited()) {
+        ct.add_generated(&HF_DURATION, reltime(d));
+    }
+    if let (Role::Message, Some(m)) = (info.role, m) {
+        if let Some(b) = m.body.filter(|b| !b.value.is_empty()) {
+            if let Some(text) = printable_text(b.value) {
+                ct.add(&HF_MESSAGE_BODY, b.span, text);
+            }
+        }
+    }
+}
+
+fn parties(call: &Call) -> String {
+    format!("{} → {}", call.caller.as_deref().unwrap_or("?"), call.callee.as_deref().unwrap_or("?"))
+}
+
+fn setup_media(pkt: &Packet<'_>, tree: &Tree<'_>, call: &Call, added: usize) {
+    let new_from = call.media.len().saturating_sub(added);
+    for (i, m) in call.media.iter().enumerate() {
+        let Some(ep) = m.endpoint() else {
+            continue;
+        };
+        if ep.port == 0 || !m.proto.to_ascii_uppercase().starts_with("RTP/") {
+            continue;
+        }
+        if i >= new_from {
+            // Every payload type of every media section of this call on this endpoint
+            // (FaceTime puts audio and video on one port).
+            let same: Vec<_> = call.media.iter().filter(|o| o.endpoint() == Some(ep)).collect();
+            let mut pts: Vec<PayloadType<'_>> = Vec::new();
+            let mut types = 0;
+            for o in &same {
+                types |= media_type_bits(&o.kind);
+                for p in &o.payload_types {
+                    let enc = p.encoding.as_deref().map(|e| (e, p.clock_rate.unwrap_or(0))).or_else(|| sdp::static_payload_type(p.payload_type));
+                    if let Some((e, rate)) = enc {
+                        if !pts.iter().any(|x| x.pt == p.payload_type) {
+                            pts.push(PayloadType { pt: p.payload_type, encoding: e, clock_rate: rate });
+                        }
+                    }
+                }
+            }
+            if pkt.rtp_setup(ep.addr, ep.port, "FaceTime", pkt.frame(), types, &pts) {
+                let list: Vec<String> = pts.iter().map(|p| format!("{}={}/{}", p.pt, p.encoding, p.clock_rate)).collect();
+                tree.add_generated(&HF_MEDIA_SETUP, format!("{}:{} {}", ep.addr, ep.port, list.join(" ")).as_str());
+            }
+        }
+        pkt.reclaim_media(ep.addr, ep.port, &HANDLE);
+    }
+}
+
+fn stream_dir_text(d: StreamDir) -> &'static str {
+    match d {
+        StreamDir::FromCaller => "caller to callee",
+        StreamDir::FromCallee => "callee to caller",
+        StreamDir::Unknown => "unknown",
+    }
+}
+
+fn media_record(t: &CallTracker, call: Option<u32>, label: String) -> MediaRecord {
+    let call = call.and_then(|c| t.call(c)).map(|c| {
+        (c.index + 1, c.caller.clone().unwrap_or_else(|| "?".into()), c.callee.clone().unwrap_or_else(|| "?".into()))
+    });
+    MediaRecord { call, label }
+}
+
+fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>) -> Option<usize> {
+    let len = pkt.bytes().len();
+    let bytes = pkt.bytes();
+    if let Ok(h) = rtp::parse_rtp(bytes) {
+        let state = pkt.file_state::<State>();
+        let eps = endpoints(pkt);
+        let stream = eps.and_then(|(s, d)| {
+            if pkt.visited() {
+                state.borrow().tracker.streams().iter().find(|st| st.key.src == s && st.key.dst == d && st.key.ssrc == h.ssrc.value && st.key.kind == crate::core::facetime::call::StreamKind::Rtp).map(|st| st.index)
+            } else {
+                state.borrow_mut().tracker.feed_rtp(pkt.frame(), ns(pkt.time()), s, d, &h)
+            }
+        });
+        let st = state.borrow();
+        let t = &st.tracker;
+        let (mt_item, mt) = tree.add_subtree(&ETT_MEDIA, Span::new(0, h.header_len()), "RTP media");
+        mt.add(&HF_SSRC, h.ssrc.span, h.ssrc.value);
+        mt.add(&HF_PT, Span::new(1, 1), h.payload_type);
+        let mut secure = false;
+        if let Some((s, d)) = eps {
+            let (call, dir) = t.match_media(s, d);
+            if let Some(c) = call.and_then(|c| t.call(c)) {
+                mt.add_generated(&HF_CALL, c.index + 1);
+                mt.add_generated(&HF_DIRECTION, stream_dir_text(dir));
+                if let Some((enc, rate)) = c.encoding(Some(d), h.payload_type) {
+                    let text = match rate {
+                        Some(r) => format!("{enc}/{r}"),
+                        None => enc.to_string(),
+                    };
+                    mt.add_generated(&HF_ENCODING, text.as_str());
+                }
+                secure = c.media.iter().any(|m| m.endpoint() == Some(d) && m.proto.to_ascii_uppercase().contains("SAVP"));
+            }
+            if let Some(rec) = tap.as_mut() {
+                let enc = call.and_then(|c| t.call(c)).and_then(|c| c.encoding(Some(d), h.payload_type)).map(|(e, _)| e.to_string());
+                let enc = enc.unwrap_or_else(|| format!("PT {}", h.payload_type));
+                let label = format!("RTP {}:{} → {}:{} SSRC 0x{:08X} ({enc})", s.addr, s.port, d.addr, d.port, h.ssrc.value);
+                rec.media = Some(media_record(t, call, label));
+            }
+        }
+        if let Some(i) = stream {
+            mt.add_generated(&HF_STREAM, i + 1);
+            let first = t.stream(i).is_some_and(|s| s.first_frame == pkt.frame());
+            if first && !secure {
+                mt_item.expert(&EI_IN_CLEAR, Some("Media in clear: this RTP stream is not SRTP (no SRTP negotiated; payload readable)"));
+            }
+        }
+        if let Some(ext) = h.ext {
+            let (_, et) = mt.add_subtree(&ETT_EXT, Span::new(ext.profile.span.offset, 4 + ext.data.span.len), &format!("Header extension: {}", ext.kind.name()));
+            et.add(&HF_EXT_PROFILE, ext.profile.span, ext.profile.value);
+            et.add(&HF_EXT_KIND, ext.profile.span, ext.kind.name()).generated();
+            et.add(&HF_EXT_LEN, ext.length_words.span, ext.length_words.value);
+            if !ext.data.value.is_empty() {
+                et.add(&HF_EXT_DATA, ext.data.span, ext.data.value);
+            }
+        }
+    }
+    pkt.call(&RTP, Span::new(0, len))
+}
+
+fn rtcp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>) -> Option<usize> {
+    let len = pkt.bytes().len();
+    let bytes = pkt.bytes();
+    if let (Ok(c), Some((s, d))) = (rtp::parse_rtcp(bytes), endpoints(pkt)) {
+        if let Some(ssrc) = c.packets.first().and_then(|p| p.ssrc) {
+            let state = pkt.file_state::<State>();
+            let stream = if pkt.visited() {
+                state.borrow().tracker.streams().iter().find(|st| st.key.src == s && st.key.dst == d && st.key.ssrc == ssrc && st.key.kind == crate::core::facetime::call::StreamKind::Rtcp).map(|st| st.index)
+            } else {
+                state.borrow_mut().tracker.feed_rtcp(pkt.frame(), ns(pkt.time()), s, d, ssrc)
+            };
+            let st = state.borrow();
+            let (_, mt) = tree.add_subtree(&ETT_MEDIA, Span::new(0, 8.min(len)), "RTCP");
+            mt.add_generated(&HF_SSRC, ssrc);
+            if let Some(i) = stream {
+                mt.add_generated(&HF_STREAM, i + 1);
+            }
+            let (call, dir) = st.tracker.match_media(s, d);
+            if let Some(c) = call {
+                mt.add_generated(&HF_CALL, c + 1);
+                mt.add_generated(&HF_DIRECTION, stream_dir_text(dir));
+            }
+            if let Some(rec) = tap.as_mut() {
+                let label = format!("RTCP {}:{} → {}:{} SSRC 0x{:08X}", s.addr, s.port, d.addr, d.port, ssrc);
+                rec.media = Some(media_record(&st.tracker, call, label));
+            }
+        }
+    }
+    pkt.call(&RTCP, Span::new(0, len))
+}
+
+/// Apple's RTP header extension (profile 0x4400), called by Wireshark's RTP dissector through
+/// its `rtp.hdr_ext` table with the extension's data: labelled, its bytes shown as data.
+pub struct AppleExt;
+impl Dissector for AppleExt {
+    fn protocol() -> &'static Protocol {
+        &PROTO
+    }
+    fn dissect(pkt: &mut Packet<'_>) -> usize {
+        let data = pkt.bytes();
+        let (item, t) =
+            pkt.tree().add_subtree(&ETT_EXT, Span::new(0, data.len()), &format!("Apple FaceTime header extension (profile 0x4400, {} bytes)", data.len()));
+        if !data.is_empty() {
+            t.add(&HF_APPLE_EXT_DATA, Span::new(0, data.len()), data);
+        }
+        item.expert(&EI_APPLE_EXT, None);
+        data.len()
+    }
+}
