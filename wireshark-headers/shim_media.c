@@ -69,7 +69,12 @@ int appleshark_media_rtp_setup(packet_info *pinfo, const unsigned char *addr, in
         rtp_dyn_payload_t *dyn = rtp_dyn_payload_new();
         for (int i = 0; i < n; i++) {
             if (names[i] != NULL)
+#if WIRESHARK_VERSION_MAJOR > 4 || WIRESHARK_VERSION_MINOR >= 4
+                /* 4.4 added the channel count (1: mono; SDP's channels are not carried). */
+                rtp_dyn_payload_insert(dyn, pts[i], names[i], rates[i], 1);
+#else
                 rtp_dyn_payload_insert(dyn, pts[i], names[i], rates[i]);
+#endif
         }
         rtp_add_address(pinfo, PT_UDP, &a, (int)port, 0, method, setup_frame, media_types, dyn);
         /* rtp_add_address took its own reference. */
