@@ -17,6 +17,7 @@
 #include <epan/wmem_scopes.h>
 #include <epan/dissectors/packet-tcp.h>
 #include "shim.h"
+#include "shim_mptcp.h"
 
 /*
  * The heuristic dissector's return type is gboolean (int) in 4.0 and bool from 4.2/4.4 on.

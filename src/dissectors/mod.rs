@@ -4,14 +4,17 @@
 //! subtree and expert tables plus `register()`/`handoff()`, and list it below.
 #![forbid(unsafe_code)]
 
+pub mod mptcp_annot;
 pub mod snatmap;
 
 /// Wireshark's register_protoinfo phase: protocols, fields, preferences.
 pub fn register_all() {
     snatmap::register();
+    mptcp_annot::register();
 }
 
 /// Wireshark's handoff phase: ports, heuristics, handles of other dissectors.
 pub fn handoff_all() {
     snatmap::handoff();
+    mptcp_annot::handoff();
 }

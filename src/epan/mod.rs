@@ -7,13 +7,19 @@
 //! - [`prefs`]: preferences (uint, bool, range);
 //! - [`handoff`]: heuristics, port tables, handles, calling another dissector by name;
 //! - [`entry`]: the `extern "C"` entry points, each catching panics;
+//! - [`filestate`]: per-capture-file Rust state (file-scope lifetime);
+//! - [`post`]: post-dissectors and the frame's link-layer encapsulation;
+//! - [`mptcp_stats`]: one-row-per-key statistics tables (tshark -z, Statistics menu);
 //! - [`version`]: every difference between Wireshark versions, in one place;
 //! - `plugin`: the symbols Wireshark's plugin loader looks for.
 
 pub mod conversation;
 pub mod entry;
+pub mod filestate;
 pub mod handoff;
+pub mod mptcp_stats;
 pub mod packet;
+pub mod post;
 pub mod prefs;
 pub mod registry;
 pub mod sys;
