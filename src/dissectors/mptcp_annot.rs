@@ -7,7 +7,9 @@
 //! Frames that are not MPTCP get nothing; non-TCP frames cost one header walk.
 //!
 //! Per-connection fields (`mptcp_annot.conn.*`) describe the connection as analysed so far:
-//! in a two-pass run (the GUI, `tshark -2`) that is the whole capture.
+//! in a two-pass run (the GUI, `tshark -2`) that is the whole capture. Handovers to a path
+//! that died without a gap (the kernel moved the data at once) are only known once the
+//! whole capture has been seen, so they appear in two-pass runs only.
 
 use crate::core::mptcp::analysis::{
     CloseReason, FallbackReason, HandoverReason, IdsnCheck, ReinjectionKind, RelBase, Widths,
@@ -292,6 +294,11 @@ impl Dissector for Post {
                 Analyser::new(Config { silence_ns: PREF_SILENCE_MS.get() as i128 * 1_000_000, ..Config::default() })
             });
             let ann = if visited {
+                // The first pass is over: judge the subflow switches that only the whole
+                // capture can tell (a path that died while another carried on).
+                if !an.finished() {
+                    an.finish();
+                }
                 an.annotation(frame_no).cloned()
             } else {
                 let seg = Segment {
