@@ -398,7 +398,7 @@ fn real_v0_with_add_addr_join_checksums_and_handover() {
     let want_tc = format!("{},{}", sum(&first.dst, &first.src), sum(&b, &a));
     // flags [AH] on SYN and SYN/ACK: checksums negotiated; every DSS mapping has one.
     assert!(lines.iter().filter(|l| l.dss_map.is_some()).count() > 100);
-    assert_eq!(conn, vec![vec!["0", "1", "1", "4", "4", "1", "2", "0,1", &want_ts, &want_tc, "2", "1"].iter().map(|s| s.to_string()).collect::<Vec<_>>()]);
+    assert_eq!(conn, vec![["0", "1", "1", "4", "4", "1", "2", "0,1", &want_ts, &want_tc, "2", "1"].iter().map(|s| s.to_string()).collect::<Vec<_>>()]);
 }
 
 #[test]

@@ -17,9 +17,10 @@
 //!
 //! Ground truth comes from the test's own client and server: what each sent and received
 //! (byte counts, SHA-256), and what each one's kernel reported on its own socket through
-//! `getsockopt(SOL_MPTCP, MPTCP_INFO)`: the local token, the next DSN to write (so IDSN + 1
-//! + bytes), whether checksums are on, subflows opened, bytes retransmitted at data level;
-//! and, for the path-down run, the wall-clock time the client took the path down.
+//! `getsockopt(SOL_MPTCP, MPTCP_INFO)`: the local token, the next DSN to write (IDSN plus
+//! one plus the bytes written), whether checksums are on, subflows opened, bytes
+//! retransmitted at data level; and, for the path-down run, the wall-clock time the client
+//! took the path down.
 //!
 //! Needs root and a kernel with MPTCP; otherwise the test prints why and passes vacuously.
 

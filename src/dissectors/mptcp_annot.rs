@@ -244,16 +244,11 @@ const SNI_TRIES: u8 = 4;
 /// Connections whose service name is remembered.
 const MAX_SERVICES: usize = 4096;
 
+#[derive(Default)]
 struct State {
     analyser: Option<Analyser>,
     service: HashMap<usize, String>,
     sni_tries: HashMap<usize, u8>,
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State { analyser: None, service: HashMap::new(), sni_tries: HashMap::new() }
-    }
 }
 
 static STATE: FileState<State> = FileState::new();
