@@ -22,6 +22,7 @@
 #include "shim_stats_tree.h"
 #include "shim_media.h"
 #include "shim_ftstats.h"
+#include "shim_mptcp.h"
 
 /*
  * The heuristic dissector's return type is gboolean (int) in 4.0 and bool from 4.2/4.4 on.

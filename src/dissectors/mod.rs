@@ -6,6 +6,7 @@
 
 pub mod apns;
 pub mod facetime;
+pub mod mptcp_annot;
 pub mod snatmap;
 
 /// Wireshark's register_protoinfo phase: protocols, fields, preferences.
@@ -13,6 +14,7 @@ pub fn register_all() {
     snatmap::register();
     apns::register();
     facetime::register();
+    mptcp_annot::register();
 }
 
 /// Wireshark's handoff phase: ports, heuristics, handles of other dissectors.
@@ -20,4 +22,5 @@ pub fn handoff_all() {
     snatmap::handoff();
     apns::handoff();
     facetime::handoff();
+    mptcp_annot::handoff();
 }

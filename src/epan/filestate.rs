@@ -46,3 +46,24 @@ impl<'p> Packet<'p> {
         unsafe { (*p).downcast_ref::<RefCell<T>>().expect("file state of another type") }
     }
 }
+
+/// A typed handle in a `static` for file-scoped state: `STATE.with(pkt, |s| …)`. The value is
+/// the one [`Packet::file_state`] keeps for `T` (one value per type and capture file).
+pub struct FileState<T: 'static>(std::marker::PhantomData<fn() -> T>);
+
+impl<T: Default + 'static> FileState<T> {
+    pub const fn new() -> Self {
+        FileState(std::marker::PhantomData)
+    }
+
+    /// Runs `f` on this file's state, creating it with `T::default()` on first use.
+    pub fn with<R>(&'static self, pkt: &Packet<'_>, f: impl FnOnce(&mut T) -> R) -> R {
+        f(&mut pkt.file_state::<T>().borrow_mut())
+    }
+}
+
+impl<T: Default + 'static> Default for FileState<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

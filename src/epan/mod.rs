@@ -10,6 +10,10 @@
 //! - [`ft_stats`]: the FaceTime tap and its stats tree (`-z facetime_calls,tree`);
 //! - [`filestate`]: per-capture-file Rust state;
 //! - [`entry`]: the `extern "C"` entry points, each catching panics;
+//! - [`pdu`], [`tls`], [`uat`], [`stats_tree`]: TCP PDU helpers, TLS port/ALPN tables, UAT
+//!   tables, stats trees (APNs);
+//! - [`post`]: post-dissectors and the frame's link-layer encapsulation;
+//! - [`mptcp_stats`]: one-row-per-key statistics tables (tshark -z, Statistics menu);
 //! - [`version`]: every difference between Wireshark versions, in one place;
 //! - `plugin`: the symbols Wireshark's plugin loader looks for.
 
@@ -21,6 +25,8 @@ pub mod handoff;
 pub mod media;
 pub mod packet;
 pub mod pdu;
+pub mod mptcp_stats;
+pub mod post;
 pub mod prefs;
 pub mod registry;
 pub mod stats_tree;

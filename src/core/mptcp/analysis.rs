@@ -311,6 +311,16 @@ struct Mapping {
     len: u32,
 }
 
+/// Data moving from one subflow to another (a handover candidate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Switch {
+    frame: u32,
+    time_ns: i128,
+    direction: usize,
+    from: usize,
+    to: usize,
+}
+
 /// A recorded handover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handover {
@@ -410,6 +420,10 @@ pub struct Connection {
     syn_had_capable: bool,
     negotiated: bool,
     last_data_subflow: [Option<usize>; 2],
+    /// Data moved to another subflow while the connection was busy, with no sign yet that
+    /// the old subflow failed (checked by [`Analyser::finish`]).
+    switches: Vec<Switch>,
+    last_seen_ns: i128,
     last_data_ns: Option<i128>,
     busy_since: i128,
 }
@@ -456,6 +470,8 @@ impl Connection {
             syn_had_capable: false,
             negotiated: false,
             last_data_subflow: [None; 2],
+            switches: Vec::new(),
+            last_seen_ns: 0,
             last_data_ns: None,
             busy_since: 0,
         }
@@ -549,6 +565,7 @@ pub struct Analyser {
     max_frame: Option<u32>,
     connection_cap_hit: bool,
     annotation_cap_hit: bool,
+    finished: bool,
 }
 
 impl Analyser {
@@ -573,6 +590,57 @@ impl Analyser {
     /// All connections in order of appearance.
     pub fn connections(&self) -> &[Connection] {
         &self.conns
+    }
+
+    /// Call once the whole capture has been fed (Wireshark: on the first frame of the second
+    /// pass). Data that moved at once to another subflow, while the connection was busy, is
+    /// a handover if the old subflow was never seen again and the connection carried on for
+    /// longer than `Config::silence_ns` after the old subflow's last segment (a path that
+    /// died: the kernel moves traffic before any gap shows). The event is added to the
+    /// annotation of the frame where the data moved. Idempotent; feeding later frames is
+    /// still possible but their switches are not judged again.
+    pub fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let silence = self.config.silence_ns;
+        let max = self.config.max_handovers;
+        for conn in &mut self.conns {
+            let switches = std::mem::take(&mut conn.switches);
+            for sw in switches {
+                let Some(old) = conn.subflows.get(sw.from) else { continue };
+                let quiet = conn.last_seen_ns.saturating_sub(old.last_seen_ns);
+                if old.last_seen_ns > sw.time_ns || quiet <= silence || old.closed.is_some() {
+                    continue;
+                }
+                if conn.handovers.iter().any(|h| h.from_subflow == sw.from && h.to_subflow == sw.to && h.direction.index() == sw.direction) {
+                    continue;
+                }
+                let reason = HandoverReason::Silence { gap_ns: quiet };
+                if conn.handovers.len() >= max {
+                    let mut ev = Vec::new();
+                    conn.cap(CapKind::Handovers, &mut ev);
+                    continue;
+                }
+                conn.handovers.push(Handover {
+                    frame: sw.frame,
+                    direction: Direction::from_idx(sw.direction),
+                    from_subflow: sw.from,
+                    to_subflow: sw.to,
+                    reason,
+                });
+                if let Some(a) = self.annotations.get_mut(&sw.frame) {
+                    a.events.push(Event::Handover { from_subflow: sw.from, to_subflow: sw.to, reason });
+                }
+            }
+            conn.handovers.sort_by_key(|h| h.frame);
+        }
+    }
+
+    /// True once [`Analyser::finish`] has run.
+    pub fn finished(&self) -> bool {
+        self.finished
     }
 
     /// True once the connection or annotation cap dropped something outside any connection.
@@ -937,7 +1005,11 @@ impl Analyser {
                 mapping_here = Some((idsn.wrapping_add(1), 8, ssn, len, false));
             }
         }
-        let first_map_check = mapping_here.is_some() && !conn.spaces[d].first_mapping_seen;
+        // The IDSN check looks at the first mapping that carries data: a bare DATA_FIN
+        // (e.g. sent before data that is reinjected later) says nothing about the IDSN.
+        let bare_fin = mapping_here.is_some_and(|m| m.4 && m.3 == 1 && seg.payload_len == 0);
+        let first_map_check =
+            mapping_here.is_some() && !bare_fin && !conn.spaces[d].first_mapping_seen;
         let mut seg_dsn: Option<(u64, u32)> = None; // (rel start, data-level len)
         if let Some((dsn, w, ssn, len, fin)) = mapping_here {
             let sp = &mut conn.spaces[d];
@@ -1002,7 +1074,9 @@ impl Analyser {
                 }
                 // Subflow-level retransmission?
                 let end = rseq.wrapping_add(seg.payload_len);
-                let retrans = sf.high_seq[d].is_some_and(|h| (h.wrapping_sub(end) as i32) >= 0);
+                // Any overlap with subflow bytes already sent (a TCP retransmission may be
+                // re-segmented and run past the old high mark).
+                let retrans = sf.high_seq[d].is_some_and(|h| (h.wrapping_sub(rseq) as i32) > 0);
                 if sf.high_seq[d].map_or(true, |h| (end.wrapping_sub(h) as i32) > 0) {
                     sf.high_seq[d] = Some(end);
                 }
@@ -1031,6 +1105,7 @@ impl Analyser {
             conn.last_data_ns = Some(seg.time_ns);
             // Handover: data moves to this subflow from one that closed, or that went
             // silent while the connection stayed busy (or whose data is reinjected here).
+            let mut fired: Option<(usize, HandoverReason)> = None;
             if let Some(prev) = conn.last_data_subflow[d] {
                 if prev != s {
                     let reason = conn.subflows.get(prev).and_then(|p| match p.closed {
@@ -1047,30 +1122,56 @@ impl Analyser {
                                 .then_some(HandoverReason::Silence { gap_ns: gap })
                         }
                     });
-                    if let Some(reason) = reason {
-                        events.push(Event::Handover {
-                            from_subflow: prev,
-                            to_subflow: s,
-                            reason,
-                        });
-                        if conn.handovers.len() < cfg.max_handovers {
-                            conn.handovers.push(Handover {
-                                frame: seg.frame,
-                                direction: Direction::from_idx(d),
-                                from_subflow: prev,
-                                to_subflow: s,
-                                reason,
-                            });
-                        } else {
-                            conn.cap(CapKind::Handovers, &mut events);
+                    match reason {
+                        Some(r) => fired = Some((prev, r)),
+                        None => {
+                            // Moved while the connection was busy: if `prev` is never seen
+                            // again while this subflow carries on, [`Analyser::finish`]
+                            // calls it a handover.
+                            let busy_at_switch = conn
+                                .subflows
+                                .get(prev)
+                                .is_some_and(|p| conn.busy_since <= p.last_seen_ns);
+                            if busy_at_switch && conn.switches.len() < 4 * cfg.max_handovers {
+                                conn.switches.push(Switch {
+                                    frame: seg.frame,
+                                    time_ns: seg.time_ns,
+                                    direction: d,
+                                    from: prev,
+                                    to: s,
+                                });
+                            }
                         }
                     }
                 }
             }
+            if let Some((from, reason)) = fired {
+                events.push(Event::Handover {
+                    from_subflow: from,
+                    to_subflow: s,
+                    reason,
+                });
+                if conn.handovers.len() < cfg.max_handovers {
+                    conn.handovers.push(Handover {
+                        frame: seg.frame,
+                        direction: Direction::from_idx(d),
+                        from_subflow: from,
+                        to_subflow: s,
+                        reason,
+                    });
+                } else {
+                    conn.cap(CapKind::Handovers, &mut events);
+                }
+            }
             conn.last_data_subflow[d] = Some(s);
         } else if let Some((rel, len)) = seg_dsn {
-            // Bare DATA_FIN.
-            track_sent(conn, d, s, rel, len, false, seg, cfg, &mut ann, &mut events);
+            // Bare DATA_FIN. Linux repeats it on every subflow: a repeat is not a reinjection.
+            let repeat = conn.spaces[d]
+                .high_sent
+                .is_some_and(|h| !newer(rel.wrapping_add(len as u64), h));
+            if !repeat {
+                track_sent(conn, d, s, rel, len, false, seg, cfg, &mut ann, &mut events);
+            }
         }
         if let Some((rel, len)) = seg_dsn {
             ann.rel_dsn = Some(rel);
@@ -1080,6 +1181,7 @@ impl Analyser {
         if let Some(sf) = conn.subflows.get_mut(s) {
             sf.last_seen_ns = seg.time_ns;
         }
+        conn.last_seen_ns = seg.time_ns;
         for t in new_tokens {
             self.by_token.entry(t).or_insert(c);
         }
@@ -1136,6 +1238,21 @@ fn track_sent(
     }
     let end = rel.wrapping_add(len as u64);
     let sp = &mut conn.spaces[d];
+    // A bare DATA_FIN sent ahead of data that only now appears (the data went out on a
+    // path the capture does not see, or was lost before it): the data is new, not a
+    // reinjection. Forget the lone DATA_FIN and track this range from its start.
+    if let Some(h) = sp.high_sent {
+        let top = h.wrapping_sub(1);
+        let lone_fin = newer(top, rel)
+            && !newer(end, h)
+            && sp.sent.get(&top).is_some_and(|r| r.end == h)
+            && sp.sent.range(rel..top).next().is_none()
+            && sp.sent.range(..rel).next_back().map_or(true, |(_, r)| !newer(r.end, rel));
+        if lone_fin {
+            sp.sent.remove(&top);
+            sp.high_sent = Some(rel);
+        }
+    }
     let fresh_from = match sp.high_sent {
         Some(h) if !newer(rel, h) && rel != h => {
             // Some of this range was sent before: find its first carrier.
@@ -1548,6 +1665,87 @@ mod tests {
         assert!(x
             .events
             .contains(&Event::JoinUnknownToken { token: 0xdeadbeef }));
+    }
+
+    #[test]
+    fn deferred_handover_idle_resume_and_data_fin_repeat() {
+        let join = vec![30, 12, 0x10, 2, 0x4c, 0x4d, 0x41, 0x73, 1, 2, 3, 4];
+        let mut ja = vec![30, 16, 0x10, 0];
+        ja.extend_from_slice(&[0; 12]);
+        let base = |a: &mut Analyser| {
+            let mut s = seed();
+            s.truncate(5);
+            s.push(p(6, 100_000, C2, S, SYN, 5000, 0, join.clone()));
+            s.push(p(7, 110_000, S, C2, SYN | ACK, 9000, 0, ja.clone()));
+            for x in &s {
+                feed(a, x);
+            }
+        };
+        // Busy: data moves to subflow 1 at once (no reinjection, short gap); subflow 0 is
+        // never seen again while subflow 1 carries on for over 1 s: after `finish`, a
+        // handover on the frame where the data moved.
+        let mut a = Analyser::new(Config::default());
+        base(&mut a);
+        let mut dsn = 3845908923u32;
+        let mut ssn = 1u32;
+        for (i, t) in [150_000i128, 350_000, 550_000, 750_000, 950_000, 1_150_000, 1_350_000].iter().enumerate() {
+            let f = 8 + i as u32;
+            feed(&mut a, &p(f, *t, C2, S, ACK, 5000 + ssn, 100, dss4(None, Some((dsn, ssn, 100)))));
+            dsn += 100;
+            ssn += 100;
+        }
+        let ho_frames = |a: &Analyser| -> Vec<u32> {
+            (8..15)
+                .filter(|f| {
+                    a.annotation(*f).unwrap().events.iter().any(|x| {
+                        matches!(x, Event::Handover { from_subflow: 0, to_subflow: 1, reason: HandoverReason::Silence { .. } })
+                    })
+                })
+                .collect()
+        };
+        assert!(ho_frames(&a).is_empty());
+        a.finish();
+        a.finish();
+        assert_eq!(ho_frames(&a), vec![8]);
+        assert_eq!(a.connection(0).unwrap().handovers.len(), 1);
+        // DATA_FIN on subflow 0, then repeated on subflow 1: not a reinjection.
+        let mut fin = vec![30, 4, 0x20, 0x14];
+        fin.extend_from_slice(&dsn.to_be_bytes());
+        fin.extend_from_slice(&0u32.to_be_bytes());
+        fin.extend_from_slice(&1u16.to_be_bytes());
+        fin[1] = fin.len() as u8;
+        let before = a.connection(0).unwrap().reinjections;
+        feed(&mut a, &p(20, 1_400_000, C, S, ACK, CISN + 185, 0, fin.clone()));
+        let r = feed(&mut a, &p(21, 1_400_100, C2, S, ACK, 5000 + ssn, 0, fin)).unwrap();
+        assert_eq!((r.reinjection_of, r.data_len), (None, 1));
+        // The server's first mapping is a bare DATA_FIN at IDSN + 6: no IDSN verdict; its
+        // first data mapping (IDSN + 1, 5 bytes) gets it.
+        let sfin = |dsn: u32, ssn: u32, len: u16| {
+            let mut o = vec![30, 4, 0x20, 0x14];
+            o.extend_from_slice(&dsn.to_be_bytes());
+            o.extend_from_slice(&ssn.to_be_bytes());
+            o.extend_from_slice(&len.to_be_bytes());
+            o[1] = o.len() as u8;
+            o
+        };
+        let f = feed(&mut a, &p(22, 1_500_000, S, C, ACK, SISN + 1, 0, sfin(2248627409, 0, 1))).unwrap();
+        assert_eq!(f.idsn_check, None);
+        let f = feed(&mut a, &p(23, 1_600_000, S, C, ACK, SISN + 1, 5, sfin(2248627404, 1, 6))).unwrap();
+        assert_eq!(f.idsn_check, Some(IdsnCheck::Ok));
+        assert_eq!(a.connection(0).unwrap().reinjections, before);
+
+        // Idle: the connection is quiet for 3 s, then resumes on subflow 1: no handover.
+        let mut a = Analyser::new(Config::default());
+        base(&mut a);
+        let mut dsn = 3845908923u32;
+        let mut ssn = 1u32;
+        for (i, t) in [3_000_000i128, 3_500_000, 4_000_000, 4_600_000, 5_200_000].iter().enumerate() {
+            feed(&mut a, &p(8 + i as u32, *t, C2, S, ACK, 5000 + ssn, 100, dss4(None, Some((dsn, ssn, 100)))));
+            dsn += 100;
+            ssn += 100;
+        }
+        a.finish();
+        assert!(a.connection(0).unwrap().handovers.is_empty());
     }
 
     #[test]

@@ -336,6 +336,10 @@ fn v0_analysis() {
     assert!(a.annotation(212).unwrap().events.contains(&ho));
     assert!(a.annotation(214).unwrap().events.contains(&ho));
     assert_eq!(c.handovers.len(), 2, "{:?}", c.handovers);
+    // Subflow 1 goes quiet at times but always comes back: no further handover at the end.
+    let mut fin = a.clone();
+    fin.finish();
+    assert_eq!(fin.connection(0).unwrap().handovers, c.handovers);
     // Bare DATA_FIN (subseq 0 len 1) takes one DSN and is acked by 260.
     let f259 = a.annotation(259).unwrap();
     assert_eq!(f259.data_len, 1);

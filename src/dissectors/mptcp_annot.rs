@@ -1,0 +1,741 @@
+//! MPTCP annotations (`mptcp_annot.*`): glue from `core::mptcp` to Wireshark.
+//!
+//! A post-dissector: for every frame it finds the TCP segment in the frame's own bytes
+//! (`core::mptcp::frame`), so it works whatever Wireshark's TCP and MPTCP preferences
+//! say, and feeds the segment, once, in capture order, to one `core::mptcp::Analyser` per
+//! capture file (`epan::filestate`). Later passes read the stored per-frame annotation.
+//! Frames that are not MPTCP get nothing; non-TCP frames cost one header walk.
+//!
+//! Per-connection fields (`mptcp_annot.conn.*`) describe the connection as analysed so far:
+//! in a two-pass run (the GUI, `tshark -2`) that is the whole capture. Handovers to a path
+//! that died without a gap (the kernel moved the data at once) are only known once the
+//! whole capture has been seen, so they appear in two-pass runs only.
+
+use crate::core::mptcp::analysis::{
+    CloseReason, FallbackReason, HandoverReason, IdsnCheck, ReinjectionKind, RelBase, Widths,
+};
+use crate::core::mptcp::frame::{self, Link};
+use crate::core::mptcp::{Analyser, Annotation, Config, Connection, Direction, Event, Segment, TcpFlags, Version};
+use crate::core::span::Span;
+use crate::epan::filestate::FileState;
+use crate::epan::mptcp_stats::{Cell, ColType, Column, StatTable};
+use crate::epan::post::{register_postdissector, Encap};
+use crate::epan::*;
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::net::IpAddr;
+
+pub static PROTO: Protocol = Protocol::new(c"Multipath TCP annotations (appleshark)", c"MPTCP-annot", c"mptcp_annot");
+
+macro_rules! hf {
+    ($($n:ident),* $(,)?) => { $(static $n: HfId = HfId::new();)* };
+}
+
+hf!(
+    HF_CONNECTION, HF_SUBFLOW, HF_DIRECTION, HF_REL_DSN, HF_DATA_LEN, HF_REL_DSN_NEXT, HF_DSN_BASE, HF_REL_DACK,
+    HF_DACK_BASE, HF_IDSN_CHECK, HF_IDSN_EXPECTED, HF_DATA_RTT, HF_DATA_RTT_FRAME, HF_REINJ_OF, HF_REINJ_KIND,
+    HF_REINJ_SUBFLOW, HF_IN_FLIGHT, HF_HANDOVER_FROM, HF_HANDOVER_TO,
+    // connection
+    HF_C_VERSION, HF_C_PROFILE, HF_C_CLIENT_KEY, HF_C_SERVER_KEY, HF_C_CLIENT_TOKEN, HF_C_SERVER_TOKEN,
+    HF_C_CLIENT_IDSN, HF_C_SERVER_IDSN, HF_C_CSUM_NEG, HF_C_CSUM_PRESENT, HF_C_MAP_CSUM, HF_C_MAP_NOCSUM,
+    HF_C_CLIENT_DSN_W, HF_C_SERVER_DSN_W, HF_C_CLIENT_DACK_W, HF_C_SERVER_DACK_W, HF_C_DATA_SEGS,
+    HF_C_DATA_SEGS_DSS, HF_C_DSS_PER_SEG, HF_C_MAX_DSS, HF_C_KEYS_ECHOED, HF_C_SERVICE, HF_C_SUBFLOWS,
+    HF_C_REINJ, HF_C_SF_RETRANS, HF_C_HANDOVERS, HF_C_FALLBACK, HF_C_RTT_SAMPLES, HF_C_RTT_MIN, HF_C_RTT_MEDIAN,
+    HF_C_RTT_MAX, HF_C_FIRST_FRAME,
+    // subflow
+    HF_S_INDEX, HF_S_CLIENT, HF_S_SERVER, HF_S_CLIENT_ID, HF_S_SERVER_ID, HF_S_CLIENT_BACKUP, HF_S_SERVER_BACKUP,
+    HF_S_BYTES_C2S, HF_S_BYTES_S2C, HF_S_JOINED, HF_S_FIRST_FRAME, HF_S_CLOSED,
+);
+
+static DIRECTIONS: [(u32, &CStr); 2] = [(0, c"client to server"), (1, c"server to client")];
+static BASES: [(u32, &CStr); 2] = [(1, c"key-derived IDSN"), (2, c"first DSN seen (no handshake)")];
+static REINJ_KINDS: [(u32, &CStr); 3] = [
+    (1, c"reinjected on another subflow"),
+    (2, c"sent again on the same subflow (data level)"),
+    (3, c"TCP retransmission on the same subflow"),
+];
+static WIDTHS: [(u32, &CStr); 3] = [(4, c"4 bytes"), (8, c"8 bytes"), (12, c"4 and 8 bytes")];
+static FALLBACKS: [(u32, &CStr); 3] = [
+    (1, c"SYN/ACK without MP_CAPABLE"),
+    (2, c"data without DSS"),
+    (3, c"infinite mapping"),
+];
+static CLOSES: [(u32, &CStr); 4] = [(1, c"REMOVE_ADDR"), (2, c"TCP reset"), (3, c"MP_FAIL"), (4, c"MP_FASTCLOSE")];
+
+const G: FieldType = FieldType::U64;
+
+static FIELDS: [Field; 63] = [
+    Field::new(&HF_CONNECTION, c"Connection", c"mptcp_annot.connection", FieldType::U32)
+        .blurb(c"Index of the MPTCP connection in this capture (all its subflows share it)"),
+    Field::new(&HF_SUBFLOW, c"Subflow", c"mptcp_annot.subflow", FieldType::U32)
+        .blurb(c"Index of this segment's subflow within its connection (0: the initial subflow)"),
+    Field::new(&HF_DIRECTION, c"Direction", c"mptcp_annot.direction", FieldType::U8).vals(&DIRECTIONS),
+    Field::new(&HF_REL_DSN, c"Relative data sequence number", c"mptcp_annot.rel_dsn", G)
+        .blurb(c"Data sequence number of this segment's first data byte, relative (first byte = 1)"),
+    Field::new(&HF_DATA_LEN, c"Data-level length", c"mptcp_annot.data_len", FieldType::U32)
+        .blurb(c"Data-level bytes in this segment (payload, plus 1 for a DATA_FIN)"),
+    Field::new(&HF_REL_DSN_NEXT, c"Next relative data sequence number", c"mptcp_annot.rel_dsn_next", G)
+        .blurb(c"Relative DSN after this segment's data"),
+    Field::new(&HF_DSN_BASE, c"DSN relative to", c"mptcp_annot.rel_dsn_base", FieldType::U8).vals(&BASES),
+    Field::new(&HF_REL_DACK, c"Relative data ACK", c"mptcp_annot.rel_dack", G)
+        .blurb(c"Data-level acknowledgement, relative to the peer's IDSN"),
+    Field::new(&HF_DACK_BASE, c"Data ACK relative to", c"mptcp_annot.rel_dack_base", FieldType::U8).vals(&BASES),
+    Field::new(&HF_IDSN_CHECK, c"First DSN agrees with key-derived IDSN", c"mptcp_annot.idsn_check", FieldType::Bool)
+        .blurb(c"On a direction's first mapping: DSN == IDSN + 1, IDSN derived from the sender's key"),
+    Field::new(&HF_IDSN_EXPECTED, c"Expected first DSN", c"mptcp_annot.idsn_expected", G)
+        .blurb(c"IDSN + 1 from the sender's key (SHA-1 for v0, SHA-256 for v1)"),
+    Field::new(&HF_DATA_RTT, c"Data-level RTT", c"mptcp_annot.data_rtt", FieldType::RelTime)
+        .blurb(c"Time from the first transmission of the data this data ACK newly covers to this ACK"),
+    Field::new(&HF_DATA_RTT_FRAME, c"Data ACK of frame", c"mptcp_annot.data_rtt_frame", FieldType::FrameNum(FrameLink::Ack))
+        .blurb(c"The frame that first sent the data whose data ACK gave the RTT"),
+    Field::new(&HF_REINJ_OF, c"Reinjection of", c"mptcp_annot.reinjection_of", FieldType::FrameNum(FrameLink::RetransPrev))
+        .blurb(c"The frame that first carried (the start of) this data"),
+    Field::new(&HF_REINJ_KIND, c"Reinjection kind", c"mptcp_annot.reinjection_kind", FieldType::U8).vals(&REINJ_KINDS),
+    Field::new(&HF_REINJ_SUBFLOW, c"First sent on subflow", c"mptcp_annot.reinjection_subflow", FieldType::U32),
+    Field::new(&HF_IN_FLIGHT, c"Data-level bytes in flight", c"mptcp_annot.in_flight", G)
+        .blurb(c"Bytes sent in this direction and not yet data-acknowledged"),
+    Field::new(&HF_HANDOVER_FROM, c"Handover from subflow", c"mptcp_annot.handover_from", FieldType::U32),
+    Field::new(&HF_HANDOVER_TO, c"Handover to subflow", c"mptcp_annot.handover_to", FieldType::U32),
+    // ---- connection ----
+    Field::new(&HF_C_VERSION, c"MPTCP version", c"mptcp_annot.conn.version", FieldType::U8),
+    Field::new(&HF_C_PROFILE, c"Profile", c"mptcp_annot.conn.profile", FieldType::String)
+        .blurb(c"Version, checksums, DSN/ACK widths, DSS per segment, key echo, in one line"),
+    Field::new(&HF_C_CLIENT_KEY, c"Client key", c"mptcp_annot.conn.client_key", G).hex(),
+    Field::new(&HF_C_SERVER_KEY, c"Server key", c"mptcp_annot.conn.server_key", G).hex(),
+    Field::new(&HF_C_CLIENT_TOKEN, c"Client token", c"mptcp_annot.conn.client_token", FieldType::U32)
+        .hex()
+        .blurb(c"Token derived from the client's key (names the connection at the client)"),
+    Field::new(&HF_C_SERVER_TOKEN, c"Server token", c"mptcp_annot.conn.server_token", FieldType::U32)
+        .hex()
+        .blurb(c"Token derived from the server's key (MP_JOIN SYNs to the server carry it)"),
+    Field::new(&HF_C_CLIENT_IDSN, c"Client IDSN", c"mptcp_annot.conn.client_idsn", G),
+    Field::new(&HF_C_SERVER_IDSN, c"Server IDSN", c"mptcp_annot.conn.server_idsn", G),
+    Field::new(&HF_C_CSUM_NEG, c"Checksums negotiated", c"mptcp_annot.conn.checksum_negotiated", FieldType::Bool)
+        .blurb(c"A host set the A (checksum required) flag in MP_CAPABLE"),
+    Field::new(&HF_C_CSUM_PRESENT, c"DSS checksums present", c"mptcp_annot.conn.checksum_present", FieldType::Bool)
+        .blurb(c"DSS mappings actually carried a checksum"),
+    Field::new(&HF_C_MAP_CSUM, c"Mappings with checksum", c"mptcp_annot.conn.mappings_with_checksum", G),
+    Field::new(&HF_C_MAP_NOCSUM, c"Mappings without checksum", c"mptcp_annot.conn.mappings_without_checksum", G),
+    Field::new(&HF_C_CLIENT_DSN_W, c"Client DSN width", c"mptcp_annot.conn.client_dsn_width", FieldType::U8).vals(&WIDTHS),
+    Field::new(&HF_C_SERVER_DSN_W, c"Server DSN width", c"mptcp_annot.conn.server_dsn_width", FieldType::U8).vals(&WIDTHS),
+    Field::new(&HF_C_CLIENT_DACK_W, c"Client data ACK width", c"mptcp_annot.conn.client_dack_width", FieldType::U8)
+        .vals(&WIDTHS),
+    Field::new(&HF_C_SERVER_DACK_W, c"Server data ACK width", c"mptcp_annot.conn.server_dack_width", FieldType::U8)
+        .vals(&WIDTHS),
+    Field::new(&HF_C_DATA_SEGS, c"Data segments", c"mptcp_annot.conn.data_segments", G),
+    Field::new(&HF_C_DATA_SEGS_DSS, c"Data segments with DSS", c"mptcp_annot.conn.data_segments_with_dss", G),
+    Field::new(&HF_C_DSS_PER_SEG, c"DSS options per data segment", c"mptcp_annot.conn.dss_per_segment", FieldType::Double)
+        .blurb(c"Share of data segments that carried a DSS option (1.0: one in every segment)"),
+    Field::new(&HF_C_MAX_DSS, c"Most DSS options in one segment", c"mptcp_annot.conn.max_dss_per_segment", FieldType::U8),
+    Field::new(&HF_C_KEYS_ECHOED, c"Third ACK echoed both keys", c"mptcp_annot.conn.keys_echoed", FieldType::Bool)
+        .blurb(c"The client repeated both keys in the third ACK (lets the server stay stateless)"),
+    Field::new(&HF_C_SERVICE, c"Service", c"mptcp_annot.conn.service", FieldType::String)
+        .blurb(c"TLS server name (SNI) of the first subflow's ClientHello"),
+    Field::new(&HF_C_SUBFLOWS, c"Subflows", c"mptcp_annot.conn.subflows", FieldType::U32),
+    Field::new(&HF_C_REINJ, c"Reinjections", c"mptcp_annot.conn.reinjections", G)
+        .blurb(c"Data sent again at the data level (on another subflow or with new subflow sequence numbers)"),
+    Field::new(&HF_C_SF_RETRANS, c"Subflow retransmissions", c"mptcp_annot.conn.subflow_retransmissions", G),
+    Field::new(&HF_C_HANDOVERS, c"Handovers", c"mptcp_annot.conn.handovers", FieldType::U32),
+    Field::new(&HF_C_FALLBACK, c"Fallback to TCP", c"mptcp_annot.conn.fallback", FieldType::U8).vals(&FALLBACKS),
+    Field::new(&HF_C_RTT_SAMPLES, c"Data RTT samples", c"mptcp_annot.conn.rtt_samples", FieldType::U32),
+    Field::new(&HF_C_RTT_MIN, c"Data RTT min", c"mptcp_annot.conn.rtt_min", FieldType::RelTime),
+    Field::new(&HF_C_RTT_MEDIAN, c"Data RTT median", c"mptcp_annot.conn.rtt_median", FieldType::RelTime),
+    Field::new(&HF_C_RTT_MAX, c"Data RTT max", c"mptcp_annot.conn.rtt_max", FieldType::RelTime),
+    Field::new(&HF_C_FIRST_FRAME, c"First frame", c"mptcp_annot.conn.first_frame", FieldType::FrameNum(FrameLink::None)),
+    // ---- subflow ----
+    Field::new(&HF_S_INDEX, c"Subflow", c"mptcp_annot.sf.index", FieldType::U32),
+    Field::new(&HF_S_CLIENT, c"Client end", c"mptcp_annot.sf.client", FieldType::String),
+    Field::new(&HF_S_SERVER, c"Server end", c"mptcp_annot.sf.server", FieldType::String),
+    Field::new(&HF_S_CLIENT_ID, c"Client address id", c"mptcp_annot.sf.client_addr_id", FieldType::U8),
+    Field::new(&HF_S_SERVER_ID, c"Server address id", c"mptcp_annot.sf.server_addr_id", FieldType::U8),
+    Field::new(&HF_S_CLIENT_BACKUP, c"Client backup flag", c"mptcp_annot.sf.client_backup", FieldType::Bool),
+    Field::new(&HF_S_SERVER_BACKUP, c"Server backup flag", c"mptcp_annot.sf.server_backup", FieldType::Bool),
+    Field::new(&HF_S_BYTES_C2S, c"Bytes client to server", c"mptcp_annot.sf.bytes_to_server", G),
+    Field::new(&HF_S_BYTES_S2C, c"Bytes server to client", c"mptcp_annot.sf.bytes_to_client", G),
+    Field::new(&HF_S_JOINED, c"Joined (MP_JOIN)", c"mptcp_annot.sf.joined", FieldType::Bool),
+    Field::new(&HF_S_FIRST_FRAME, c"First frame", c"mptcp_annot.sf.first_frame", FieldType::FrameNum(FrameLink::None)),
+    Field::new(&HF_S_CLOSED, c"Closed by", c"mptcp_annot.sf.closed", FieldType::U8).vals(&CLOSES),
+];
+
+static ETT: EttId = EttId::new();
+static ETT_CONN: EttId = EttId::new();
+static ETT_SF: EttId = EttId::new();
+static ETTS: [&EttId; 3] = [&ETT, &ETT_CONN, &ETT_SF];
+
+static EI_IDSN: ExpertId = ExpertId::new();
+static EI_HANDOVER: ExpertId = ExpertId::new();
+static EI_CLOSED: ExpertId = ExpertId::new();
+static EI_MP_FAIL: ExpertId = ExpertId::new();
+static EI_FALLBACK: ExpertId = ExpertId::new();
+static EI_INFINITE: ExpertId = ExpertId::new();
+static EI_FASTCLOSE: ExpertId = ExpertId::new();
+static EI_MP_RST: ExpertId = ExpertId::new();
+static EI_UNKNOWN_TOKEN: ExpertId = ExpertId::new();
+static EI_KEYS: ExpertId = ExpertId::new();
+static EI_MULTI_DSS: ExpertId = ExpertId::new();
+static EI_REINJ: ExpertId = ExpertId::new();
+static EI_CAP: ExpertId = ExpertId::new();
+static EI_FIRST_SEEN: ExpertId = ExpertId::new();
+
+static EXPERTS: [Expert; 14] = [
+    Expert::new(&EI_IDSN, c"mptcp_annot.idsn_mismatch", Group::Sequence, Severity::Warn, c"First DSN does not agree with the key-derived IDSN"),
+    Expert::new(&EI_HANDOVER, c"mptcp_annot.handover", Group::Sequence, Severity::Note, c"Handover: data moved to another subflow"),
+    Expert::new(&EI_CLOSED, c"mptcp_annot.subflow_closed", Group::Sequence, Severity::Note, c"Subflow closed"),
+    Expert::new(&EI_MP_FAIL, c"mptcp_annot.mp_fail", Group::Checksum, Severity::Warn, c"MP_FAIL: a DSS checksum failed"),
+    Expert::new(&EI_FALLBACK, c"mptcp_annot.fallback", Group::Protocol, Severity::Warn, c"Fallback to plain TCP"),
+    Expert::new(&EI_INFINITE, c"mptcp_annot.infinite_mapping", Group::Protocol, Severity::Warn, c"Infinite mapping (DSS data-level length 0)"),
+    Expert::new(&EI_FASTCLOSE, c"mptcp_annot.fastclose", Group::Sequence, Severity::Note, c"MP_FASTCLOSE: connection closed abruptly"),
+    Expert::new(&EI_MP_RST, c"mptcp_annot.mp_rst", Group::Sequence, Severity::Note, c"MP_TCPRST: subflow reset with a reason"),
+    Expert::new(&EI_UNKNOWN_TOKEN, c"mptcp_annot.join_unknown_token", Group::Sequence, Severity::Note, c"MP_JOIN token names no connection seen in this capture"),
+    Expert::new(&EI_KEYS, c"mptcp_annot.keys_not_echoed", Group::Protocol, Severity::Warn, c"Third ACK keys differ from those of the SYN and SYN/ACK"),
+    Expert::new(&EI_MULTI_DSS, c"mptcp_annot.multiple_dss", Group::Protocol, Severity::Note, c"More than one DSS option in a segment"),
+    Expert::new(&EI_REINJ, c"mptcp_annot.reinjection", Group::Sequence, Severity::Note, c"Data sent again at the data level"),
+    Expert::new(&EI_CAP, c"mptcp_annot.state_cap", Group::Protocol, Severity::Warn, c"MPTCP analysis limit reached; some state was dropped"),
+    Expert::new(&EI_FIRST_SEEN, c"mptcp_annot.no_handshake", Group::Assumption, Severity::Chat, c"Handshake not captured: relative numbers start at the first DSN seen"),
+];
+
+static PREF_INFO: PrefBool = PrefBool::new(true);
+static PREF_SILENCE_MS: PrefUint = PrefUint::new(1000);
+
+pub static STATS: StatTable = StatTable::new();
+static STAT_COLS: [Column; 15] = [
+    Column { name: c"Conn", ty: ColType::Uint, format: c"%4u" },
+    Column { name: c"Ver", ty: ColType::Str, format: c"%-3s" },
+    Column { name: c"Client", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Server", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Service", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Profile", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Subflows", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Bytes per subflow (to server/to client)", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Reinjections", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"RTT samples", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Data RTT min (ms)", ty: ColType::Float, format: c"%.3f" },
+    Column { name: c"median (ms)", ty: ColType::Float, format: c"%.3f" },
+    Column { name: c"max (ms)", ty: ColType::Float, format: c"%.3f" },
+    Column { name: c"Handovers", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Fallback", ty: ColType::Str, format: c"%s" },
+];
+
+pub fn register() {
+    PROTO.register(&FIELDS, &ETTS, &EXPERTS);
+    PROTO
+        .prefs()
+        .bool(
+            c"info_column",
+            c"Summarise in the Info column",
+            c"Append connection/subflow, relative DSN and data ACK to the Info column of MPTCP segments",
+            &PREF_INFO,
+        )
+        .uint(
+            c"handover_silence_ms",
+            c"Silence that makes a handover (ms)",
+            c"A subflow silent this long while the connection stays busy on another one counts as a handover",
+            &PREF_SILENCE_MS,
+        );
+    STATS.register(c"MPTCP connections (appleshark)", c"mptcp_annot", c"mptcp_annot,conn", &STAT_COLS);
+}
+
+pub fn handoff() {
+    register_postdissector::<Post>();
+}
+
+/// Most ClientHello attempts looked at per connection for the service name.
+const SNI_TRIES: u8 = 4;
+/// Connections whose service name is remembered.
+const MAX_SERVICES: usize = 4096;
+
+#[derive(Default)]
+struct State {
+    analyser: Option<Analyser>,
+    service: HashMap<usize, String>,
+    sni_tries: HashMap<usize, u8>,
+}
+
+static STATE: FileState<State> = FileState::new();
+
+fn link_of(e: Encap) -> Option<Link> {
+    Some(match e {
+        Encap::Ethernet => Link::Ethernet,
+        Encap::RawIp => Link::RawIp,
+        Encap::RawIp4 => Link::RawIp4,
+        Encap::RawIp6 => Link::RawIp6,
+        Encap::Sll => Link::Sll,
+        Encap::Sll2 => Link::Sll2,
+        Encap::Null => Link::Null,
+        Encap::Loop => Link::Loop,
+        Encap::Other(_) => return None,
+    })
+}
+
+/// The post-dissector.
+pub struct Post;
+impl Dissector for Post {
+    fn protocol() -> &'static Protocol {
+        &PROTO
+    }
+    fn dissect(pkt: &mut Packet<'_>) -> usize {
+        let Some(link) = link_of(pkt.encapsulation()) else { return 0 };
+        let Some(view) = frame::tcp_segment(link, pkt.bytes()) else { return 0 };
+        let visited = pkt.visited();
+        let frame_no = pkt.frame();
+        let time_ns = pkt.time().as_nanos();
+        let tree = pkt.tree();
+        let want_stats = STATS.wanted();
+        let mut info = None;
+        let mut row = None;
+        let pkt_ref: &Packet<'_> = pkt;
+        STATE.with(pkt_ref, |st| {
+            let an = st.analyser.get_or_insert_with(|| {
+                Analyser::new(Config { silence_ns: PREF_SILENCE_MS.get() as i128 * 1_000_000, ..Config::default() })
+            });
+            let ann = if visited {
+                // The first pass is over: judge the subflow switches that only the whole
+                // capture can tell (a path that died while another carried on).
+                if !an.finished() {
+                    an.finish();
+                }
+                an.annotation(frame_no).cloned()
+            } else {
+                let seg = Segment {
+                    frame: frame_no,
+                    time_ns,
+                    src: view.src,
+                    dst: view.dst,
+                    sport: view.sport,
+                    dport: view.dport,
+                    flags: TcpFlags(view.flags),
+                    seq: view.seq,
+                    ack: view.ack,
+                    payload_len: view.payload_len,
+                    options: view.options,
+                };
+                let ann = an.feed(&seg).cloned();
+                if let Some(a) = &ann {
+                    learn_service(st, a, view.payload);
+                }
+                ann
+            };
+            let Some(ann) = ann else { return };
+            let an = st.analyser.as_ref().expect("created above");
+            let conn = ann.connection.and_then(|c| an.connection(c).map(|k| (c, k)));
+            let service = ann.connection.and_then(|c| st.service.get(&c)).map(String::as_str);
+            info = Some(info_text(&ann));
+            if !tree.is_null() {
+                show(&tree, &view, &ann, conn, service);
+            }
+            if want_stats {
+                if let Some((c, k)) = conn {
+                    row = Some((c as u32, stat_row(c, k, service)));
+                }
+            }
+        });
+        if let Some((r, cells)) = row {
+            STATS.queue_row(pkt, r, &cells);
+        }
+        match info {
+            Some(i) => {
+                if PREF_INFO.get() && !i.is_empty() {
+                    pkt.append_info(&i);
+                }
+                0
+            }
+            None => 0,
+        }
+    }
+}
+
+fn learn_service(st: &mut State, a: &Annotation, payload: &[u8]) {
+    let (Some(c), Some(0), Some(Direction::Forward)) = (a.connection, a.subflow, a.direction) else { return };
+    if payload.is_empty() || st.service.contains_key(&c) || st.service.len() >= MAX_SERVICES {
+        return;
+    }
+    let tries = st.sni_tries.entry(c).or_insert(0);
+    if *tries >= SNI_TRIES {
+        return;
+    }
+    *tries += 1;
+    if let Some(name) = frame::tls_sni(payload) {
+        st.service.insert(c, name);
+        st.sni_tries.remove(&c);
+    }
+}
+
+fn width_code(w: Widths) -> u8 {
+    w.0 & 0x0c
+}
+
+fn base_code(b: RelBase) -> u8 {
+    match b {
+        RelBase::Idsn => 1,
+        RelBase::FirstSeen => 2,
+    }
+}
+
+fn close_code(r: CloseReason) -> u8 {
+    match r {
+        CloseReason::RemoveAddr => 1,
+        CloseReason::Reset => 2,
+        CloseReason::MpFail => 3,
+        CloseReason::FastClose => 4,
+    }
+}
+
+fn close_text(r: CloseReason) -> &'static str {
+    match r {
+        CloseReason::RemoveAddr => "removed by REMOVE_ADDR",
+        CloseReason::Reset => "reset",
+        CloseReason::MpFail => "closed after MP_FAIL",
+        CloseReason::FastClose => "closed by MP_FASTCLOSE",
+    }
+}
+
+fn fallback_code(r: FallbackReason) -> u8 {
+    match r {
+        FallbackReason::SynAckWithoutMpCapable => 1,
+        FallbackReason::DataWithoutDss => 2,
+        FallbackReason::InfiniteMapping => 3,
+    }
+}
+
+fn fallback_text(r: FallbackReason) -> &'static str {
+    match r {
+        FallbackReason::SynAckWithoutMpCapable => "the SYN/ACK did not carry MP_CAPABLE",
+        FallbackReason::DataWithoutDss => "data arrived without any DSS option",
+        FallbackReason::InfiniteMapping => "an infinite mapping was sent",
+    }
+}
+
+fn version_num(v: Option<Version>) -> Option<u8> {
+    v.map(|v| v.raw())
+}
+
+fn width_text(w: Widths) -> &'static str {
+    match (w.four(), w.eight()) {
+        (true, true) => "4+8",
+        (true, false) => "4",
+        (false, true) => "8",
+        _ => "-",
+    }
+}
+
+/// One-line profile of a connection, e.g. "v0, no csum, DSN 4/4, DACK 4/4, DSS/seg 1.00, keys echoed".
+pub fn profile(c: &Connection) -> String {
+    let mut p = match c.version {
+        Some(v) => format!("v{}", v.raw()),
+        None => "v?".into(),
+    };
+    let csum = match (c.checksum_negotiated, c.mappings_with_checksum > 0) {
+        (Some(true), true) => "csum",
+        (Some(true), false) => "csum negotiated, none sent",
+        (_, true) => "csum (not negotiated)",
+        _ => "no csum",
+    };
+    p.push_str(&format!(", {csum}"));
+    p.push_str(&format!(
+        ", DSN {}/{}, DACK {}/{}",
+        width_text(c.dsn_widths[0]),
+        width_text(c.dsn_widths[1]),
+        width_text(c.dack_widths[0]),
+        width_text(c.dack_widths[1])
+    ));
+    if c.data_segments > 0 {
+        p.push_str(&format!(", DSS/seg {:.2}", c.data_segments_with_dss as f64 / c.data_segments as f64));
+    }
+    match c.third_ack_echoed_keys {
+        Some(true) => p.push_str(", keys echoed"),
+        Some(false) => p.push_str(", keys NOT echoed"),
+        None => {}
+    }
+    p
+}
+
+fn ep(e: (IpAddr, u16)) -> String {
+    match e.0 {
+        IpAddr::V4(a) => format!("{a}:{}", e.1),
+        IpAddr::V6(a) => format!("[{a}]:{}", e.1),
+    }
+}
+
+fn info_text(a: &Annotation) -> String {
+    let (Some(c), Some(s)) = (a.connection, a.subflow) else { return String::new() };
+    let mut t = format!(" [MPTCP {c}/{s}");
+    if let Some(d) = a.rel_dsn {
+        t.push_str(&format!(" DSN={d}"));
+        if a.data_len > 0 {
+            t.push_str(&format!(" DLen={}", a.data_len));
+        }
+    }
+    if let Some(d) = a.rel_dack {
+        t.push_str(&format!(" DACK={d}"));
+    }
+    if let Some(r) = a.reinjection_of {
+        if r.kind != ReinjectionKind::SubflowRetransmission {
+            t.push_str(&format!(" reinjection of #{}", r.frame));
+        }
+    }
+    for e in &a.events {
+        match e {
+            Event::Handover { from_subflow, to_subflow, .. } => t.push_str(&format!(" handover {from_subflow}->{to_subflow}")),
+            Event::MpFail { .. } => t.push_str(" MP_FAIL"),
+            Event::FastClose => t.push_str(" MP_FASTCLOSE"),
+            Event::FallbackToTcp(_) => t.push_str(" fallback"),
+            _ => {}
+        }
+    }
+    t.push(']');
+    t
+}
+
+fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option<(usize, &Connection)>, service: Option<&str>) {
+    let hdr = Span::new(view.tcp_offset, view.header_len);
+    let opts = Span::new(view.tcp_offset + 20, view.options.len());
+    let root = tree.add_protocol(&PROTO, hdr).generated();
+    let t = root.subtree(&ETT);
+    if let Some(c) = a.connection {
+        t.add_generated(&HF_CONNECTION, c as u32);
+        root.append_text(&format!(", Connection {c}"));
+    }
+    if let Some(s) = a.subflow {
+        t.add_generated(&HF_SUBFLOW, s as u32);
+        root.append_text(&format!(", Subflow {s}"));
+    }
+    if let Some(d) = a.direction {
+        t.add_generated(&HF_DIRECTION, d.index() as u8);
+    }
+    if let Some(d) = a.rel_dsn {
+        t.add_generated(&HF_REL_DSN, d);
+        t.add_generated(&HF_DATA_LEN, a.data_len);
+        t.add_generated(&HF_REL_DSN_NEXT, d.wrapping_add(a.data_len as u64));
+        root.append_text(&format!(", DSN {d}"));
+    }
+    if let Some(b) = a.dsn_base {
+        let it = t.add_generated(&HF_DSN_BASE, base_code(b));
+        if b == RelBase::FirstSeen && a.rel_dsn == Some(1) {
+            it.expert(&EI_FIRST_SEEN, None);
+        }
+    }
+    if let Some(d) = a.rel_dack {
+        t.add_generated(&HF_REL_DACK, d);
+        root.append_text(&format!(", DACK {d}"));
+    }
+    if let Some(b) = a.dack_base {
+        t.add_generated(&HF_DACK_BASE, base_code(b));
+    }
+    match a.idsn_check {
+        Some(IdsnCheck::Ok) => {
+            t.add_generated(&HF_IDSN_CHECK, true);
+        }
+        Some(IdsnCheck::Mismatch { expected, got }) => {
+            t.add_generated(&HF_IDSN_CHECK, false).expert(
+                &EI_IDSN,
+                Some(&format!("First DSN {got} does not agree with the key-derived IDSN + 1 = {expected}")),
+            );
+            t.add_generated(&HF_IDSN_EXPECTED, expected);
+        }
+        None => {}
+    }
+    if let Some(r) = a.data_rtt {
+        t.add_generated(&HF_DATA_RTT, Time::from_nanos(r.ns));
+        t.add_generated(&HF_DATA_RTT_FRAME, r.acked_frame);
+    }
+    if let Some(r) = a.reinjection_of {
+        let kind = match r.kind {
+            ReinjectionKind::OtherSubflow => 1u8,
+            ReinjectionKind::SameSubflow => 2,
+            ReinjectionKind::SubflowRetransmission => 3,
+        };
+        let it = t.add_generated(&HF_REINJ_OF, r.frame);
+        t.add_generated(&HF_REINJ_KIND, kind);
+        t.add_generated(&HF_REINJ_SUBFLOW, r.subflow as u32);
+        if kind != 3 {
+            let how = if kind == 1 { format!("reinjected from subflow {}", r.subflow) } else { "sent again on the same subflow".into() };
+            it.expert(&EI_REINJ, Some(&format!("Data of frame {} {how}", r.frame)));
+        }
+    }
+    if let Some(f) = a.in_flight {
+        t.add_generated(&HF_IN_FLIGHT, f);
+    }
+    for e in &a.events {
+        show_event(&t, opts, e);
+    }
+    if let Some((idx, c)) = conn {
+        show_connection(&t, idx, c, service);
+    }
+}
+
+fn show_event(t: &Tree<'_>, opts: Span, e: &Event) {
+    match *e {
+        Event::Handover { from_subflow, to_subflow, reason } => {
+            t.add_generated(&HF_HANDOVER_FROM, from_subflow as u32);
+            let why = match reason {
+                HandoverReason::Closed(r) => format!("subflow {from_subflow} {}", close_text(r)),
+                HandoverReason::Silence { gap_ns } => {
+                    format!("subflow {from_subflow} silent for {:.3} s", gap_ns as f64 / 1e9)
+                }
+            };
+            t.add_generated(&HF_HANDOVER_TO, to_subflow as u32).expert(
+                &EI_HANDOVER,
+                Some(&format!("Handover: data moved from subflow {from_subflow} to subflow {to_subflow} ({why})")),
+            );
+        }
+        Event::SubflowClosed { subflow, reason } => {
+            t.expert(&EI_CLOSED, opts, Some(&format!("Subflow {subflow} {}", close_text(reason))));
+        }
+        Event::MpFail { rel_dsn } => {
+            let at = rel_dsn.map(|d| format!(" at relative DSN {d}")).unwrap_or_default();
+            t.expert(&EI_MP_FAIL, opts, Some(&format!("MP_FAIL: the peer reports a DSS checksum failure{at}")));
+        }
+        Event::FallbackToTcp(r) => {
+            t.add_generated(&HF_C_FALLBACK, fallback_code(r))
+                .expert(&EI_FALLBACK, Some(&format!("Fallback to plain TCP: {}", fallback_text(r))));
+        }
+        Event::InfiniteMapping => {
+            t.expert(&EI_INFINITE, opts, None);
+        }
+        Event::FastClose => {
+            t.expert(&EI_FASTCLOSE, opts, None);
+        }
+        Event::MpRst { reason, transient } => {
+            let tr = if transient { ", transient" } else { "" };
+            t.expert(&EI_MP_RST, opts, Some(&format!("MP_TCPRST: subflow reset, reason {reason}{tr}")));
+        }
+        Event::JoinUnknownToken { token } => {
+            t.expert(&EI_UNKNOWN_TOKEN, opts, Some(&format!("MP_JOIN token 0x{token:08x} names no connection seen in this capture")));
+        }
+        Event::KeysNotEchoed => {
+            t.expert(&EI_KEYS, opts, None);
+        }
+        Event::MultipleDss { count } => {
+            t.expert(&EI_MULTI_DSS, opts, Some(&format!("{count} DSS options in one segment (only the first is used)")));
+        }
+        Event::CapReached(kind) => {
+            t.expert(&EI_CAP, opts, Some(&format!("MPTCP analysis limit reached ({kind:?}); some state was dropped")));
+        }
+    }
+}
+
+fn show_connection(t: &Tree<'_>, idx: usize, c: &Connection, service: Option<&str>) {
+    let ends = c.subflows.first().map(|s| format!(": {} → {}", ep(s.ends[0]), ep(s.ends[1]))).unwrap_or_default();
+    let (_, ct) = t.add_subtree(&ETT_CONN, Span::new(0, 0), &format!("Connection {idx}{ends}"));
+    if let Some(v) = version_num(c.version) {
+        ct.add_generated(&HF_C_VERSION, v);
+    }
+    ct.add_generated(&HF_C_PROFILE, profile(c).as_str());
+    if let Some(s) = service {
+        ct.add_generated(&HF_C_SERVICE, s);
+    }
+    ct.add_generated(&HF_C_FIRST_FRAME, c.first_frame);
+    for (hf, v) in [(&HF_C_CLIENT_KEY, c.keys[0]), (&HF_C_SERVER_KEY, c.keys[1])] {
+        if let Some(k) = v {
+            ct.add_generated(hf, k);
+        }
+    }
+    for (hf, v) in [(&HF_C_CLIENT_TOKEN, c.tokens[0]), (&HF_C_SERVER_TOKEN, c.tokens[1])] {
+        if let Some(k) = v {
+            ct.add_generated(hf, k);
+        }
+    }
+    for (hf, v) in [(&HF_C_CLIENT_IDSN, c.idsns[0]), (&HF_C_SERVER_IDSN, c.idsns[1])] {
+        if let Some(k) = v {
+            ct.add_generated(hf, k);
+        }
+    }
+    if let Some(n) = c.checksum_negotiated {
+        ct.add_generated(&HF_C_CSUM_NEG, n);
+    }
+    ct.add_generated(&HF_C_CSUM_PRESENT, c.mappings_with_checksum > 0);
+    ct.add_generated(&HF_C_MAP_CSUM, c.mappings_with_checksum);
+    ct.add_generated(&HF_C_MAP_NOCSUM, c.mappings_without_checksum);
+    for (hf, w) in [
+        (&HF_C_CLIENT_DSN_W, c.dsn_widths[0]),
+        (&HF_C_SERVER_DSN_W, c.dsn_widths[1]),
+        (&HF_C_CLIENT_DACK_W, c.dack_widths[0]),
+        (&HF_C_SERVER_DACK_W, c.dack_widths[1]),
+    ] {
+        if width_code(w) != 0 {
+            ct.add_generated(hf, width_code(w));
+        }
+    }
+    ct.add_generated(&HF_C_DATA_SEGS, c.data_segments);
+    ct.add_generated(&HF_C_DATA_SEGS_DSS, c.data_segments_with_dss);
+    if c.data_segments > 0 {
+        ct.add_generated(&HF_C_DSS_PER_SEG, c.data_segments_with_dss as f64 / c.data_segments as f64);
+    }
+    ct.add_generated(&HF_C_MAX_DSS, c.max_dss_per_segment);
+    if let Some(e) = c.third_ack_echoed_keys {
+        ct.add_generated(&HF_C_KEYS_ECHOED, e);
+    }
+    ct.add_generated(&HF_C_SUBFLOWS, c.subflows.len() as u32);
+    ct.add_generated(&HF_C_REINJ, c.reinjections);
+    ct.add_generated(&HF_C_SF_RETRANS, c.subflow_retransmissions);
+    ct.add_generated(&HF_C_HANDOVERS, c.handovers.len() as u32);
+    if let Some(f) = c.fallback {
+        ct.add_generated(&HF_C_FALLBACK, fallback_code(f));
+    }
+    if let Some(r) = c.rtt_stats() {
+        ct.add_generated(&HF_C_RTT_SAMPLES, r.samples as u32);
+        ct.add_generated(&HF_C_RTT_MIN, Time::from_nanos(r.min));
+        ct.add_generated(&HF_C_RTT_MEDIAN, Time::from_nanos(r.median));
+        ct.add_generated(&HF_C_RTT_MAX, Time::from_nanos(r.max));
+    }
+    for (i, s) in c.subflows.iter().enumerate() {
+        let (_, st) = ct.add_subtree(
+            &ETT_SF,
+            Span::new(0, 0),
+            &format!("Subflow {i}: {} → {}, {} / {} bytes", ep(s.ends[0]), ep(s.ends[1]), s.bytes[0], s.bytes[1]),
+        );
+        st.add_generated(&HF_S_INDEX, i as u32);
+        st.add_generated(&HF_S_CLIENT, ep(s.ends[0]).as_str());
+        st.add_generated(&HF_S_SERVER, ep(s.ends[1]).as_str());
+        if let Some(id) = s.addr_ids[0] {
+            st.add_generated(&HF_S_CLIENT_ID, id);
+        }
+        if let Some(id) = s.addr_ids[1] {
+            st.add_generated(&HF_S_SERVER_ID, id);
+        }
+        st.add_generated(&HF_S_CLIENT_BACKUP, s.backup[0]);
+        st.add_generated(&HF_S_SERVER_BACKUP, s.backup[1]);
+        st.add_generated(&HF_S_BYTES_C2S, s.bytes[0]);
+        st.add_generated(&HF_S_BYTES_S2C, s.bytes[1]);
+        st.add_generated(&HF_S_JOINED, s.joined);
+        st.add_generated(&HF_S_FIRST_FRAME, s.first_frame);
+        if let Some(r) = s.closed {
+            st.add_generated(&HF_S_CLOSED, close_code(r));
+        }
+    }
+}
+
+fn ms(ns: i128) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// The statistics row of connection `idx`.
+fn stat_row(idx: usize, c: &Connection, service: Option<&str>) -> Vec<Cell> {
+    let first = c.subflows.first();
+    let per_sf = c
+        .subflows
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("sf{i} {}/{}", s.bytes[0], s.bytes[1]))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let rtt = c.rtt_stats();
+    let f = |v: Option<i128>| v.map_or(Cell::Empty, |n| Cell::Float(ms(n)));
+    vec![
+        Cell::Uint(idx as u32),
+        Cell::Str(c.version.map_or("?".into(), |v| format!("v{}", v.raw()))),
+        first.map_or(Cell::Empty, |s| Cell::Str(ep(s.ends[0]))),
+        first.map_or(Cell::Empty, |s| Cell::Str(ep(s.ends[1]))),
+        service.map_or(Cell::Empty, |s| Cell::Str(s.to_string())),
+        Cell::Str(profile(c)),
+        Cell::Uint(c.subflows.len() as u32),
+        Cell::Str(per_sf),
+        Cell::Uint(c.reinjections.min(u32::MAX as u64) as u32),
+        Cell::Uint(rtt.map_or(0, |r| r.samples as u32)),
+        f(rtt.map(|r| r.min)),
+        f(rtt.map(|r| r.median)),
+        f(rtt.map(|r| r.max)),
+        Cell::Uint(c.handovers.len() as u32),
+        c.fallback.map_or(Cell::Str("no".into()), |r| Cell::Str(fallback_text(r).into())),
+    ]
+}
