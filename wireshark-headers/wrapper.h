@@ -16,6 +16,7 @@
 #include <epan/tap.h>
 #include <epan/wmem_scopes.h>
 #include <epan/dissectors/packet-tcp.h>
+#include <wiretap/wtap.h>  /* WTAP_ENCAP_* (not pulled in by epan headers from 4.4 on) */
 #include "shim.h"
 #include "shim_tls.h"
 #include "shim_uat.h"
