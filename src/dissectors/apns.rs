@@ -755,7 +755,7 @@ fn show_item(pkt: &mut Packet<'_>, tree: &Tree<'_>, cmd: Command, item: &CoreIte
             it.add(&HF_INTERFACE, vs, code);
             Some(i.name().to_string())
         }
-        (Some(CoreField::KeepaliveInterval), v) => match uint_of(&v) {
+        (Some(CoreField::KeepaliveInterval), v) => match v.as_uint() {
             Some(x) => {
                 it.add(&HF_KEEPALIVE_INTERVAL, vs, u32::try_from(x).unwrap_or(u32::MAX));
                 Some(format!("{x} min"))
@@ -802,8 +802,8 @@ fn show_item_field(it: &Tree<'_>, cmd: Command, item: &CoreItem<'_>, v: Value<'_
             it.add(hf, vs, x);
             Some(format!("0x{x:08x}"))
         }
-        (T::U64, ref v) if uint_of(v).is_some() => {
-            let x = uint_of(v)?;
+        (T::U64, ref v) if v.as_uint().is_some() => {
+            let x = v.as_uint()?;
             it.add(hf, vs, x);
             Some(x.to_string())
         }
@@ -831,15 +831,6 @@ fn show_item_field(it: &Tree<'_>, cmd: Command, item: &CoreItem<'_>, v: Value<'_
     }
 }
 
-fn uint_of(v: &Value<'_>) -> Option<u64> {
-    match *v {
-        Value::U8(x) => Some(u64::from(x)),
-        Value::U16(x) => Some(u64::from(x)),
-        Value::U32(x) => Some(u64::from(x)),
-        Value::U64(x) => Some(x),
-        _ => None,
-    }
-}
 
 fn value_time(v: &Value<'_>) -> Option<Time> {
     Some(match *v {

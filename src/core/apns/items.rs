@@ -520,6 +520,19 @@ pub enum Value<'a> {
     Bytes(&'a [u8]),
 }
 
+impl Value<'_> {
+    /// The value as an unsigned integer, when it is one of the integer kinds.
+    pub fn as_uint(&self) -> Option<u64> {
+        match *self {
+            Value::U8(x) => Some(u64::from(x)),
+            Value::U16(x) => Some(u64::from(x)),
+            Value::U32(x) => Some(u64::from(x)),
+            Value::U64(x) => Some(x),
+            _ => None,
+        }
+    }
+}
+
 /// Why a value could not be read as its kind (it is then given as [`Value::Bytes`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueError {

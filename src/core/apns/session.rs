@@ -302,7 +302,7 @@ impl Session {
                         ("carrier", v) => s.carrier = text(v).or(s.carrier.take()),
                         ("interface", Value::Interface(i)) => s.interface = Some(*i),
                         ("keepalive_interval", v) => {
-                            if let Some(x) = uint(v) {
+                            if let Some(x) = v.as_uint() {
                                 s.keepalive_interval = Some(x);
                             }
                         }
@@ -347,15 +347,6 @@ impl Session {
     }
 }
 
-fn uint(v: &Value<'_>) -> Option<u64> {
-    match *v {
-        Value::U8(x) => Some(u64::from(x)),
-        Value::U16(x) => Some(u64::from(x)),
-        Value::U32(x) => Some(u64::from(x)),
-        Value::U64(x) => Some(x),
-        _ => None,
-    }
-}
 
 #[cfg(test)]
 mod tests {
