@@ -5,6 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 cargo test --release
 tests/cmake-check.sh
+# The GUI test (Wireshark's Qt GUI under Xvfb, screenshots, OCR checks); as root it installs
+# what it needs. ~20 s.
+if [ "$(id -u)" = 0 ] || tests/gui/gui-test.sh --check-tools >/dev/null; then
+  tests/gui/gui-test.sh
+else
+  echo "run-tests: NOT RUN: GUI test ($(tests/gui/gui-test.sh --check-tools))"
+fi
 # The same golden tests in tshark 4.4 and 4.6 (Debian trixie and sid chroots); needs root.
 if [ "$(id -u)" = 0 ]; then
   tests/multiversion/run.sh
