@@ -14,12 +14,12 @@
 use crate::core::mptcp::analysis::{
     CloseReason, FallbackReason, HandoverReason, IdsnCheck, ReinjectionKind, RelBase, Widths,
 };
-use crate::core::mptcp::frame::{self, Link};
+use crate::core::mptcp::frame;
 use crate::core::mptcp::{Analyser, Annotation, Config, Connection, Direction, Event, Segment, TcpFlags, Version};
 use crate::core::span::Span;
 use crate::epan::filestate::FileState;
 use crate::epan::mptcp_stats::{Cell, ColType, Column, StatTable};
-use crate::epan::post::{register_postdissector, Encap};
+use crate::epan::post::register_postdissector;
 use crate::epan::*;
 use std::collections::HashMap;
 use std::ffi::CStr;
@@ -253,20 +253,6 @@ struct State {
 
 static STATE: FileState<State> = FileState::new();
 
-fn link_of(e: Encap) -> Option<Link> {
-    Some(match e {
-        Encap::Ethernet => Link::Ethernet,
-        Encap::RawIp => Link::RawIp,
-        Encap::RawIp4 => Link::RawIp4,
-        Encap::RawIp6 => Link::RawIp6,
-        Encap::Sll => Link::Sll,
-        Encap::Sll2 => Link::Sll2,
-        Encap::Null => Link::Null,
-        Encap::Loop => Link::Loop,
-        Encap::Other(_) => return None,
-    })
-}
-
 /// The post-dissector.
 pub struct Post;
 impl Dissector for Post {
@@ -274,7 +260,7 @@ impl Dissector for Post {
         &PROTO
     }
     fn dissect(pkt: &mut Packet<'_>) -> usize {
-        let Some(link) = link_of(pkt.encapsulation()) else { return 0 };
+        let Some(link) = pkt.link_layer() else { return 0 };
         let Some(view) = frame::tcp_segment(link, pkt.bytes()) else { return 0 };
         let visited = pkt.visited();
         let frame_no = pkt.frame();

@@ -7,6 +7,7 @@
 use super::entry::{self, Dissector};
 use super::packet::Packet;
 use super::sys;
+use crate::core::mptcp::frame::Link;
 
 /// Registers `D` as a post-dissector. Call in the handoff phase.
 pub fn register_postdissector<D: Dissector>() {
@@ -15,45 +16,27 @@ pub fn register_postdissector<D: Dissector>() {
     unsafe { sys::appleshark_register_postdissector(Some(entry::dissector::<D>), D::protocol().get()) }
 }
 
-/// The link layer of a frame (Wireshark's `WTAP_ENCAP_*`, the common ones by name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encap {
-    Ethernet,
-    /// Bare IP, version in the first nibble.
-    RawIp,
-    RawIp4,
-    RawIp6,
-    /// Linux cooked capture v1 / v2.
-    Sll,
-    Sll2,
-    /// BSD loopback, address family in host order (NULL) or network order (LOOP).
-    Null,
-    Loop,
-    /// Any other `WTAP_ENCAP_*` value (or -2: not a packet record).
-    Other(i32),
-}
-
-impl Encap {
-    fn from_wtap(v: i32) -> Encap {
-        match v as _ {
-            sys::WTAP_ENCAP_ETHERNET => Encap::Ethernet,
-            sys::WTAP_ENCAP_RAW_IP => Encap::RawIp,
-            sys::WTAP_ENCAP_RAW_IP4 => Encap::RawIp4,
-            sys::WTAP_ENCAP_RAW_IP6 => Encap::RawIp6,
-            sys::WTAP_ENCAP_SLL => Encap::Sll,
-            sys::WTAP_ENCAP_SLL2 => Encap::Sll2,
-            sys::WTAP_ENCAP_NULL => Encap::Null,
-            sys::WTAP_ENCAP_LOOP => Encap::Loop,
-            _ => Encap::Other(v),
-        }
-    }
+/// Wireshark's `WTAP_ENCAP_*` value mapped to the link layers the core frame parser reads
+/// (`core::mptcp::frame::Link`); None for any other encapsulation (or -2: not a packet).
+fn link_from_wtap(v: i32) -> Option<Link> {
+    Some(match v as _ {
+        sys::WTAP_ENCAP_ETHERNET => Link::Ethernet,
+        sys::WTAP_ENCAP_RAW_IP => Link::RawIp,
+        sys::WTAP_ENCAP_RAW_IP4 => Link::RawIp4,
+        sys::WTAP_ENCAP_RAW_IP6 => Link::RawIp6,
+        sys::WTAP_ENCAP_SLL => Link::Sll,
+        sys::WTAP_ENCAP_SLL2 => Link::Sll2,
+        sys::WTAP_ENCAP_NULL => Link::Null,
+        sys::WTAP_ENCAP_LOOP => Link::Loop,
+        _ => return None,
+    })
 }
 
 impl<'p> Packet<'p> {
     /// The link-layer encapsulation of this frame's record (meaningful for the frame's own
     /// bytes, i.e. in a post-dissector).
-    pub fn encapsulation(&self) -> Encap {
+    pub fn link_layer(&self) -> Option<Link> {
         // SAFETY: pinfo is valid for the call; the shim only reads the record header.
-        Encap::from_wtap(unsafe { sys::appleshark_pinfo_encap(self.pinfo) })
+        link_from_wtap(unsafe { sys::appleshark_pinfo_encap(self.pinfo) })
     }
 }
