@@ -373,3 +373,66 @@ fn real_session_has_no_apns_anomalies() {
     let rows = t.fields(&s.pcap, Some("apns"), &["frame.number", "apns.command"], &["-o", &kl]);
     assert_eq!(frames_to_msgs(&rows, 1, &s.msgs).iter().map(|(_, m)| m.len()).sum::<usize>(), s.msgs.len());
 }
+
+// --- without keys ------------------------------------------------------------------------
+
+/// Without the key log the courier connection is still named: from the frame of its
+/// ClientHello (found by stock TLS) on, every frame of that TCP connection carries the
+/// server name stock TLS read from the ClientHello (run_session.py checked it is the name
+/// the server received), and frames with TLS data say "Apple Push: " in the Info column.
+/// With the key log, frames the APNs dissector decoded are not labelled again.
+#[test]
+fn without_keys_the_courier_connection_is_labelled_by_server_name() {
+    let t = Tshark::get();
+    let s = session();
+    let f = ["frame.number", "tcp.stream", "tls.handshake.extensions_server_name", "apns.tls.sni", "apns.tls.client_hello_in", "tcp.len"];
+    let rows = t.fields(&s.pcap, None, &f, &[]);
+    let info = t.info_column(&s.pcap, &[]);
+    assert_eq!(info.len(), rows.len());
+    // Per TCP stream, the ClientHello that stock TLS read a server name from (pypush may
+    // reconnect: every connection is checked).
+    let mut hellos: HashMap<String, (u32, String)> = HashMap::new();
+    for r in rows.iter().filter(|r| !r[2].is_empty()) {
+        hellos.entry(r[1].clone()).or_insert((r[0].parse().unwrap(), r[2].clone()));
+    }
+    assert!(!hellos.is_empty(), "a ClientHello with a server name");
+    for (_, sni) in hellos.values() {
+        assert_eq!(sni, "courier.push.apple.com");
+    }
+    let mut labelled = 0;
+    for (r, info) in rows.iter().zip(&info) {
+        let n: u32 = r[0].parse().unwrap();
+        match hellos.get(&r[1]).filter(|(h, _)| n >= *h) {
+            Some((h, sni)) => {
+                labelled += 1;
+                assert_eq!(r[3..5], [sni.clone(), h.to_string()], "frame {n}");
+                if r[5] != "0" {
+                    assert!(info.starts_with("Apple Push: "), "frame {n}: {info}");
+                }
+            }
+            None => {
+                assert_eq!(r[3..5], ["", ""], "frame {n}");
+                assert!(!info.starts_with("Apple Push"), "frame {n}: {info}");
+            }
+        }
+    }
+    assert!(labelled > s.msgs.len(), "{labelled} frames labelled for {} messages", s.msgs.len());
+
+    let kl = keylog_arg(s);
+    let rows = t.fields(&s.pcap, None, &["frame.number", "tcp.stream", "apns.command", "apns.tls.sni"], &["-o", &kl]);
+    let (mut decoded, mut handshake) = (0, 0);
+    for r in &rows {
+        let Some((h, sni)) = hellos.get(&r[1]) else { continue };
+        if r[0].parse::<u32>().unwrap() < *h {
+            continue;
+        }
+        if r[2].is_empty() {
+            handshake += 1;
+            assert_eq!(&r[3], sni, "frame {}", r[0]);
+        } else {
+            decoded += 1;
+            assert_eq!(r[3], "", "frame {}: decoded as APNs, not labelled again", r[0]);
+        }
+    }
+    assert!(decoded > 0 && handshake > 0, "{decoded} decoded, {handshake} others");
+}

@@ -561,38 +561,6 @@ impl W {
     }
 }
 
-/// A ClientHello of exactly `total` bytes naming `sni` (padding extension fills the rest).
-fn client_hello(sni: &str, total: usize) -> Vec<u8> {
-    let name = sni.as_bytes();
-    let mut exts = Vec::new();
-    let mut list = vec![0u8];
-    list.extend_from_slice(&(name.len() as u16).to_be_bytes());
-    list.extend_from_slice(name);
-    exts.extend_from_slice(&[0, 0]);
-    exts.extend_from_slice(&((list.len() + 2) as u16).to_be_bytes());
-    exts.extend_from_slice(&(list.len() as u16).to_be_bytes());
-    exts.extend_from_slice(&list);
-    let fixed = 5 + 4 + 2 + 32 + 1 + 2 + 4 + 1 + 1 + 2 + exts.len() + 4;
-    assert!(total >= fixed);
-    exts.extend_from_slice(&[0, 21]); // padding extension (RFC 7685)
-    exts.extend_from_slice(&((total - fixed) as u16).to_be_bytes());
-    exts.extend(std::iter::repeat(0).take(total - fixed));
-    let mut body = vec![3, 3];
-    body.extend_from_slice(&[0x5a; 32]);
-    body.push(0);
-    body.extend_from_slice(&[0, 4, 0x00, 0x2f, 0x00, 0x35, 1, 0]);
-    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
-    body.extend_from_slice(&exts);
-    let mut hs = vec![1, 0];
-    hs.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    hs.extend_from_slice(&body);
-    let mut rec = vec![22, 3, 1];
-    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
-    rec.extend_from_slice(&hs);
-    assert_eq!(rec.len(), total);
-    rec
-}
-
 fn hms(h: u64, m: u64, s: u64, us: u64) -> Duration {
     // 2014-03-01 (the seed gives no date) plus the printed time of day.
     Duration::from_secs(1_393_632_000 + h * 3600 + m * 60 + s) + Duration::from_micros(us)
@@ -619,7 +587,7 @@ fn seed_siri_handshake_and_first_data() {
     let synack = [opt::mss(1460), opt::nop(), opt::wscale(4), opt::nop(), opt::nop(), opt::sack_perm(), mp::capable(0, 0x01, &[SKEY])].concat();
     w.seg(hms(12, 43, 31, 342236), SIRI, IPAD, SYN | ACK, SISN, CISN + 1, &synack, b"", 244, 52382);
     w.seg(hms(12, 43, 31, 345448), IPAD, SIRI, ACK, CISN + 1, SISN + 1, &mp::capable(0, 0x01, &[CKEY, SKEY]), b"", 64, 47496);
-    let hello = client_hello("guzzoni.apple.com", 144);
+    let hello = support::tls::client_hello("guzzoni.apple.com", 144);
     let d1 = [mp::dss(Some((2248627404, false)), Some((3845908739, false, 1, 144, None)), false), vec![0]].concat();
     w.seg(hms(12, 43, 31, 357386), IPAD, SIRI, PSH | ACK, CISN + 1, SISN + 1, &d1, &hello, 64, 53779);
     let d2 = [mp::dss(Some((2248627404, false)), Some((3845908883, false, 145, 40, None)), false), vec![0]].concat();

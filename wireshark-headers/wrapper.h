@@ -24,6 +24,7 @@
 #include "shim_media.h"
 #include "shim_ftstats.h"
 #include "shim_mptcp.h"
+#include "shim_courier.h"
 
 /*
  * The heuristic dissector's return type is gboolean (int) in 4.0 and bool from 4.2/4.4 on.

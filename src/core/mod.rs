@@ -9,6 +9,7 @@
 pub mod apns;
 pub mod bplist;
 pub mod facetime;
+pub mod frame;
 pub mod mptcp;
 pub mod snatmap;
 pub mod span;

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod apns;
+pub mod apns_tls;
 pub mod facetime;
 pub mod mptcp_annot;
 pub mod snatmap;
@@ -13,6 +14,7 @@ pub mod snatmap;
 pub fn register_all() {
     snatmap::register();
     apns::register();
+    apns_tls::register();
     facetime::register();
     mptcp_annot::register();
 }
@@ -21,6 +23,7 @@ pub fn register_all() {
 pub fn handoff_all() {
     snatmap::handoff();
     apns::handoff();
+    apns_tls::handoff();
     facetime::handoff();
     mptcp_annot::handoff();
 }

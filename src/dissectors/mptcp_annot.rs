@@ -1,7 +1,7 @@
 //! MPTCP annotations (`mptcp_annot.*`): glue from `core::mptcp` to Wireshark.
 //!
 //! A post-dissector: for every frame it finds the TCP segment in the frame's own bytes
-//! (`core::mptcp::frame`), so it works whatever Wireshark's TCP and MPTCP preferences
+//! (`core::frame`), so it works whatever Wireshark's TCP and MPTCP preferences
 //! say, and feeds the segment, once, in capture order, to one `core::mptcp::Analyser` per
 //! capture file (`epan::filestate`). Later passes read the stored per-frame annotation.
 //! Frames that are not MPTCP get nothing; non-TCP frames cost one header walk.
@@ -14,7 +14,7 @@
 use crate::core::mptcp::analysis::{
     CloseReason, FallbackReason, HandoverReason, IdsnCheck, ReinjectionKind, RelBase, Widths,
 };
-use crate::core::mptcp::frame;
+use crate::core::frame;
 use crate::core::mptcp::{Analyser, Annotation, Config, Connection, Direction, Event, Segment, TcpFlags, Version};
 use crate::core::span::Span;
 use crate::epan::filestate::FileState;

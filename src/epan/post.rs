@@ -7,7 +7,8 @@
 use super::entry::{self, Dissector};
 use super::packet::Packet;
 use super::sys;
-use crate::core::mptcp::frame::Link;
+use crate::core::frame::Link;
+use std::ffi::CStr;
 
 /// Registers `D` as a post-dissector. Call in the handoff phase.
 pub fn register_postdissector<D: Dissector>() {
@@ -17,7 +18,7 @@ pub fn register_postdissector<D: Dissector>() {
 }
 
 /// Wireshark's `WTAP_ENCAP_*` value mapped to the link layers the core frame parser reads
-/// (`core::mptcp::frame::Link`); None for any other encapsulation (or -2: not a packet).
+/// (`core::frame::Link`); None for any other encapsulation (or -2: not a packet).
 fn link_from_wtap(v: i32) -> Option<Link> {
     Some(match v as _ {
         sys::WTAP_ENCAP_ETHERNET => Link::Ethernet,
@@ -33,6 +34,23 @@ fn link_from_wtap(v: i32) -> Option<Link> {
 }
 
 impl<'p> Packet<'p> {
+    /// Whether a dissector of protocol `filter_name` (e.g. `c"apns"`) has run on this frame
+    /// (Wireshark's per-frame layer list; meaningful in a post-dissector).
+    pub fn has_layer(&self, filter_name: &CStr) -> bool {
+        // SAFETY: pinfo is valid for the call; layers is a list Wireshark owns (may be NULL,
+        // which proto_is_frame_protocol accepts).
+        #[allow(clippy::unnecessary_cast)] // gboolean (int) in 4.0, bool from 4.4
+        unsafe { sys::proto_is_frame_protocol((*self.pinfo).layers, filter_name.as_ptr()) as i32 != 0 }
+    }
+
+    /// Puts `text` in front of the Info column, even where a dissector left the column
+    /// read-only (post-dissectors run last).
+    pub fn prepend_info(&mut self, text: &str) {
+        let c = super::packet::cstring(text);
+        // SAFETY: pinfo is valid for the call; the shim copies the string.
+        unsafe { sys::appleshark_col_prepend_info(self.pinfo, c.as_ptr()) }
+    }
+
     /// The link-layer encapsulation of this frame's record (meaningful for the frame's own
     /// bytes, i.e. in a post-dissector).
     pub fn link_layer(&self) -> Option<Link> {

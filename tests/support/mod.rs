@@ -10,6 +10,7 @@
 pub mod packet;
 pub mod pcap;
 pub mod samples;
+pub mod tls;
 pub mod tshark;
 
 pub use packet::{opt, Dir, Flow, IpParams, TcpFlow, TcpHeader, ACK, FIN, PSH, RST, SYN};

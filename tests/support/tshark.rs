@@ -170,6 +170,15 @@ impl Tshark {
         self.fields_env(&[], file, filter, fields, extra)
     }
 
+    /// The Info column of every frame, from tshark's summary lines (`-o
+    /// gui.column.format:"Info","%i"`). Unlike `-e _ws.col.Info`, which from 4.4 on holds
+    /// the column as it was before post-dissectors ran, this is what the GUI shows.
+    pub fn info_column(&self, file: &str, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<&str> = vec!["-r", file, "-n", "-o", "gui.column.format:\"Info\",\"%i\""];
+        args.extend_from_slice(extra);
+        String::from_utf8_lossy(&self.run(&args).stdout).lines().map(|l| l.trim().to_string()).collect()
+    }
+
     /// [`Tshark::fields`] with extra environment entries.
     pub fn fields_env(&self, env: &[&str], file: &str, filter: Option<&str>, fields: &[&str], extra: &[&str]) -> Vec<Vec<String>> {
         let mut args: Vec<&str> = vec!["-r", file, "-n"];

@@ -15,6 +15,7 @@
 //! Everything is zero-copy over `&[u8]`, never panics, and checks every length read from
 //! the packet against the bytes present before using it.
 
+pub mod courier_tls;
 pub mod framing;
 pub mod items;
 pub mod legacy;

@@ -3,7 +3,7 @@
 //!
 //! * [`options`]: walk a TCP options area, parse every kind-30 option with spans.
 //! * [`keys`]: token and IDSN from a 64-bit key (SHA-1 for v0, SHA-256 for v1).
-//! * [`frame`]: find the TCP segment in a whole captured frame; TLS SNI of a ClientHello.
+//! * frames and ClientHello server names: [`crate::core::frame`].
 //! * [`analysis`]: group subflows into connections, relative DSNs, data RTT,
 //!   reinjections, in-flight bytes, handovers and fallbacks; all state bounded.
 //!
@@ -11,7 +11,6 @@
 //! DSN − IDSN, so the first data byte of each direction is 1.
 
 pub mod analysis;
-pub mod frame;
 pub mod keys;
 pub mod options;
 

@@ -1,7 +1,7 @@
 //! Finding the TCP segment in a whole captured frame, without Wireshark's dissectors.
 //!
-//! The MPTCP annotations run as a post-dissector over the frame's own bytes, so they work
-//! whatever Wireshark's TCP/MPTCP preferences say. [`tcp_segment`] walks the link layer
+//! The post-dissectors (MPTCP annotations, APNs courier by server name) read the frame's
+//! own bytes, so they work whatever Wireshark's TCP/MPTCP/TLS preferences say. [`tcp_segment`] walks the link layer
 //! given by the capture's encapsulation, then IPv4 or IPv6 (with extension headers) and the
 //! TCP header, checking every length against the captured bytes.
 //!
@@ -181,6 +181,15 @@ pub fn tcp_segment(link: Link, frame: &[u8]) -> Option<TcpView<'_>> {
     })
 }
 
+/// When `payload` starts with a TLS handshake record holding (the start of) a ClientHello:
+/// the record's total length (5-byte header included), which may exceed `payload`.
+pub fn client_hello_record_len(payload: &[u8]) -> Option<usize> {
+    match payload {
+        [22, 3, minor, hi, lo, 1, ..] if *minor <= 4 => Some(5 + u16::from_be_bytes([*hi, *lo]) as usize),
+        _ => None,
+    }
+}
+
 /// The server name (SNI) of a TLS ClientHello that starts at the beginning of `payload`
 /// and is whole in it; None otherwise. Only what RFC 8446 §4.1.2 / RFC 6066 §3 lay out.
 pub fn tls_sni(payload: &[u8]) -> Option<String> {
@@ -232,7 +241,7 @@ pub fn tls_sni(payload: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn tcp_hdr(opts: &[u8], flags: u8) -> Vec<u8> {
@@ -344,6 +353,18 @@ mod tests {
         rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
         rec.extend_from_slice(&hs);
         rec
+    }
+
+    #[test]
+    fn record_len() {
+        let ch = client_hello("guzzoni.apple.com");
+        assert_eq!(client_hello_record_len(&ch), Some(ch.len()));
+        assert_eq!(client_hello_record_len(&ch[..6]), Some(ch.len()));
+        assert_eq!(client_hello_record_len(&ch[..5]), None);
+        let mut sh = ch.clone();
+        sh[5] = 2; // ServerHello
+        assert_eq!(client_hello_record_len(&sh), None);
+        assert_eq!(client_hello_record_len(b"\x17\x03\x03\x00\x10\x01"), None);
     }
 
     #[test]

@@ -1,0 +1,109 @@
+//! Courier connections without TLS keys (`apns.tls.*`): glue from
+//! `core::apns::courier_tls` to Wireshark.
+//!
+//! A post-dissector: it reads each frame's TCP segment from the frame's own bytes
+//! (`core::frame`) and feeds it, once, in capture order, to one `SniTracker` per capture
+//! file. From the frame whose ClientHello named a courier host (`courier.push.apple.com`,
+//! `N-courier.push.apple.com`, sandbox names) on, every frame of that TCP connection gets an
+//! "Apple Push over TLS" item with the server name (so `apns.tls` selects the whole
+//! connection), and frames carrying TLS data get "Apple Push: " in front of their Info.
+//! Frames the APNs dissector itself decoded (a TLS key log was given) are left alone.
+//! Switched off like any protocol: `--disable-protocol apns.tls`, or Enabled Protocols.
+
+use crate::core::apns::courier_tls::{Courier, Observed, SniTracker};
+use crate::core::apns::CourierEnv;
+use crate::core::frame;
+use crate::core::span::Span;
+use crate::epan::filestate::FileState;
+use crate::epan::post::register_postdissector;
+use crate::epan::*;
+
+pub static PROTO: Protocol = Protocol::new(c"Apple Push over TLS (by server name)", c"APNs-TLS", c"apns.tls");
+
+static HF_SNI: HfId = HfId::new();
+static HF_ENV: HfId = HfId::new();
+static HF_HELLO: HfId = HfId::new();
+
+static FIELDS: [Field; 3] = [
+    Field::new(&HF_SNI, c"Courier server name", c"apns.tls.sni", FieldType::String)
+        .blurb(c"The courier host the client named in its TLS ClientHello"),
+    Field::new(&HF_ENV, c"Courier environment", c"apns.tls.environment", FieldType::String)
+        .blurb(c"production (push.apple.com) or sandbox (sandbox.push.apple.com)"),
+    Field::new(&HF_HELLO, c"ClientHello in", c"apns.tls.client_hello_in", FieldType::FrameNum(FrameLink::Request))
+        .blurb(c"The frame that completed the ClientHello naming the courier"),
+];
+
+static ETT: EttId = EttId::new();
+static ETTS: [&EttId; 1] = [&ETT];
+
+static EI_STATE_CAP: ExpertId = ExpertId::new();
+static EXPERTS: [Expert; 1] = [Expert::new(
+    &EI_STATE_CAP,
+    c"apns.tls.state_cap",
+    Group::Protocol,
+    Severity::Warn,
+    c"Too many courier connections (or ClientHellos being reassembled) in this capture; later ones are not labelled",
+)];
+
+static STATE: FileState<SniTracker> = FileState::new();
+
+pub fn register() {
+    PROTO.register(&FIELDS, &ETTS, &EXPERTS);
+}
+
+pub fn handoff() {
+    register_postdissector::<Post>();
+}
+
+/// The post-dissector.
+pub struct Post;
+impl Dissector for Post {
+    fn protocol() -> &'static Protocol {
+        &PROTO
+    }
+    fn dissect(pkt: &mut Packet<'_>) -> usize {
+        let Some(link) = pkt.link_layer() else { return 0 };
+        let Some(seg) = frame::tcp_segment(link, pkt.bytes()) else { return 0 };
+        let (src, dst) = ((seg.src, seg.sport), (seg.dst, seg.dport));
+        let frame_no = pkt.frame();
+        let visited = pkt.visited();
+        let mut cap = false;
+        let found: Option<Courier> = STATE.with(pkt, |t| {
+            if !visited {
+                if t.is_idle() && frame::client_hello_record_len(seg.payload).is_none() {
+                    return None;
+                }
+                cap = t.observe(frame_no, src, dst, seg.seq, seg.payload, seg.payload_len) == Observed::CapReached;
+            }
+            t.lookup(frame_no, src, dst).cloned()
+        });
+        let tree = pkt.tree();
+        if cap {
+            let span = Span::new(seg.tcp_offset, seg.header_len + seg.payload.len());
+            pkt.expert(&EI_STATE_CAP, span, None);
+        }
+        let Some(c) = found else { return 0 };
+        if pkt.has_layer(c"apns") {
+            return 0;
+        }
+        if !seg.payload.is_empty() {
+            pkt.prepend_info("Apple Push: ");
+        }
+        if !tree.is_null() {
+            let span = Span::new(seg.tcp_offset + seg.header_len, seg.payload.len());
+            let item = tree.add_protocol(&PROTO, span).append_text(&format!(", {}", c.sni));
+            let sub = item.subtree(&ETT);
+            sub.add_generated(&HF_SNI, c.sni.as_str());
+            sub.add_generated(&HF_ENV, env_name(c.env));
+            sub.add_generated(&HF_HELLO, c.hello_frame);
+        }
+        0
+    }
+}
+
+fn env_name(e: CourierEnv) -> &'static str {
+    match e {
+        CourierEnv::Production => "production",
+        CourierEnv::Sandbox => "sandbox",
+    }
+}

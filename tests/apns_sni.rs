@@ -1,0 +1,147 @@
+//! Golden tests: courier connections recognised without TLS keys, by the ClientHello's
+//! server name (`apns.tls.*`). Expected values come from the generator's own record of
+//! which connection each frame belongs to and what its ClientHello named; Info texts are
+//! compared with stock Wireshark's (the post-dissector switched off).
+
+mod support;
+
+use std::collections::BTreeMap;
+use support::tls::{app_data, client_hello, server_hello};
+use support::{Capture, Dir, TcpFlow, Tshark};
+
+/// What the generator knows about each frame.
+#[derive(Debug, Clone, Default)]
+struct Expect {
+    /// (server name, environment, frame of the completed ClientHello) once labelled.
+    courier: Option<(String, &'static str, u32)>,
+    has_payload: bool,
+}
+
+struct Fixture {
+    pcap: Vec<u8>,
+    frames: BTreeMap<u32, Expect>,
+}
+
+/// Three connections: (A) 12-courier.push.apple.com on 5223 with a one-segment ClientHello;
+/// (B) www.apple.com on 443 (not a courier); (C) courier.sandbox.push.apple.com over IPv6 on
+/// 443 with a 1,800-byte ClientHello in two segments.
+fn fixture() -> Fixture {
+    let mut cap = Capture::new();
+    let mut frames = BTreeMap::new();
+    let push = |cap: &mut Capture, frames: &mut BTreeMap<u32, Expect>, frame: Vec<u8>, courier: Option<(String, &'static str, u32)>, has_payload: bool| {
+        cap.push(frame);
+        let n = frames.len() as u32 + 1;
+        frames.insert(n, Expect { courier, has_payload });
+    };
+    let conns: [(&str, &str, &str, &'static str, usize, Option<usize>); 3] = [
+        ("10.0.0.2:50001", "17.57.146.68:5223", "12-courier.push.apple.com", "production", 517, None),
+        ("10.0.0.2:50002", "17.253.144.10:443", "www.apple.com", "", 517, None),
+        ("[2001:db8::2]:50003", "[2620:149:a44::5]:443", "courier.sandbox.push.apple.com", "sandbox", 1800, Some(1400)),
+    ];
+    for (client, server, sni, env, hello_len, split) in conns {
+        let is_courier = !env.is_empty();
+        let mut f = TcpFlow::new(client.parse().unwrap(), server.parse().unwrap());
+        for syn in f.handshake(&[], &[], &[]) {
+            push(&mut cap, &mut frames, syn, None, false);
+        }
+        let hello = client_hello(sni, hello_len);
+        let hello_frame;
+        match split {
+            None => {
+                let fr = f.send(Dir::ToServer, &hello, &[]);
+                hello_frame = frames.len() as u32 + 1;
+                let label = is_courier.then(|| (sni.to_string(), env, hello_frame));
+                push(&mut cap, &mut frames, fr, label, true);
+            }
+            Some(at) => {
+                let fr = f.send(Dir::ToServer, &hello[..at], &[]);
+                push(&mut cap, &mut frames, fr, None, true);
+                let fr = f.send(Dir::ToServer, &hello[at..], &[]);
+                hello_frame = frames.len() as u32 + 1;
+                let label = is_courier.then(|| (sni.to_string(), env, hello_frame));
+                push(&mut cap, &mut frames, fr, label, true);
+            }
+        }
+        let label = is_courier.then(|| (sni.to_string(), env, hello_frame));
+        let fr = f.ack(Dir::ToClient, &[]);
+        push(&mut cap, &mut frames, fr, label.clone(), false);
+        let fr = f.send(Dir::ToClient, &[server_hello(90), app_data(40, 0x33)].concat(), &[]);
+        push(&mut cap, &mut frames, fr, label.clone(), true);
+        for i in 0..3u8 {
+            let fr = f.send(Dir::ToServer, &app_data(60 + i as usize, 0x40 + i), &[]);
+            push(&mut cap, &mut frames, fr, label.clone(), true);
+            let fr = f.send(Dir::ToClient, &app_data(200, 0x50 + i), &[]);
+            push(&mut cap, &mut frames, fr, label.clone(), true);
+        }
+        for fr in f.close() {
+            push(&mut cap, &mut frames, fr, label.clone(), false);
+        }
+    }
+    Fixture { pcap: cap.to_bytes(), frames }
+}
+
+const FIELDS: [&str; 4] = ["frame.number", "apns.tls.sni", "apns.tls.environment", "apns.tls.client_hello_in"];
+
+fn check(passes: &[&str]) {
+    let t = Tshark::get();
+    let fx = fixture();
+    let file = t.capture("apns-sni", &fx.pcap);
+    let mut stock_args = passes.to_vec();
+    stock_args.extend(["--disable-protocol", "apns.tls"]);
+    let stock = t.fields(&file, None, &FIELDS, &stock_args);
+    let ours = t.fields(&file, None, &FIELDS, passes);
+    let stock_info = t.info_column(&file, &stock_args);
+    let our_info = t.info_column(&file, passes);
+    for v in [ours.len(), stock.len(), stock_info.len(), our_info.len()] {
+        assert_eq!(v, fx.frames.len());
+    }
+    let mut labelled = 0;
+    for (i, (n, e)) in fx.frames.iter().enumerate() {
+        let (o, s, oi, si) = (&ours[i], &stock[i], &our_info[i], &stock_info[i]);
+        assert_eq!(o[0], n.to_string());
+        assert_eq!(s[1..4], ["", "", ""], "frame {n}: switched off, no apns.tls fields");
+        match &e.courier {
+            Some((sni, env, hello)) => {
+                labelled += 1;
+                assert_eq!(o[1..4], [sni.clone(), env.to_string(), hello.to_string()], "frame {n}");
+                let want = if e.has_payload { format!("Apple Push: {si}") } else { si.clone() };
+                assert_eq!(*oi, want, "frame {n}: Info");
+            }
+            None => {
+                assert_eq!(o[1..4], ["", "", ""], "frame {n}");
+                assert_eq!(oi, si, "frame {n}: Info unchanged");
+            }
+        }
+    }
+    assert_eq!(labelled, fx.frames.values().filter(|e| e.courier.is_some()).count());
+    assert!(labelled >= 20);
+}
+
+#[test]
+fn courier_connections_labelled_by_server_name_one_pass() {
+    check(&[]);
+}
+
+#[test]
+fn courier_connections_labelled_by_server_name_two_passes() {
+    check(&["-2"]);
+}
+
+/// `-Y apns.tls` selects exactly the labelled frames; `apns` (the decrypted protocol) none,
+/// since there are no keys; the verbose tree shows the item.
+#[test]
+fn filters_and_tree() {
+    let t = Tshark::get();
+    let fx = fixture();
+    let file = t.capture("apns-sni-filter", &fx.pcap);
+    let want: Vec<String> = fx.frames.iter().filter(|(_, e)| e.courier.is_some()).map(|(n, _)| n.to_string()).collect();
+    let rows = t.fields(&file, Some("apns.tls"), &["frame.number"], &[]);
+    assert_eq!(rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), want);
+    assert!(t.fields(&file, Some("apns"), &["frame.number"], &[]).is_empty());
+    let sandbox = t.fields(&file, Some("apns.tls.environment == \"sandbox\""), &["ipv6.dst"], &[]);
+    assert!(!sandbox.is_empty());
+    let (n, _) = fx.frames.iter().find(|(_, e)| e.courier.is_some()).unwrap();
+    let v = t.stdout(&["-r", &file, "-n", "-V", "-Y", &format!("frame.number == {n}")]);
+    assert!(v.contains("Apple Push over TLS (by server name), 12-courier.push.apple.com"), "{v}");
+    assert!(v.contains("Courier server name: 12-courier.push.apple.com"), "{v}");
+}
