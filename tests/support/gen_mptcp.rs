@@ -164,7 +164,8 @@ pub const SIRI_SERVER_ISN: u32 = 1880401460;
 /// tcpdump printed there (7 segments). Addresses are anonymised in the seed ("siri.4"): an
 /// iPad on a private Wi-Fi address and an Apple (17/8) server stand in; the ClientHello bytes
 /// are not in the seed, so the generator writes one of the printed length (144) naming the
-/// Siri host of that era, guzzoni.apple.com.
+/// Siri host of that era, guzzoni.apple.com, and the next 40 bytes as a TLS application-data
+/// record.
 pub fn siri_seed() -> W {
     const IPAD: &str = SIRI_IPAD;
     const SIRI: &str = SIRI_SERVER;
@@ -183,7 +184,7 @@ pub fn siri_seed() -> W {
     let d1 = [mp::dss(Some((2248627404, false)), Some((3845908739, false, 1, 144, None)), false), vec![0]].concat();
     w.seg(hms(12, 43, 31, 357386), IPAD, SIRI, PSH | ACK, CISN + 1, SISN + 1, &d1, &hello, 64, 53779);
     let d2 = [mp::dss(Some((2248627404, false)), Some((3845908883, false, 145, 40, None)), false), vec![0]].concat();
-    w.seg(hms(12, 43, 31, 357430), IPAD, SIRI, PSH | ACK, CISN + 145, SISN + 1, &d2, &[0x17; 40], 64, 23748);
+    w.seg(hms(12, 43, 31, 357430), IPAD, SIRI, PSH | ACK, CISN + 145, SISN + 1, &d2, &tls_app_data(40), 64, 23748);
     w.seg(hms(12, 43, 31, 385032), SIRI, IPAD, ACK, SISN + 1, CISN + 145, &mp::dss(Some((3845908883, false)), None, false), b"", 244, 30705);
     w.seg(hms(12, 43, 31, 389460), SIRI, IPAD, ACK, SISN + 1, CISN + 185, &mp::dss(Some((3845908923, false)), None, false), b"", 244, 31058);
     w
