@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 cargo test --release
 tests/cmake-check.sh
 # The GUI test (Wireshark's Qt GUI under Xvfb, screenshots, OCR checks); as root it installs
-# what it needs. ~20 s.
+# what it needs. ~100 s (one Wireshark start per sample).
 if [ "$(id -u)" = 0 ] || tests/gui/gui-test.sh --check-tools >/dev/null; then
   tests/gui/gui-test.sh
 else

@@ -12,29 +12,13 @@
 
 mod support;
 
-use sha1::{Digest, Sha1};
-use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-use support::packet::{ethernet_ip, ip_packet, tcp, IpParams, PROTO_TCP};
-use support::{opt, Capture, TcpHeader, Tshark, ACK, PSH, RST, SYN};
+use support::gen_mptcp::{key_material, mp, siri_seed, W, SIRI_CLIENT_KEY, SIRI_SERVER_KEY};
+use support::{opt, Tshark, ACK, PSH, RST, SYN};
 
 // ---------------------------------------------------------------- helpers
-
-/// Token and IDSN of a key: SHA-1 (v0) or SHA-256 (v1) of the big-endian key; token = the
-/// digest's first 32 bits, IDSN = its last 64 bits (RFC 6824 §3.1, RFC 8684 §3.1).
-fn key_material(version: u8, key: u64) -> (u32, u64) {
-    let d: Vec<u8> = if version == 0 {
-        Sha1::digest(key.to_be_bytes()).to_vec()
-    } else {
-        Sha256::digest(key.to_be_bytes()).to_vec()
-    };
-    let token = u32::from_be_bytes(d[..4].try_into().unwrap());
-    let idsn = u64::from_be_bytes(d[d.len() - 8..].try_into().unwrap());
-    (token, idsn)
-}
 
 fn shared_captures() -> Option<PathBuf> {
     let cands = [PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/captures"), PathBuf::from("/work/shared/captures")];
@@ -471,134 +455,17 @@ fn statistics_table_one_row_per_connection() {
 
 // ---------------------------------------------------------------- generated captures
 
-/// Options helpers (RFC 6824 / RFC 8684 layouts written out here, not taken from the core).
-mod mp {
-    pub fn capable(version: u8, flags: u8, keys: &[u64]) -> Vec<u8> {
-        let mut o = vec![30, 4 + 8 * keys.len() as u8, version, flags];
-        for k in keys {
-            o.extend_from_slice(&k.to_be_bytes());
-        }
-        o
-    }
-    /// DSS: data ack (4 or 8 bytes), mapping (dsn width 4/8, subseq, len, checksum?), DATA_FIN.
-    pub fn dss(ack: Option<(u64, bool)>, map: Option<(u64, bool, u32, u16, Option<u16>)>, fin: bool) -> Vec<u8> {
-        let mut flags = 0u8;
-        let mut body = Vec::new();
-        if let Some((a, wide)) = ack {
-            flags |= 0x01 | if wide { 0x02 } else { 0 };
-            if wide {
-                body.extend_from_slice(&a.to_be_bytes());
-            } else {
-                body.extend_from_slice(&(a as u32).to_be_bytes());
-            }
-        }
-        if let Some((d, wide, ssn, len, csum)) = map {
-            flags |= 0x04 | if wide { 0x08 } else { 0 };
-            if wide {
-                body.extend_from_slice(&d.to_be_bytes());
-            } else {
-                body.extend_from_slice(&(d as u32).to_be_bytes());
-            }
-            body.extend_from_slice(&ssn.to_be_bytes());
-            body.extend_from_slice(&len.to_be_bytes());
-            if let Some(c) = csum {
-                body.extend_from_slice(&c.to_be_bytes());
-            }
-        }
-        if fin {
-            flags |= 0x10;
-        }
-        let mut o = vec![30, 4 + body.len() as u8, 0x20, flags];
-        o.extend_from_slice(&body);
-        o
-    }
-    pub fn join_syn(backup: bool, addr_id: u8, token: u32, nonce: u32) -> Vec<u8> {
-        let mut o = vec![30, 12, 0x10 | backup as u8, addr_id];
-        o.extend_from_slice(&token.to_be_bytes());
-        o.extend_from_slice(&nonce.to_be_bytes());
-        o
-    }
-    pub fn join_synack(backup: bool, addr_id: u8, hmac: u64, nonce: u32) -> Vec<u8> {
-        let mut o = vec![30, 16, 0x10 | backup as u8, addr_id];
-        o.extend_from_slice(&hmac.to_be_bytes());
-        o.extend_from_slice(&nonce.to_be_bytes());
-        o
-    }
-    pub fn join_ack(hmac: [u8; 20]) -> Vec<u8> {
-        let mut o = vec![30, 24, 0x10, 0];
-        o.extend_from_slice(&hmac);
-        o
-    }
-    pub fn mp_fail(dsn: u64) -> Vec<u8> {
-        let mut o = vec![30, 12, 0x60, 0];
-        o.extend_from_slice(&dsn.to_be_bytes());
-        o
-    }
-    pub fn fastclose(key: u64) -> Vec<u8> {
-        let mut o = vec![30, 12, 0x70, 0];
-        o.extend_from_slice(&key.to_be_bytes());
-        o
-    }
-}
-
-/// A tiny segment writer with explicit everything.
-struct W {
-    cap: Capture,
-}
-
-impl W {
-    fn new(start: Duration) -> W {
-        W { cap: Capture::new().clock(start, Duration::from_millis(1)) }
-    }
-    #[allow(clippy::too_many_arguments)]
-    fn seg(&mut self, at: Duration, src: &str, dst: &str, flags: u16, seq: u32, ack: u32, opts: &[u8], payload: &[u8], ttl: u8, id: u16) {
-        let (s, d): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
-        let h = TcpHeader { seq, ack, flags, window: 8192, urgent: 0, options: opts.to_vec() };
-        let seg = tcp(s, d, &h, payload);
-        let ip = ip_packet(s.ip(), d.ip(), PROTO_TCP, &IpParams { ttl, id, ..IpParams::default() }, &seg);
-        self.cap.clock = at;
-        self.cap.push(ethernet_ip(s.ip(), d.ip(), &ip));
-    }
-}
-
-fn hms(h: u64, m: u64, s: u64, us: u64) -> Duration {
-    // 2014-03-01 (the seed gives no date) plus the printed time of day.
-    Duration::from_secs(1_393_632_000 + h * 3600 + m * 60 + s) + Duration::from_micros(us)
-}
-
 /// The seed (004_*.txt): Siri's handshake and first data segments, rebuilt from the numbers
-/// tcpdump printed there. Addresses are anonymised in the seed ("siri.4"): an iPad on a
-/// private Wi-Fi address and an Apple (17/8) server stand in; the ClientHello bytes are not
-/// in the seed, so the generator writes one of the printed length (144) naming the Siri
-/// host of that era, guzzoni.apple.com.
+/// tcpdump printed there (`support::gen_mptcp::siri_seed`).
 #[test]
 fn seed_siri_handshake_and_first_data() {
     let t = Tshark::get();
-    const IPAD: &str = "192.168.1.10:49163";
-    const SIRI: &str = "17.172.100.4:443";
-    const CKEY: u64 = 0x96e576198c475350;
-    const SKEY: u64 = 0xd7b705e4d86c1a66;
-    const CISN: u32 = 2739181685;
-    const SISN: u32 = 1880401460;
-    let mut w = W::new(hms(12, 43, 31, 0));
-    // 12:43:31.311061 [S] seq 2739181685, options [mss 1460,nop,wscale 3,mp capable flags:H sndkey,nop,nop,TS val 1363555813 ecr 0,sackOK,eol]
-    let syn = [opt::mss(1460), opt::nop(), opt::wscale(3), mp::capable(0, 0x01, &[CKEY]), opt::nop(), opt::nop(), opt::timestamps(1363555813, 0), opt::sack_perm(), vec![0]].concat();
-    w.seg(hms(12, 43, 31, 311061), IPAD, SIRI, SYN, CISN, 0, &syn, b"", 64, 54778);
-    let synack = [opt::mss(1460), opt::nop(), opt::wscale(4), opt::nop(), opt::nop(), opt::sack_perm(), mp::capable(0, 0x01, &[SKEY])].concat();
-    w.seg(hms(12, 43, 31, 342236), SIRI, IPAD, SYN | ACK, SISN, CISN + 1, &synack, b"", 244, 52382);
-    w.seg(hms(12, 43, 31, 345448), IPAD, SIRI, ACK, CISN + 1, SISN + 1, &mp::capable(0, 0x01, &[CKEY, SKEY]), b"", 64, 47496);
-    let hello = support::tls::client_hello("guzzoni.apple.com", 144);
-    let d1 = [mp::dss(Some((2248627404, false)), Some((3845908739, false, 1, 144, None)), false), vec![0]].concat();
-    w.seg(hms(12, 43, 31, 357386), IPAD, SIRI, PSH | ACK, CISN + 1, SISN + 1, &d1, &hello, 64, 53779);
-    let d2 = [mp::dss(Some((2248627404, false)), Some((3845908883, false, 145, 40, None)), false), vec![0]].concat();
-    w.seg(hms(12, 43, 31, 357430), IPAD, SIRI, PSH | ACK, CISN + 145, SISN + 1, &d2, &[0x17; 40], 64, 23748);
-    w.seg(hms(12, 43, 31, 385032), SIRI, IPAD, ACK, SISN + 1, CISN + 145, &mp::dss(Some((3845908883, false)), None, false), b"", 244, 30705);
-    w.seg(hms(12, 43, 31, 389460), SIRI, IPAD, ACK, SISN + 1, CISN + 185, &mp::dss(Some((3845908923, false)), None, false), b"", 244, 31058);
+    let w = siri_seed();
     let file = t.capture("seed-siri.pcap", &w.cap.to_bytes());
 
     // What the notes say follows from the printed numbers, derived here from the keys.
-    let (ctok, cidsn) = key_material(0, CKEY);
-    let (stok, sidsn) = key_material(0, SKEY);
+    let (ctok, cidsn) = key_material(0, SIRI_CLIENT_KEY);
+    let (stok, sidsn) = key_material(0, SIRI_SERVER_KEY);
     assert_eq!((ctok, stok), (0xa421f0da, 0x4c4d4173));
     assert_eq!(cidsn.wrapping_add(1) as u32, 3845908739);
     assert_eq!(sidsn.wrapping_add(1) as u32, 2248627404);

@@ -2,10 +2,11 @@
 # The GUI test: Wireshark's Qt GUI (Debian's wireshark-qt) with the freshly built plugin, under
 # Xvfb, on every bundled sample with a display filter for its protocol. For each sample it
 # selects a packet, expands the protocol's subtree, writes screenshots of the packet list and of
-# the expanded tree (docs/screenshots/<protocol>-packet-list.png, <protocol>-tree.png), and checks
+# the expanded tree (docs/screenshots/<filter>-packet-list.png, <filter>-tree.png), and checks
 # by listing X windows and by OCR (tesseract) that:
 #   - no extra top-level window (a plugin error dialog, any other dialog) exists;
-#   - the protocol's name is in the packet list (a whole word, as OCR reads it);
+#   - the protocol's name (or the plugin's own text) is in the packet list (a whole word, as OCR
+#     reads it);
 #   - the protocol's tree item is in the details pane, and a field of it shows once expanded
 #     (and not before);
 # plus a negative control (a broken appleshark.so makes Wireshark show its "Couldn't load
@@ -29,19 +30,30 @@ cd "$(dirname "$0")/../.."
 repo=$PWD
 
 # ---------------------------------------------------------------------------------------------
-# The samples. One row per sample: file in samples/ | display filter | protocol name expected in
-# the packet list's Protocol column | text of the protocol's tree item (its start is enough) |
-# a field label shown only once that item is expanded | which displayed packet to select
-# (1 = the first; optional). Add a row when you add a sample to tests/support/samples.rs.
+# The samples. One row per sample: file in samples/ | display filter | a word the plugin puts
+# in the packet list (the protocol's name where the plugin fills the Protocol column) | text of
+# the protocol's tree item (its start is enough) | a field label shown only once that item is
+# expanded | which displayed packet to select (1 = the first; optional). Add a row when you add
+# a sample to tests/support/samples.rs. The screenshots are named after the display filter.
 #
 # snatmap: packet 2 is the first response: it shows the decoded mapped address, the request link,
 # the round-trip time and the NAT analysis (the first packet, a request, has five fields).
+# apns: packet 4 is the iMessage push (topic com.apple.madrid, binary plist envelope).
+# facetime: the FaceTime dissector hands each packet on to SIP, STUN, RTP, RTCP or SNATMAP,
+# which fill the Protocol column; "RTP" shows because of it (stock Wireshark shows the media
+# on this port as UDP data). Packet 5 is the INVITE (the call's caller, callee, Call-ID).
+# mptcp_annot: a post-dissector; Wireshark's TCP fills the Protocol column ("MPTCP") and the
+# plugin appends "[MPTCP <connection>/<subflow> DSN=… DLen=… DACK=…]" to the Info column.
+# Packet 11 is the first data on the joined (cellular) subflow.
 SAMPLES='
-snatmap-demo.pcap | snatmap | SNATMAP | SNATMAP (Apple NAT mapping) | Mapped address: | 2
+snatmap-demo.pcap  | snatmap     | SNATMAP  | SNATMAP (Apple NAT mapping)                        | Mapped address:                | 2
+apns-demo.pcap     | apns        | APNs     | Apple Push Notification service (courier), Message | Command: Message               | 4
+facetime-demo.pcap | facetime    | RTP      | FaceTime (shared UDP port), SIP                    | Caller:                        | 5
+mptcp-demo.pcap    | mptcp_annot | DLen=600 | Multipath TCP annotations (appleshark)             | Relative data sequence number: | 11
 '
 # ---------------------------------------------------------------------------------------------
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 out_dir=docs/screenshots keep=0 apt=1 control=1 check_tools=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -280,7 +292,7 @@ trim() { local v=$1; v=${v#"${v%%[![:space:]]*}"}; printf '%s' "${v%"${v##*[![:s
 while IFS='|' read -r sample filter proto label field row; do
   sample=$(trim "$sample") filter=$(trim "$filter") proto=$(trim "$proto") label=$(trim "$label")
   field=$(trim "$field") row=$(trim "${row:-1}"); row=${row:-1}
-  name=$(printf '%s' "$proto" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9\n' '-')
+  name=$(printf '%s' "$filter" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9\n' '-')
   [ -n "${used_names[$name]:-}" ] && name="$name-${sample%.*}"
   used_names[$name]=1
   t="[$sample -Y '$filter']"

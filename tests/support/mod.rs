@@ -7,6 +7,9 @@
 //! Use from an integration test with `mod support;`.
 #![allow(dead_code, unused_imports)]
 
+pub mod gen_apns;
+pub mod gen_facetime;
+pub mod gen_mptcp;
 pub mod packet;
 pub mod pcap;
 pub mod samples;

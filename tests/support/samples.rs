@@ -1,7 +1,9 @@
 //! The bundled sample captures (`samples/*.pcap`), generated from code. Used by
 //! `examples/make_samples.rs` (which writes them) and `tests/samples.rs` (which checks them).
+//! The APNs, FaceTime and MPTCP samples come from the same generators as the golden tests
+//! (`gen_apns`, `gen_facetime`, `gen_mptcp`).
 
-use super::{Capture, Flow};
+use super::{gen_apns, gen_facetime, gen_mptcp, Capture, Flow};
 use std::net::Ipv4Addr;
 
 fn snatmap_request(nonce: u32, ip: Ipv4Addr, port: u16) -> Vec<u8> {
@@ -31,7 +33,42 @@ pub fn snatmap_demo() -> Vec<u8> {
     cap.to_bytes()
 }
 
+/// A cleartext APNs courier session (as a TLS-terminating proxy sees it) on a port only the
+/// heuristic finds: Connect, topic filter with com.apple.madrid, an iMessage push (binary
+/// plist) and its ack, a JSON push and its ack, keep-alive, … One message per segment.
+/// Returns the capture, the script and each message's frame number.
+pub fn apns_demo_with_record() -> (Capture, Vec<gen_apns::Sent>, Vec<u32>) {
+    let script = gen_apns::courier_session();
+    let (cap, frames) = gen_apns::one_per_segment(&script);
+    (cap, script, frames)
+}
+
+pub fn apns_demo() -> Vec<u8> {
+    apns_demo_with_record().0.to_bytes()
+}
+
+/// A FaceTime call on UDP 16402: STUN, SNATMAP, SIP INVITE/100/180/200 with SDP, ACK, RTP
+/// audio and video both ways with RTCP, a SIP MESSAGE mid-call, BYE and its 200 OK.
+pub fn facetime_demo_with_record() -> (gen_facetime::Gen, gen_facetime::Parties, Vec<gen_facetime::Stream>) {
+    gen_facetime::call_flow(false)
+}
+
+pub fn facetime_demo() -> Vec<u8> {
+    facetime_demo_with_record().0.cap.to_bytes()
+}
+
+/// Siri over MPTCP: the seed's handshake and first data on Wi-Fi, then a second subflow
+/// joined from the cellular address, data on both.
+pub fn mptcp_demo() -> Vec<u8> {
+    gen_mptcp::siri_two_subflows().0.cap.to_bytes()
+}
+
 /// Every sample: (file name, bytes).
 pub fn all() -> Vec<(&'static str, Vec<u8>)> {
-    vec![("snatmap-demo.pcap", snatmap_demo())]
+    vec![
+        ("snatmap-demo.pcap", snatmap_demo()),
+        ("apns-demo.pcap", apns_demo()),
+        ("facetime-demo.pcap", facetime_demo()),
+        ("mptcp-demo.pcap", mptcp_demo()),
+    ]
 }
