@@ -12,3 +12,5 @@ pub mod facetime;
 pub mod mptcp;
 pub mod snatmap;
 pub mod span;
+#[doc(hidden)]
+pub mod fuzz_bodies;
