@@ -15,7 +15,8 @@ cd "$(dirname "$0")/../.."
 mkdir -p "$out"
 unshare -m bash -euo pipefail -c '
   mount -t tmpfs -o mode=1777 harvest /tmp
-  cargo test --release "$@" >/tmp/harvest-test.log 2>&1 || echo "harvest: some tests failed (captures are collected anyway)"
+  cargo test --release --no-fail-fast "$@" >/tmp/harvest-test.log 2>&1 ||
+    { echo "harvest: some tests failed (captures are collected anyway):"; grep -E "^test .* FAILED|panicked" /tmp/harvest-test.log | head -20; }
   n=0
   for f in /tmp/appleshark-home-*/files/*; do
     case "$f" in *.pcap|*.pcapng) ;; *) continue ;; esac

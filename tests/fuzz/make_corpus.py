@@ -112,9 +112,13 @@ def main():
                 if b"\x1e" in d["options"]:
                     mptcp = True
                     add("mptcp_options", d["options"])
-                if 5223 in (d["sport"], d["dport"]) and pl:
+                # Courier streams: the APNs ports of the tests (5223; 15223/15224 where only
+                # the heuristic or Decode As finds them) or any stream whose first payload
+                # byte is a command (0x00-0x1f).
+                key = (d["src"], d["sport"], d["dst"], d["dport"])
+                apns_port = any(p in (5223, 15223, 15224) for p in (d["sport"], d["dport"]))
+                if pl and not b"\x1e" in d["options"] and (apns_port or key in streams or pl[0] < 0x20):
                     add("apns_framing", pl[:MAX_LEN])
-                    key = (d["src"], d["sport"], d["dst"], d["dport"])
                     streams.setdefault(key, bytearray())
                     if len(streams[key]) < 65536:
                         streams[key] += pl

@@ -55,7 +55,7 @@ def write_pcap(path, linktype, packets):
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144, linktype))
         for ts, pkt in packets:
-            f.write(struct.pack("<IIII", ts // 10**9, ts % 10**9, len(pkt), len(pkt)))
+            f.write(struct.pack("<IIII", ts // 10**9 % 2**32, ts % 10**9, len(pkt), len(pkt)))
             f.write(pkt)
 
 
