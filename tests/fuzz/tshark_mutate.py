@@ -488,7 +488,7 @@ def main():
                     elif sum(1 for f in fails if f[4] == "stock") <= 3:
                         print(f"stock tshark bug (also without the plugin; only the first 3 are shown): mutant {r[0]} "
                               f"({r[1]}, {'+'.join(r[2])}): {r[3][:200]} -> {r[5]}", flush=True)
-                if runs % 200 == 0:
+                if runs % max(1, 1000 // batch) == 0:
                     el = time.time() - t0
                     print(f"  {done}/{end - start} mutants, {el:.0f}s, {done / el:.1f}/s, slowest run {slowest:.1f}s",
                           flush=True)
