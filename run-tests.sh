@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 cargo test --release
 tests/cmake-check.sh
+# Bounded tshark-level fuzzing (docs/robustness.md): 2,000 mutants of every fixture capture,
+# fails on a crash, abort, hang or plugin panic. (The cargo fuzz corpora are replayed by
+# `cargo test`, tests/fuzz_replay.rs.)
+python3 tests/fuzz/tshark_mutate.py -n 2000 --batch 5
 # The GUI test (Wireshark's Qt GUI under Xvfb, screenshots, OCR checks); as root it installs
 # what it needs. ~100 s (one Wireshark start per sample).
 if [ "$(id -u)" = 0 ] || tests/gui/gui-test.sh --check-tools >/dev/null; then

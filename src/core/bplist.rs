@@ -654,6 +654,19 @@ impl<'a> Decoder<'a> {
                 ) {
                     self.anomaly(Anomaly::NonStringKey, key.span);
                 }
+                // A container key may itself have used up the budget (found by fuzzing:
+                // one node over the limit per nesting level otherwise). The entry is
+                // dropped with its key, and so are the key's nodes from the count.
+                if self.nodes >= self.limits.max_objects {
+                    self.nodes = self.nodes.saturating_sub(key.subtree_len());
+                    self.anomaly(
+                        Anomaly::TooManyObjects {
+                            limit: self.limits.max_objects,
+                        },
+                        span,
+                    );
+                    break;
+                }
                 let value = self.node(v, Some(vspan), depth + 1);
                 entries.push(Entry { key, value });
             }
@@ -686,6 +699,17 @@ impl<'a> Decoder<'a> {
 
 // ------------------------------------------------------------------------------------
 // Accessors and rendering.
+
+impl Node<'_> {
+    /// Nodes in this subtree, itself included (recursion bounded by the depth limit).
+    fn subtree_len(&self) -> usize {
+        1 + match &self.value {
+            Value::Array(v) | Value::Set(v) => v.iter().map(Node::subtree_len).sum(),
+            Value::Dict(v) => v.iter().map(|e| e.key.subtree_len() + e.value.subtree_len()).sum(),
+            _ => 0,
+        }
+    }
+}
 
 impl<'a> Value<'a> {
     /// A short name of the type, for labels ("dict", "int", …).
@@ -1487,6 +1511,37 @@ mod tests {
         let p = parse_default(&f).unwrap();
         assert!(p.anomalies.is_empty());
         assert_eq!(tree_depth(&p), 32);
+    }
+
+    /// Found by `cargo fuzz run bplist` (fuzz/regressions/bplist/): a dict whose key is a
+    /// container that used up the node budget still decoded its value, one node over
+    /// `max_objects` per level of such nesting.
+    #[test]
+    fn container_keys_do_not_overshoot_the_object_limit() {
+        // Object i = {i+1: i+1}, 30 levels, then an int.
+        let n = 30;
+        let mut objs: Vec<Vec<u8>> = (0..n - 1)
+            .map(|i| cont(0xD0, &[i as u64 + 1, i as u64 + 1], 1))
+            .collect();
+        objs.push(b"\x10\x07".to_vec());
+        let f = build(&objs, 0, 1, 1);
+        let lim = Limits {
+            max_depth: 100,
+            max_objects: 10,
+            ..Limits::default()
+        };
+        let p = parse(&f, lim).unwrap();
+        assert!(p.nodes <= 10, "{} nodes", p.nodes);
+        fn count(n: &Node<'_>) -> usize {
+            1 + match &n.value {
+                Value::Array(v) | Value::Set(v) => v.iter().map(count).sum(),
+                Value::Dict(v) => v.iter().map(|e| count(&e.key) + count(&e.value)).sum(),
+                _ => 0,
+            }
+        }
+        assert!(count(&p.root) <= 10, "{} nodes in the tree", count(&p.root));
+        assert!(anomalies(&p).contains(&Anomaly::TooManyObjects { limit: 10 }));
+        check_invariants(&f, &p);
     }
 
     #[test]

@@ -13,3 +13,5 @@ pub mod frame;
 pub mod mptcp;
 pub mod snatmap;
 pub mod span;
+#[doc(hidden)]
+pub mod fuzz_bodies;

@@ -558,6 +558,12 @@ fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
             &EI_TOO_LARGE,
             Some(&format!("Length {} exceeds the maximum message size ({} bytes, preference apns.max_message_size)", m.length, PREF_MAX.get())),
         );
+    } else if usize::try_from(m.length).map_or(true, |l| l > framing::MAX_PDU_LEN - framing::HEADER_LEN) {
+        // The preference allows it, Wireshark's 32-bit PDU lengths do not.
+        len_item.expert(
+            &EI_TOO_LARGE,
+            Some(&format!("Length {} exceeds the largest message that can be reassembled ({} bytes)", m.length, framing::MAX_PDU_LEN - framing::HEADER_LEN)),
+        );
     }
 
     let madrid = m.topic_hash().is_some_and(|h| *h == *MADRID);

@@ -130,7 +130,8 @@ pub(crate) unsafe extern "C" fn tcp_pdus<T: TcpPdus>(
 unsafe extern "C" fn pdu_len<T: TcpPdus>(pinfo: *mut sys::packet_info, tvb: *mut sys::tvbuff_t, offset: c_int, data: *mut c_void) -> c_uint {
     guarded(tvb, pinfo, std::ptr::null_mut(), data, T::protocol(), |_| 0, |p| {
         let head = p.bytes().get(offset.max(0) as usize..).unwrap_or(&[]);
-        T::pdu_len(p, head) as c_uint
+        // Saturate: a length past 32 bits must not wrap to a small one.
+        c_uint::try_from(T::pdu_len(p, head)).unwrap_or(c_uint::MAX)
     })
 }
 

@@ -17,6 +17,11 @@ pub const ITEM_HEADER_LEN: usize = 3;
 /// responses announce max/large message sizes of a few KiB; 1 MiB leaves ample room.
 pub const DEFAULT_MAX_MESSAGE_SIZE: u32 = 1 << 20;
 /// The probe refuses payloads longer than this.
+/// Longest PDU ever returned as [`PduLen::Len`] (header included): Wireshark's PDU lengths,
+/// tvb lengths and offsets are 32-bit signed, so a message declared longer than this is
+/// [`PduLen::TooLarge`] whatever `max_message_size` says (a 4 GiB length would otherwise wrap
+/// to a few bytes in `tcp_dissect_pdus`).
+pub const MAX_PDU_LEN: usize = i32::MAX as usize;
 pub const PROBE_MAX_PAYLOAD: u32 = 1 << 20;
 
 type E<'a> = nom::error::Error<&'a [u8]>;
@@ -68,8 +73,8 @@ pub fn pdu_len(buf: &[u8], max_message_size: u32) -> PduLen {
         .ok()
         .and_then(|l| l.checked_add(HEADER_LEN))
     {
-        Some(total) => PduLen::Len(total),
-        None => PduLen::TooLarge(h.length),
+        Some(total) if total <= MAX_PDU_LEN => PduLen::Len(total),
+        _ => PduLen::TooLarge(h.length),
     }
 }
 
@@ -181,6 +186,19 @@ pub fn probe(buf: &[u8]) -> Probe {
 mod tests {
     use super::*;
 
+    /// A 4 GiB length with `max_message_size` = u32::MAX: `5 + 0xFFFF_FFFF` does not fit the
+    /// 32-bit PDU length Wireshark takes (it wrapped to 4); TooLarge instead.
+    #[test]
+    fn four_gib_length_is_too_large_even_with_max_pref() {
+        let buf = [0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0];
+        assert_eq!(pdu_len(&buf, u32::MAX), PduLen::TooLarge(u32::MAX));
+        assert_eq!(next_pdu(&buf, u32::MAX), PduLen::TooLarge(u32::MAX));
+        let b = [0x0A, 0x7F, 0xFF, 0xFF, 0xFA];
+        assert_eq!(pdu_len(&b, u32::MAX), PduLen::Len(MAX_PDU_LEN));
+        let b = [0x0A, 0x7F, 0xFF, 0xFF, 0xFB];
+        assert_eq!(pdu_len(&b, u32::MAX), PduLen::TooLarge(0x7FFF_FFFB));
+    }
+
     #[test]
     fn pdu_len_from_header_only() {
         assert_eq!(pdu_len(&[], 100), PduLen::NeedMore(5));
@@ -193,13 +211,12 @@ mod tests {
             pdu_len(&[0x0A, 0xFF, 0xFF, 0xFF, 0xFF], DEFAULT_MAX_MESSAGE_SIZE),
             PduLen::TooLarge(u32::MAX)
         );
-        // With the maximum itself at u32::MAX, the length still fits (64-bit usize).
-        if usize::BITS >= 64 {
-            assert_eq!(
-                pdu_len(&[0x0A, 0xFF, 0xFF, 0xFF, 0xFF], u32::MAX),
-                PduLen::Len(u32::MAX as usize + 5)
-            );
-        }
+        // With the maximum itself at u32::MAX, 5 + 0xFFFF_FFFF fits a 64-bit usize but not
+        // the 32-bit length tcp_dissect_pdus takes (it wrapped to 4): TooLarge.
+        assert_eq!(
+            pdu_len(&[0x0A, 0xFF, 0xFF, 0xFF, 0xFF], u32::MAX),
+            PduLen::TooLarge(u32::MAX)
+        );
         // Unknown command bytes are framed too (open enum).
         assert_eq!(pdu_len(&[0x20, 0, 0, 1, 0], 1 << 20), PduLen::Len(261));
     }

@@ -96,8 +96,8 @@ fn total(fixed: u64, body: u64, max: u32) -> PduLen {
         return PduLen::TooLarge(sat32(body));
     }
     match usize::try_from(fixed + body) {
-        Ok(n) => PduLen::Len(n),
-        Err(_) => PduLen::TooLarge(sat32(body)),
+        Ok(n) if n <= super::framing::MAX_PDU_LEN => PduLen::Len(n),
+        _ => PduLen::TooLarge(sat32(body)),
     }
 }
 
@@ -128,7 +128,7 @@ pub fn pdu_len(buf: &[u8], max_message_size: u32) -> PduLen {
             // b1 ≤ max ≤ u32::MAX; the sums are checked for 32-bit targets.
             let Some(at2) = usize::try_from(9 + b1)
                 .ok()
-                .filter(|a| a.checked_add(8).is_some())
+                .filter(|a| a.checked_add(8).is_some_and(|e| e <= super::framing::MAX_PDU_LEN))
             else {
                 return PduLen::TooLarge(sat32(b1));
             };
@@ -147,7 +147,7 @@ pub fn pdu_len(buf: &[u8], max_message_size: u32) -> PduLen {
             }
             let Some(at2) = usize::try_from(5 + u64::from(s1))
                 .ok()
-                .filter(|a| a.checked_add(4).is_some())
+                .filter(|a| a.checked_add(4).is_some_and(|e| e <= super::framing::MAX_PDU_LEN))
             else {
                 return PduLen::TooLarge(s1);
             };
@@ -460,6 +460,27 @@ pub fn keepalive_text(text: &[u8]) -> Option<KeepAliveText<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lengths whose total does not fit Wireshark's 32-bit PDU length are TooLarge, never
+    /// a `Len`/`NeedMore` that the C side would truncate (found by fuzzing with
+    /// `max_message_size` = u32::MAX).
+    #[test]
+    fn totals_past_i32_are_too_large() {
+        let max = super::super::framing::MAX_PDU_LEN;
+        for buf in [
+            vec![0x00, 0xFF, 0xFF, 0xFF, 0xFF],
+            vec![0x05, 0x80, 0x00, 0x00, 0x00],
+            vec![0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 1],
+            vec![0x03, 0xFF, 0xFF, 0xFF, 0xF0],
+        ] {
+            match pdu_len(&buf, u32::MAX) {
+                PduLen::Len(n) | PduLen::NeedMore(n) => assert!(n <= max, "{buf:02x?}: {n}"),
+                PduLen::TooLarge(_) => {}
+                other => panic!("{buf:02x?}: {other:?}"),
+            }
+        }
+        assert!(matches!(pdu_len(&[0x00, 0xFF, 0xFF, 0xFF, 0xFF], u32::MAX), PduLen::TooLarge(_)));
+    }
 
     const MAX: u32 = 1 << 20;
 

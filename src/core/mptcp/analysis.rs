@@ -539,6 +539,17 @@ impl Space {
     }
 }
 
+/// The first entry whose key lies in `[from, to)` of the wrapping 64-bit DSN space (the
+/// interval goes through u64::MAX → 0 when `to < from`). `BTreeMap::range(from..to)` panics
+/// when `from > to`, which wrapping relative DSNs produce.
+fn first_in<V>(map: &BTreeMap<u64, V>, from: u64, to: u64) -> Option<(&u64, &V)> {
+    if from <= to {
+        map.range(from..to).next()
+    } else {
+        map.range(from..).next().or_else(|| map.range(..to).next())
+    }
+}
+
 fn newer(a: u64, than: u64) -> bool {
     (a.wrapping_sub(than) as i64) > 0
 }
@@ -1246,7 +1257,7 @@ fn track_sent(
         let lone_fin = newer(top, rel)
             && !newer(end, h)
             && sp.sent.get(&top).is_some_and(|r| r.end == h)
-            && sp.sent.range(rel..top).next().is_none()
+            && first_in(&sp.sent, rel, top).is_none()
             && sp.sent.range(..rel).next_back().map_or(true, |(_, r)| !newer(r.end, rel));
         if lone_fin {
             sp.sent.remove(&top);
@@ -1261,7 +1272,7 @@ fn track_sent(
                 .range(..=rel)
                 .next_back()
                 .filter(|(_, r)| newer(r.end, rel))
-                .or_else(|| sp.sent.range(rel..end).next())
+                .or_else(|| first_in(&sp.sent, rel, end))
                 .map(|(_, r)| (r.frame, r.subflow));
             if let Some((frame, first_sf)) = orig {
                 let kind = if first_sf != s {
@@ -1314,6 +1325,61 @@ fn track_sent(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by `cargo fuzz run mptcp_state` (fuzz/regressions/mptcp_state/crash-range-wrap-min):
+    /// DSS mappings whose relative DSN ranges wrap past u64::MAX made `BTreeMap::range`
+    /// panic ("range start is greater than range end").
+    #[test]
+    fn wrapping_dsn_ranges_do_not_panic() {
+        fn unhex(s: &str) -> Vec<u8> {
+            (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+        }
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        // (flags, forward?, seq, ack, payload length, ms since previous, options)
+        let segs = [
+            (0x02, true, 0x26ef6728u32, 0xe25520f7u32, 16u32, 790u64, "0101080a7b5b4d0f37f2f9201e1a200fa896f3fe7a8dc03eee83a66c1e0c2003ee83a616c38765d5"),
+            (0x18, false, 0xe25520f7, 0x26ef6738, 16, 0, "0101080a37f2fc407b664d0f1e1a200fee83a616c38765e5a896f3fe7a8dc03e000000210010013e"),
+            (0x18, false, 0xe2552107, 0x26ef6738, 16, 200, "0101080a37f2fd107b664d111e1a200fee83a616c38765e5a896f3fe7a8dc03e00000030001065e5"),
+            (0x18, false, 0xe2552117, 0x26ef6748, 16, 0, "01011e1a200fee83a616c38765f5a896f0fe7a8dc04e000000410029"),
+        ];
+        let mut an = Analyser::new(Config::default());
+        let mut t = 0i128;
+        for (i, (flags, fwd, seq, ack, len, dt, opts)) in segs.iter().enumerate() {
+            t += i128::from(*dt) * 1_000_000;
+            let opts = unhex(opts);
+            let (src, dst, sport, dport) = if *fwd { (a, b, 40000, 443) } else { (b, a, 443, 40000) };
+            let seg = Segment {
+                frame: i as u32 + 1,
+                time_ns: t,
+                src,
+                dst,
+                sport,
+                dport,
+                flags: TcpFlags(*flags),
+                seq: *seq,
+                ack: *ack,
+                payload_len: *len,
+                options: &opts,
+            };
+            an.feed(&seg);
+        }
+        an.finish();
+        // All four segments belong to the one connection the SYN opened.
+        for f in 1..=4 {
+            assert_eq!(an.annotation(f).and_then(|x| x.connection), Some(0), "frame {f}");
+        }
+    }
+
+    #[test]
+    fn first_in_wraps() {
+        let m: BTreeMap<u64, u8> = [(1, 1), (50, 2), (u64::MAX - 1, 3)].into_iter().collect();
+        assert_eq!(first_in(&m, 10, 60).map(|(k, _)| *k), Some(50));
+        assert_eq!(first_in(&m, 60, 10).map(|(k, _)| *k), Some(u64::MAX - 1));
+        assert_eq!(first_in(&m, u64::MAX, 10).map(|(k, _)| *k), Some(1));
+        assert_eq!(first_in(&m, u64::MAX, 1), None);
+        assert_eq!(first_in(&m, 5, 5), None);
+    }
 
     const C: ([u8; 4], u16) = ([192, 168, 1, 10], 49152);
     const S: ([u8; 4], u16) = ([17, 1, 2, 3], 443);
