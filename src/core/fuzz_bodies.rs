@@ -418,7 +418,7 @@ pub fn mptcp_options(data: &[u8]) {
         }
         let _ = (p.mp_capable(), p.dss(), p.dss_count());
     }
-    use mptcp::frame::Link;
+    use crate::core::frame::Link;
     for link in [
         Link::Ethernet,
         Link::RawIp,
@@ -429,13 +429,22 @@ pub fn mptcp_options(data: &[u8]) {
         Link::Null,
         Link::Loop,
     ] {
-        if let Some(v) = mptcp::frame::tcp_segment(link, data) {
+        if let Some(v) = crate::core::frame::tcp_segment(link, data) {
             assert!(v.tcp_offset + v.header_len <= data.len());
             assert!(v.header_len >= 20 && v.options.len() == v.header_len - 20);
             assert!(v.payload.len() as u64 <= u64::from(v.payload_len));
         }
     }
-    let _ = mptcp::frame::tls_sni(data);
+    let _ = crate::core::frame::tls_sni(data);
+    // The courier ClientHello tracker over the same bytes in two segments.
+    let (a, b) = ((std::net::IpAddr::from([10, 0, 0, 2]), 50000u16), (std::net::IpAddr::from([17, 57, 146, 68]), 5223u16));
+    let cut = data.len() / 2;
+    let mut t = crate::core::apns::courier_tls::SniTracker::new(2);
+    let _ = t.observe(1, a, b, 7, &data[..cut], cut as u32);
+    let _ = t.observe(2, a, b, 7u32.wrapping_add(cut as u32), &data[cut..], (data.len() - cut) as u32);
+    if let Some(c) = t.lookup(2, b, a) {
+        assert!(c.hello_frame <= 2 && crate::core::apns::courier_sni(&c.sni).is_some());
+    }
 }
 
 /// MPTCP connection analysis: the input is a sequence of segments (a compact record
