@@ -265,23 +265,17 @@ fn trailer(i: &[u8]) -> IResult<&[u8], Trailer> {
     ))
 }
 
-/// A big-endian unsigned int of `n` (<= 8) bytes.
-fn be_uint(n: usize) -> impl Fn(&[u8]) -> IResult<&[u8], u64> {
-    move |i| {
-        let (i, b) = take(n)(i)?;
-        Ok((i, b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x))))
-    }
+/// The big-endian unsigned int made of all of `b` (callers pass exactly the 1..=8
+/// bytes the field has; hot path: offsets, references, counts).
+#[inline]
+fn be_u64_of(b: &[u8]) -> u64 {
+    b.iter().fold(0u64, |acc, &x| (acc << 8) | u64::from(x))
 }
 
-/// A big-endian unsigned int of `n` (<= 16) bytes.
-fn be_uint128(n: usize) -> impl Fn(&[u8]) -> IResult<&[u8], u128> {
-    move |i| {
-        let (i, b) = take(n)(i)?;
-        Ok((
-            i,
-            b.iter().fold(0u128, |acc, &x| (acc << 8) | u128::from(x)),
-        ))
-    }
+/// [`be_u64_of`] for 1..=16 bytes.
+#[inline]
+fn be_u128_of(b: &[u8]) -> u128 {
+    b.iter().fold(0u128, |acc, &x| (acc << 8) | u128::from(x))
 }
 
 /// Decodes a binary plist. Fails only when the header, trailer or offset table is
@@ -407,7 +401,7 @@ impl<'a> Decoder<'a> {
             .checked_mul(self.offset_size)?
             .checked_add(self.table)?;
         let bytes = self.buf.get(at..at.checked_add(self.offset_size)?)?;
-        let (_, off) = be_uint(self.offset_size)(bytes).ok()?;
+        let off = be_u64_of(bytes);
         Some((off, Span::new(at, self.offset_size)))
     }
 
@@ -501,7 +495,7 @@ impl<'a> Decoder<'a> {
         }
         let width = 1usize << (int_marker & 0x0F);
         let raw = self.bytes_at(area, 2, width as u64)?;
-        let (_, n) = be_uint(width)(raw).map_err(|_| (Anomaly::BadCount(int_marker), 2))?;
+        let n = be_u64_of(raw);
         Ok((n, 2 + width))
     }
 
@@ -530,7 +524,7 @@ impl<'a> Decoder<'a> {
                     _ => return Err((Anomaly::BadWidth(marker), 1)),
                 };
                 let raw = self.bytes_at(area, 1, width as u64)?;
-                let (_, u) = be_uint128(width)(raw).map_err(|_| (Anomaly::BadWidth(marker), 1))?;
+                let u = be_u128_of(raw);
                 let v = match width {
                     // Two's complement at 8 and 16 bytes; the narrower ones are unsigned.
                     8 => i128::from(u as u64 as i64),
@@ -548,8 +542,7 @@ impl<'a> Decoder<'a> {
                     _ => return Err((Anomaly::BadWidth(marker), 1)),
                 };
                 let raw = self.bytes_at(area, 1, width)?;
-                let (_, bits) =
-                    be_uint(width as usize)(raw).map_err(|_| (Anomaly::BadWidth(marker), 1))?;
+                let bits = be_u64_of(raw);
                 let f = if width == 4 {
                     f64::from(f32::from_bits(bits as u32))
                 } else {
@@ -570,8 +563,9 @@ impl<'a> Decoder<'a> {
                 self.spend_bytes(raw.len(), len)?;
                 match marker >> 4 {
                     0x4 => Ok((Value::Data(raw), len)),
-                    0x5 => match std::str::from_utf8(raw) {
-                        Ok(s) if raw.is_ascii() => Ok((Value::Ascii(s), len)),
+                    // Keys and short strings dominate: an inline ASCII test, not a call.
+                    0x5 => match raw.iter().all(u8::is_ascii).then(|| std::str::from_utf8(raw)) {
+                        Some(Ok(s)) => Ok((Value::Ascii(s), len)),
                         _ => Err((Anomaly::BadAscii, len)),
                     },
                     _ => {
@@ -596,7 +590,7 @@ impl<'a> Decoder<'a> {
             0x8 => {
                 let width = usize::from(nibble) + 1;
                 let raw = self.bytes_at(area, 1, width as u64)?;
-                let (_, u) = be_uint128(width)(raw).map_err(|_| (Anomaly::BadWidth(marker), 1))?;
+                let u = be_u128_of(raw);
                 Ok((Value::Uid(u), 1 + width))
             }
             0xA | 0xC | 0xD => self.container(obj, start, area, marker, depth),
@@ -625,10 +619,7 @@ impl<'a> Decoder<'a> {
         let rs = self.ref_size;
         let read_ref = |i: usize| -> (u64, Span) {
             let at = i * rs;
-            let r = refs
-                .get(at..at + rs)
-                .and_then(|b| be_uint(rs)(b).ok())
-                .map_or(u64::MAX, |(_, r)| r);
+            let r = refs.get(at..at + rs).map_or(u64::MAX, be_u64_of);
             (r, Span::new(start + hdr + at, rs))
         };
 

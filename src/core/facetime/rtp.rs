@@ -471,8 +471,20 @@ pub fn parse_rtcp(p: &[u8]) -> Result<RtcpCompound<'_>, RtcpError> {
     if rtcp_header_at(p, 0, false).is_none() {
         return Err(RtcpError::LengthOverrun);
     }
+    // Count the packets first (header reads only) so the vector is allocated once.
+    let mut n_packets = 0usize;
+    let mut at = 0usize;
+    while n_packets < MAX_RTCP_PACKETS {
+        match rtcp_header_at(p, at, false) {
+            Some((_, l)) => {
+                at += l;
+                n_packets += 1;
+            }
+            None => break,
+        }
+    }
     let mut out = RtcpCompound {
-        packets: Vec::new(),
+        packets: Vec::with_capacity(n_packets),
         sdes: Vec::new(),
         trailer: None,
         anomalies: Vec::new(),

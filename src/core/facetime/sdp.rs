@@ -177,33 +177,37 @@ fn note(v: &mut Vec<SdpAnomaly>, a: SdpAnomaly) {
 
 /// Splits `s` (at `off`) on single spaces, skipping empty tokens.
 fn tokens(s: &str, off: usize) -> impl Iterator<Item = Spanned<&str>> {
+    // Byte scans: ' ' is ASCII, so every cut is on a char boundary.
+    let b = s.as_bytes();
     let mut pos = 0usize;
     core::iter::from_fn(move || {
-        let rest = s.get(pos..)?;
-        let lead = rest.len() - rest.trim_start_matches(' ').len();
+        let lead = b.get(pos..)?.iter().position(|&c| c != b' ')?;
         let start = pos + lead;
-        let tail = s.get(start..)?;
-        if tail.is_empty() {
-            return None;
-        }
-        let len = tail.find(' ').unwrap_or(tail.len());
+        let len = b[start..]
+            .iter()
+            .position(|&c| c == b' ')
+            .unwrap_or(b.len() - start);
         pos = start + len;
-        Some(Spanned::new(&s[start..start + len], off + start, len))
+        Some(Spanned::new(s.get(start..start + len)?, off + start, len))
+    })
+}
+
+/// Decimal digits only (no sign, no spaces), at most `max_digits`, fitting `u64`.
+fn digits(s: &str, max_digits: usize) -> Option<u64> {
+    if s.is_empty() || s.len() > max_digits {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |acc, b| {
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
     })
 }
 
 fn parse_u16(s: &str) -> Option<u16> {
-    if s.is_empty() || s.len() > 5 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    u16::try_from(digits(s, 5)?).ok()
 }
 
 fn parse_u32(s: &str) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    u32::try_from(digits(s, 10)?).ok()
 }
 
 fn parse_connection(v: &str, off: usize) -> Option<Connection<'_>> {
@@ -313,7 +317,7 @@ pub fn parse_sdp(body: &[u8], base: usize) -> Sdp<'_> {
         }
         lines += 1;
         let rest = &body[pos..];
-        let (content_len, adv) = match rest.iter().position(|&b| b == b'\n') {
+        let (content_len, adv) = match memchr::memchr(b'\n', rest) {
             Some(nl) if nl > 0 && rest[nl - 1] == b'\r' => (nl - 1, nl + 1),
             Some(nl) => {
                 note(&mut sdp.anomalies, SdpAnomaly::BareLf);
@@ -377,8 +381,8 @@ pub fn parse_sdp(body: &[u8], base: usize) -> Sdp<'_> {
 }
 
 fn attribute<'a>(sdp: &mut Sdp<'a>, v: &'a str, voff: usize) {
-    let (name, val) = match v.split_once(':') {
-        Some((n, x)) => (n, Some(x)),
+    let (name, val) = match v.bytes().position(|c| c == b':') {
+        Some(i) => (&v[..i], Some(&v[i + 1..])),
         None => (v, None),
     };
     let Some(m) = sdp.media.last_mut() else {

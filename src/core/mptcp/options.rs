@@ -26,9 +26,6 @@
 //! ```
 
 use crate::core::span::{Span, Spanned};
-use nom::bytes::complete::take;
-use nom::number::complete::{be_u16, be_u32, be_u64, be_u8};
-use nom::IResult;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// TCP option kind of Multipath TCP.
@@ -319,7 +316,10 @@ impl<'a> ParsedOptions<'a> {
 /// whose v0 and v1 layouts differ (without a hint the subtype byte decides: IP version
 /// nibble 4/6 means v0, otherwise v1).
 pub fn parse_options(area: &[u8], version_hint: Option<Version>) -> ParsedOptions<'_> {
-    let mut out = ParsedOptions::default();
+    let mut out = ParsedOptions {
+        mptcp: Vec::with_capacity(count_mptcp(area)),
+        anomalies: Vec::new(),
+    };
     let mut off = 0usize;
     while let Some(&kind) = area.get(off) {
         match kind {
@@ -376,7 +376,33 @@ pub fn parse_options(area: &[u8], version_hint: Option<Version>) -> ParsedOption
     out
 }
 
-/// Reader that tracks absolute offsets while nom consumes a slice.
+/// Number of kind-30 options a walk of `area` will meet (an upper bound on what
+/// [`parse_options`] returns), so that the result vector is allocated once, exactly.
+fn count_mptcp(area: &[u8]) -> usize {
+    let mut n = 0;
+    let mut off = 0usize;
+    while let Some(&kind) = area.get(off) {
+        match kind {
+            0 => break,
+            1 => off += 1,
+            _ => {
+                let len = match area.get(off + 1) {
+                    Some(&l) if l >= 2 => l as usize,
+                    _ => break,
+                };
+                if off + len > area.len() {
+                    break;
+                }
+                n += (kind == KIND_MPTCP) as usize;
+                off += len;
+            }
+        }
+    }
+    n
+}
+
+/// Reader that tracks absolute offsets while it consumes a slice (plain big-endian reads:
+/// this runs on every TCP segment, so no combinator machinery in the loop).
 struct Rd<'a> {
     input: &'a [u8],
     /// Absolute offset (in the options area) of `input[0]`.
@@ -384,27 +410,36 @@ struct Rd<'a> {
 }
 
 impl<'a> Rd<'a> {
-    fn step<T>(&mut self, f: impl Fn(&'a [u8]) -> IResult<&'a [u8], T>) -> Option<Spanned<T>> {
-        let (rest, v) = f(self.input).ok()?;
-        let used = self.input.len() - rest.len();
-        let s = Spanned::new(v, self.pos, used);
-        self.pos += used;
+    #[inline]
+    fn take<const N: usize>(&mut self) -> Option<([u8; N], usize)> {
+        let (head, rest) = self.input.split_first_chunk::<N>()?;
+        let at = self.pos;
+        self.pos += N;
         self.input = rest;
-        Some(s)
+        Some((*head, at))
     }
+    #[inline]
     fn u8(&mut self) -> Option<Spanned<u8>> {
-        self.step(be_u8)
+        let (b, at) = self.take::<1>()?;
+        Some(Spanned::new(b[0], at, 1))
     }
+    #[inline]
     fn u16(&mut self) -> Option<Spanned<u16>> {
-        self.step(be_u16)
+        let (b, at) = self.take::<2>()?;
+        Some(Spanned::new(u16::from_be_bytes(b), at, 2))
     }
+    #[inline]
     fn u32(&mut self) -> Option<Spanned<u32>> {
-        self.step(be_u32)
+        let (b, at) = self.take::<4>()?;
+        Some(Spanned::new(u32::from_be_bytes(b), at, 4))
     }
+    #[inline]
     fn u64(&mut self) -> Option<Spanned<u64>> {
-        self.step(be_u64)
+        let (b, at) = self.take::<8>()?;
+        Some(Spanned::new(u64::from_be_bytes(b), at, 8))
     }
     /// 4- or 8-byte big-endian number widened to u64.
+    #[inline]
     fn uint(&mut self, width: u8) -> Option<Spanned<u64>> {
         if width == 8 {
             self.u64()
@@ -416,8 +451,16 @@ impl<'a> Rd<'a> {
             })
         }
     }
+    #[inline]
     fn bytes(&mut self, n: usize) -> Option<Spanned<&'a [u8]>> {
-        self.step(move |i| take(n)(i))
+        if n > self.input.len() {
+            return None;
+        }
+        let (head, rest) = self.input.split_at(n);
+        let s = Spanned::new(head, self.pos, n);
+        self.pos += n;
+        self.input = rest;
+        Some(s)
     }
 }
 
