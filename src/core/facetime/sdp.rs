@@ -77,7 +77,9 @@ pub struct Media<'a> {
 impl<'a> Media<'a> {
     /// True for an RTP-based profile (`RTP/…`).
     pub fn is_rtp(&self) -> bool {
-        self.proto.value.len() >= 4 && self.proto.value[..4].eq_ignore_ascii_case("RTP/")
+        // Bytes, not a str slice: the protocol token may hold non-ASCII (a `str` cut at 4
+        // panicked inside a multi-byte character; found by cargo fuzz).
+        self.proto.value.as_bytes().get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"RTP/"))
     }
     /// The encoding of `pt`: from an rtpmap, else the RFC 3551 static table.
     pub fn encoding(&self, pt: u8) -> Option<(&'a str, u32)> {
@@ -431,6 +433,18 @@ fn attribute<'a>(sdp: &mut Sdp<'a>, v: &'a str, voff: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by `cargo fuzz run mux_classifier` (fuzz/regressions/mux_classifier/): a
+    /// media protocol token with a multi-byte character across byte 4.
+    #[test]
+    fn non_ascii_media_protocol_is_not_rtp() {
+        let body = "v=0\r\nm=audio 16402 RTP\u{476}VP 0\r\n".as_bytes();
+        let s = parse_sdp(body, 0);
+        assert_eq!(s.media.len(), 1);
+        assert!(!s.media[0].is_rtp());
+        let s = parse_sdp(b"v=0\r\nm=audio 16402 rtp/avp 0\r\n", 0);
+        assert!(s.media[0].is_rtp());
+    }
     use crate::core::facetime::sip;
     use std::net::Ipv4Addr;
 
