@@ -459,3 +459,43 @@ fn statistics_tree() {
     // Answers seen by the first pass: Connect, two acks, keep-alive ack, scoped token (5).
     assert_eq!(count_of("Answer time (ms)"), "5");
 }
+
+/// Ordinary bulk TCP traffic (random payloads, random ports, both directions) is never taken
+/// for a courier stream by the `apns_tcp` heuristic, including streams that open with a
+/// plausible header: the benchmark's 0x0E of 139254 bytes, and a Connect and a Message whose
+/// first item runs past the segment.
+#[test]
+fn random_bulk_streams_are_not_apns() {
+    let t = Tshark::get();
+    let mut rng = support::Rng::new(0xB01C_5EED);
+    let mut cap = Capture::new();
+    let mut segments = 0usize;
+    let openers: [&[u8]; 3] = [
+        &[0x0E, 0x00, 0x02, 0x1F, 0xF6],
+        &[0x07, 0x00, 0x00, 0x9C, 0x40, 0x0C, 0x07, 0xD0],
+        &[0x0A, 0x00, 0x00, 0x0B, 0xB8, 0x03, 0x0B, 0x00],
+    ];
+    for s in 0..300u32 {
+        let port = |rng: &mut support::Rng| 1024 + rng.below(64_000) as u16;
+        let client = format!("10.1.{}.{}:{}", s / 250, 1 + s % 250, port(&mut rng));
+        let server = format!("192.0.2.{}:{}", 1 + rng.below(250), port(&mut rng));
+        let mut tcp = TcpFlow::new(sa(&client), sa(&server));
+        cap.extend(tcp.handshake(&[], &[], &[]));
+        for i in 0..20 {
+            let mut p = rng.bytes(1460);
+            if i == 0 {
+                if let Some(o) = openers.get(s as usize) {
+                    p[..o.len()].copy_from_slice(o);
+                }
+            }
+            let d = if rng.below(4) == 0 { Dir::ToClient } else { Dir::ToServer };
+            cap.push(tcp.send(d, &p, &[]));
+            segments += 1;
+        }
+    }
+    let file = t.capture("apns-random-bulk.pcap", &cap.to_bytes());
+    let data = t.fields(&file, Some("tcp.len == 1460"), &["frame.number"], &[]);
+    assert_eq!(data.len(), segments);
+    let got = t.fields(&file, Some("apns"), &["frame.number", "tcp.srcport", "apns.command"], &[]);
+    assert_eq!(got, Vec::<Vec<String>>::new());
+}

@@ -33,7 +33,12 @@ int appleshark_call_dissector(dissector_handle_t handle, tvbuff_t *tvb, int offs
 {
     volatile int ret = -1;
     TRY {
-        tvbuff_t *sub = tvb_new_subset_length_caplen(tvb, offset, len, len);
+        /* The whole buffer (and nothing cut off by the capture): hand it on as it is,
+         * without a subset tvb per call. */
+        tvbuff_t *sub = (offset == 0 && (guint)len == tvb_captured_length(tvb) &&
+                         (guint)len == tvb_reported_length(tvb))
+                            ? tvb
+                            : tvb_new_subset_length_caplen(tvb, offset, len, len);
         ret = call_dissector_with_data(handle, sub, pinfo, tree, data);
     }
     CATCH_NONFATAL_ERRORS {

@@ -497,14 +497,9 @@ impl Heuristic for Heur {
     }
     fn dissect(pkt: &mut Packet<'_>) -> bool {
         let b = pkt.bytes();
-        let strong = match framing::probe(b) {
-            framing::Probe::Match => true,
-            // A long first message (a Connect with its certificate) spans segments: accept
-            // when at least a header and several item headers were consistent.
-            framing::Probe::NeedMore(_) => b.len() >= 64,
-            framing::Probe::NoMatch => false,
-        };
-        if !strong {
+        // A whole first message that tiles exactly, or the start of a long Connect/Message
+        // whose visible items are all known and well-sized (see `framing::heuristic_accepts`).
+        if !framing::heuristic_accepts(b) {
             return false;
         }
         pkt.set_conversation_dissector(&HANDLE);

@@ -176,7 +176,22 @@ impl Dissector for Demux {
     }
     fn dissect(pkt: &mut Packet<'_>) -> usize {
         // Later packets of this flow come here first, even after SDP set RTP up on the port.
-        pkt.claim_flow(&HANDLE);
+        // A flow claimed once stays ours (RTP's SDP setup only touches wildcard
+        // conversations), so the conversation lookup is done once per flow, not per packet.
+        if !pkt.visited() {
+            match endpoints(pkt) {
+                Some(flow) => {
+                    let state = pkt.file_state::<State>();
+                    if !state.borrow().is_claimed(flow) {
+                        pkt.claim_flow(&HANDLE);
+                        state.borrow_mut().set_claimed(flow);
+                    }
+                }
+                None => {
+                    pkt.claim_flow(&HANDLE);
+                }
+            }
+        }
         demux(pkt)
     }
 }
@@ -251,9 +266,11 @@ fn demux(pkt: &mut Packet<'_>) -> usize {
     let len = pkt.bytes().len();
     let class = classify::classify(pkt.bytes());
     let root = pkt.tree().add_protocol(&PROTO, Span::new(0, len));
-    root.append_text(&format!(", {}", class.name()));
     let tree = root.subtree(&ETT);
-    tree.add(&HF_CLASS, Span::new(0, 0), class_name(class)).generated();
+    if !tree.is_null() {
+        root.append_text(&format!(", {}", class.name()));
+        tree.add(&HF_CLASS, Span::new(0, 0), class_name(class)).generated();
+    }
     let mut tap = pkt.facetime_tap_wanted().then(|| TapRecord::new(class_name(class)));
 
     let taken = match class {
@@ -284,6 +301,35 @@ fn demux(pkt: &mut Packet<'_>) -> usize {
 #[derive(Default)]
 struct State {
     tracker: CallTracker,
+    /// Flows (src, dst) whose conversation this dissector has claimed, direct-mapped (a miss
+    /// only costs one more conversation lookup).
+    claimed: Vec<Option<(Endpoint, Endpoint)>>,
+}
+
+const CLAIMED_SLOTS: usize = 256;
+
+fn flow_slot((s, d): (Endpoint, Endpoint)) -> usize {
+    let last = |a: std::net::IpAddr| match a {
+        std::net::IpAddr::V4(v) => u32::from(v),
+        std::net::IpAddr::V6(v) => {
+            let o = v.octets();
+            u32::from_be_bytes([o[12], o[13], o[14], o[15]])
+        }
+    };
+    let h = last(s.addr) ^ last(d.addr).rotate_left(11) ^ (u32::from(s.port) << 16 | u32::from(d.port));
+    (h.wrapping_mul(0x9E37_79B1) >> 24) as usize % CLAIMED_SLOTS
+}
+
+impl State {
+    fn is_claimed(&self, flow: (Endpoint, Endpoint)) -> bool {
+        self.claimed.get(flow_slot(flow)).is_some_and(|f| *f == Some(flow))
+    }
+    fn set_claimed(&mut self, flow: (Endpoint, Endpoint)) {
+        if self.claimed.is_empty() {
+            self.claimed = vec![None; CLAIMED_SLOTS];
+        }
+        self.claimed[flow_slot(flow)] = Some(flow);
+    }
 }
 
 fn role_text(r: Role) -> String {
@@ -481,12 +527,24 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>
     if let Ok(h) = rtp::parse_rtp(bytes) {
         let state = pkt.file_state::<State>();
         let eps = endpoints(pkt);
-        let stream = eps.and_then(|(s, d)| {
-            if pkt.visited() {
+        // The stream, and the call it belongs to (`match_media`, remembered per stream on the
+        // first pass until the next SIP frame).
+        let stream = match eps {
+            None => None,
+            Some((s, d)) if pkt.visited() => {
                 state.borrow().tracker.streams().iter().find(|st| st.key.src == s && st.key.dst == d && st.key.ssrc == h.ssrc.value && st.key.kind == crate::core::facetime::call::StreamKind::Rtp).map(|st| st.index)
-            } else {
-                state.borrow_mut().tracker.feed_rtp(pkt.frame(), ns(pkt.time()), s, d, &h)
             }
+            Some((s, d)) => state.borrow_mut().tracker.feed_rtp(pkt.frame(), ns(pkt.time()), s, d, &h),
+        };
+        let first = stream.and_then(|i| state.borrow().tracker.stream(i).map(|s| s.first_frame == pkt.frame())).unwrap_or(false);
+        // Fast path (tshark without a tree or statistics): only a stream's first packet has
+        // something to show (the in-clear note).
+        if tree.is_null() && tap.is_none() && !first {
+            return pkt.call(&RTP, Span::new(0, len));
+        }
+        let matched = eps.map(|(s, d)| match stream {
+            Some(i) if !pkt.visited() => state.borrow_mut().tracker.stream_match(i),
+            _ => state.borrow().tracker.match_media(s, d),
         });
         let st = state.borrow();
         let t = &st.tracker;
@@ -494,19 +552,23 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>
         mt.add(&HF_SSRC, h.ssrc.span, h.ssrc.value);
         mt.add(&HF_PT, Span::new(1, 1), h.payload_type);
         let mut secure = false;
-        if let Some((s, d)) = eps {
-            let (call, dir) = t.match_media(s, d);
+        if let (Some((s, d)), Some((call, dir))) = (eps, matched) {
             if let Some(c) = call.and_then(|c| t.call(c)) {
                 mt.add_generated(&HF_CALL, c.index + 1);
                 mt.add_generated(&HF_DIRECTION, stream_dir_text(dir));
-                if let Some((enc, rate)) = c.encoding(Some(d), h.payload_type) {
-                    let text = match rate {
-                        Some(r) => format!("{enc}/{r}"),
-                        None => enc.to_string(),
-                    };
-                    mt.add_generated(&HF_ENCODING, text.as_str());
+                if !mt.is_null() {
+                    if let Some((enc, rate)) = c.encoding(Some(d), h.payload_type) {
+                        let text = match rate {
+                            Some(r) => format!("{enc}/{r}"),
+                            None => enc.to_string(),
+                        };
+                        mt.add_generated(&HF_ENCODING, text.as_str());
+                    }
                 }
-                secure = c.media.iter().any(|m| m.endpoint() == Some(d) && m.proto.to_ascii_uppercase().contains("SAVP"));
+                // Only the stream's first packet carries the in-clear note.
+                if first {
+                    secure = c.media.iter().any(|m| m.endpoint() == Some(d) && is_savp(&m.proto));
+                }
             }
             if let Some(rec) = tap.as_mut() {
                 let enc = call.and_then(|c| t.call(c)).and_then(|c| c.encoding(Some(d), h.payload_type)).map(|(e, _)| e.to_string());
@@ -517,12 +579,11 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>
         }
         if let Some(i) = stream {
             mt.add_generated(&HF_STREAM, i + 1);
-            let first = t.stream(i).is_some_and(|s| s.first_frame == pkt.frame());
             if first && !secure {
                 mt_item.expert(&EI_IN_CLEAR, Some("Media in clear: this RTP stream is not SRTP (no SRTP negotiated; payload readable)"));
             }
         }
-        if let Some(ext) = h.ext {
+        if let Some(ext) = h.ext.filter(|_| !mt.is_null()) {
             let (_, et) = mt.add_subtree(&ETT_EXT, Span::new(ext.profile.span.offset, 4 + ext.data.span.len), &format!("Header extension: {}", ext.kind.name()));
             et.add(&HF_EXT_PROFILE, ext.profile.span, ext.profile.value);
             et.add(&HF_EXT_KIND, ext.profile.span, ext.kind.name()).generated();
@@ -533,6 +594,11 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>
         }
     }
     pkt.call(&RTP, Span::new(0, len))
+}
+
+/// An SDP transport protocol of secure RTP (`RTP/SAVP`, `RTP/SAVPF`, `UDP/TLS/RTP/SAVP` …).
+fn is_savp(proto: &str) -> bool {
+    proto.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"SAVP"))
 }
 
 fn rtcp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>) -> Option<usize> {
@@ -575,8 +641,10 @@ impl Dissector for AppleExt {
     }
     fn dissect(pkt: &mut Packet<'_>) -> usize {
         let data = pkt.bytes();
-        let (item, t) =
-            pkt.tree().add_subtree(&ETT_EXT, Span::new(0, data.len()), &format!("Apple FaceTime header extension (profile 0x4400, {} bytes)", data.len()));
+        let tree = pkt.tree();
+        // The label only when there is a tree to show it (the expert note counts either way).
+        let label = if tree.is_null() { String::new() } else { format!("Apple FaceTime header extension (profile 0x4400, {} bytes)", data.len()) };
+        let (item, t) = tree.add_subtree(&ETT_EXT, Span::new(0, data.len()), &label);
         if !data.is_empty() {
             t.add(&HF_APPLE_EXT_DATA, Span::new(0, data.len()), data);
         }

@@ -10,17 +10,17 @@ use super::packet::Packet;
 use super::sys;
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::c_void;
 
 type Slot = Box<dyn Any>;
 
 thread_local! {
-    static SLOTS: RefCell<HashMap<TypeId, *mut Slot>> = RefCell::new(HashMap::new());
+    // A handful of types: a linear scan beats hashing the TypeId on every packet.
+    static SLOTS: RefCell<Vec<(TypeId, *mut Slot)>> = const { RefCell::new(Vec::new()) };
 }
 
 unsafe extern "C" fn drop_slot(p: *mut c_void) {
-    let _ = SLOTS.try_with(|s| s.borrow_mut().retain(|_, v| *v != p as *mut Slot));
+    let _ = SLOTS.try_with(|s| s.borrow_mut().retain(|(_, v)| *v != p as *mut Slot));
     // SAFETY: `p` came from Box::into_raw(Box<Slot>) below and is dropped exactly once, here.
     drop(Box::from_raw(p as *mut Slot));
 }
@@ -32,14 +32,16 @@ impl<'p> Packet<'p> {
         let key = TypeId::of::<RefCell<T>>();
         let p = SLOTS.with(|s| {
             let mut s = s.borrow_mut();
-            *s.entry(key).or_insert_with(|| {
-                let slot: Box<Slot> = Box::new(Box::new(RefCell::new(T::default())));
-                let p = Box::into_raw(slot);
-                // SAFETY: registers the drop of `p` with the file scope, which is live while a
-                // packet is dissected.
-                unsafe { sys::appleshark_on_file_scope_free(p as *mut c_void, Some(drop_slot)) };
-                p
-            })
+            if let Some(&(_, p)) = s.iter().find(|(k, _)| *k == key) {
+                return p;
+            }
+            let slot: Box<Slot> = Box::new(Box::new(RefCell::new(T::default())));
+            let p = Box::into_raw(slot);
+            // SAFETY: registers the drop of `p` with the file scope, which is live while a
+            // packet is dissected.
+            unsafe { sys::appleshark_on_file_scope_free(p as *mut c_void, Some(drop_slot)) };
+            s.push((key, p));
+            p
         });
         // SAFETY: `p` stays valid until the file scope is freed, which does not happen during
         // a dissector call.

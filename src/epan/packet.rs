@@ -185,7 +185,8 @@ impl<'p> Packet<'p> {
 }
 
 pub(crate) fn cstring(s: &str) -> CString {
-    CString::new(s.replace('\0', "\\0")).unwrap_or_default()
+    // One allocation in the usual case (no NUL inside); NULs are shown as "\0".
+    CString::new(s).unwrap_or_else(|_| CString::new(s.replace('\0', "\\0")).unwrap_or_default())
 }
 
 /// A protocol tree (or subtree) being built. All methods accept a NULL tree (first pass of
@@ -353,6 +354,10 @@ impl<'p> Tree<'p> {
         let ty = hf.kind();
         assert!(id >= 0, "field used before registration");
         assert!(ty.is_some_and(V::accepts), "value of type {} added to a field of type {ty:?}", std::any::type_name::<V>());
+        if self.tree.is_null() {
+            // Nothing to add to (tshark without a tree): skip the value's conversion.
+            return self.item(std::ptr::null_mut());
+        }
         let (start, len) = self.clamp(span);
         // SAFETY: live tree/tvb for 'p; the field's type accepts this value (checked above),
         // and the range lies inside the captured bytes, so nothing can throw.
@@ -373,6 +378,9 @@ impl<'p> Tree<'p> {
 
     /// Adds a text-only subtree header and returns the subtree.
     pub fn add_subtree(&self, ett: &EttId, span: Span, text: &str) -> (Item<'p>, Tree<'p>) {
+        if self.tree.is_null() {
+            return (self.item(std::ptr::null_mut()), *self);
+        }
         let (start, len) = self.clamp(span);
         let c = cstring(text);
         let mut item: *mut sys::proto_item = std::ptr::null_mut();
@@ -414,6 +422,9 @@ impl<'p> Item<'p> {
     }
     /// Appends text to the item's label.
     pub fn append_text(self, text: &str) -> Self {
+        if self.item.is_null() {
+            return self;
+        }
         let c = cstring(text);
         // SAFETY: "%s" with one C string.
         unsafe { sys::proto_item_append_text(self.item, c"%s".as_ptr(), c.as_ptr()) };

@@ -279,6 +279,9 @@ pub struct Stream {
     /// Packets whose sequence number was not the previous one + 1 (RTP streams).
     pub seq_jumps: u64,
     last_seq: Option<u16>,
+    /// [`CallTracker::match_media`] for this stream's endpoints, as of `matched_gen`.
+    matched: (Option<u32>, StreamDir),
+    matched_gen: u64,
 }
 
 /// Which caps have been hit.
@@ -310,6 +313,18 @@ pub struct CallTracker {
     by_stream: HashMap<StreamKey, u32>,
     media_high_water: Option<u32>,
     limits: Limits,
+    /// Bumped by every SIP frame fed (what `match_media` reads changes only then).
+    media_gen: u64,
+    /// Direct-mapped cache of recent stream keys → index, in front of `by_stream`.
+    recent: Vec<Option<(StreamKey, u32)>>,
+}
+
+const RECENT_SLOTS: usize = 256;
+
+fn recent_slot(k: &StreamKey) -> usize {
+    let ports = (u32::from(k.src.port) << 16) | u32::from(k.dst.port);
+    let h = (k.ssrc ^ ports.rotate_left(7) ^ (k.kind as u32)).wrapping_mul(0x9E37_79B1);
+    (h >> 24) as usize % RECENT_SLOTS
 }
 
 fn method_code(m: Method<'_>) -> u8 {
@@ -366,6 +381,7 @@ impl CallTracker {
             return self.frames.get(&frame).copied();
         }
         self.sip_high_water = Some(frame);
+        self.media_gen += 1;
         let call_id = msg.headers.call_id?.value;
         let key = self.text(call_id);
         let idx = match self.by_call_id.get(&key) {
@@ -778,8 +794,16 @@ impl CallTracker {
             return self.by_stream.get(&key).copied();
         }
         self.media_high_water = Some(frame);
-        let idx = match self.by_stream.get(&key) {
-            Some(&i) => i,
+        if self.recent.is_empty() {
+            self.recent = vec![None; RECENT_SLOTS];
+        }
+        let slot = recent_slot(&key);
+        let cached = self.recent[slot].filter(|(k, _)| *k == key).map(|(_, i)| i);
+        let idx = match cached.or_else(|| self.by_stream.get(&key).copied()) {
+            Some(i) => {
+                self.recent[slot] = Some((key, i));
+                i
+            }
             None => {
                 if self.streams.len() >= MAX_STREAMS {
                     self.limits.streams = true;
@@ -800,8 +824,11 @@ impl CallTracker {
                     last_payload_type: None,
                     seq_jumps: 0,
                     last_seq: None,
+                    matched: (call, direction),
+                    matched_gen: self.media_gen,
                 });
                 self.by_stream.insert(key, i);
+                self.recent[slot] = Some((key, i));
                 i
             }
         };
@@ -819,6 +846,25 @@ impl CallTracker {
             s.last_payload_type = Some(pt);
         }
         Some(idx)
+    }
+
+    /// [`match_media`](Self::match_media) for stream `index`'s endpoints, remembered until
+    /// the next SIP frame is fed.
+    pub fn stream_match(&mut self, index: u32) -> (Option<u32>, StreamDir) {
+        let gen = self.media_gen;
+        let Some(s) = self.streams.get(index as usize) else {
+            return (None, StreamDir::Unknown);
+        };
+        if s.matched_gen == gen {
+            return s.matched;
+        }
+        let (src, dst) = (s.key.src, s.key.dst);
+        let m = self.match_media(src, dst);
+        if let Some(s) = self.streams.get_mut(index as usize) {
+            s.matched = m;
+            s.matched_gen = gen;
+        }
+        m
     }
 
     pub fn stream(&self, index: u32) -> Option<&Stream> {
