@@ -335,6 +335,7 @@ pub fn parse(buf: &[u8], limits: Limits) -> Result<Plist<'_>, Error> {
         limits,
         path: Vec::new(),
         nodes: 0,
+        reserved: 0,
         bytes: 0,
         anomalies: Vec::new(),
     };
@@ -372,6 +373,8 @@ struct Decoder<'a> {
     /// Object numbers of the containers being decoded, outermost first.
     path: Vec<u64>,
     nodes: usize,
+    /// Nodes held back for dictionary values whose key is being decoded.
+    reserved: usize,
     bytes: usize,
     anomalies: Vec<Spanned<Anomaly>>,
 }
@@ -615,7 +618,7 @@ impl<'a> Decoder<'a> {
         // `n` is now known to be at most the bytes present; still, reserve no more than
         // the node budget allows.
         let n = refs.len() / per_item as usize;
-        let room = self.limits.max_objects.saturating_sub(self.nodes);
+        let room = self.limits.max_objects.saturating_sub(self.nodes.saturating_add(self.reserved));
         let rs = self.ref_size;
         let read_ref = |i: usize| -> (u64, Span) {
             let at = i * rs;
@@ -627,7 +630,7 @@ impl<'a> Decoder<'a> {
         let value = if is_dict {
             let mut entries = Vec::with_capacity(n.min(room / 2));
             for i in 0..n {
-                if self.nodes.saturating_add(2) > self.limits.max_objects {
+                if self.nodes.saturating_add(self.reserved).saturating_add(2) > self.limits.max_objects {
                     self.anomaly(
                         Anomaly::TooManyObjects {
                             limit: self.limits.max_objects,
@@ -638,25 +641,17 @@ impl<'a> Decoder<'a> {
                 }
                 let (k, kspan) = read_ref(i);
                 let (v, vspan) = read_ref(n + i);
+                // The key is decoded with one node held back for its value: a container key
+                // could otherwise use up the budget and leave the value one node over
+                // `max_objects` (per level of such nesting; found by fuzzing).
+                self.reserved += 1;
                 let key = self.node(k, Some(kspan), depth + 1);
+                self.reserved -= 1;
                 if !matches!(
                     key.value,
                     Value::Ascii(_) | Value::Utf16(_) | Value::Error(_)
                 ) {
                     self.anomaly(Anomaly::NonStringKey, key.span);
-                }
-                // A container key may itself have used up the budget (found by fuzzing:
-                // one node over the limit per nesting level otherwise). The entry is
-                // dropped with its key, and so are the key's nodes from the count.
-                if self.nodes >= self.limits.max_objects {
-                    self.nodes = self.nodes.saturating_sub(key.subtree_len());
-                    self.anomaly(
-                        Anomaly::TooManyObjects {
-                            limit: self.limits.max_objects,
-                        },
-                        span,
-                    );
-                    break;
                 }
                 let value = self.node(v, Some(vspan), depth + 1);
                 entries.push(Entry { key, value });
@@ -665,7 +660,7 @@ impl<'a> Decoder<'a> {
         } else {
             let mut items = Vec::with_capacity(n.min(room));
             for i in 0..n {
-                if self.nodes >= self.limits.max_objects {
+                if self.nodes.saturating_add(self.reserved) >= self.limits.max_objects {
                     self.anomaly(
                         Anomaly::TooManyObjects {
                             limit: self.limits.max_objects,
@@ -690,17 +685,6 @@ impl<'a> Decoder<'a> {
 
 // ------------------------------------------------------------------------------------
 // Accessors and rendering.
-
-impl Node<'_> {
-    /// Nodes in this subtree, itself included (recursion bounded by the depth limit).
-    fn subtree_len(&self) -> usize {
-        1 + match &self.value {
-            Value::Array(v) | Value::Set(v) => v.iter().map(Node::subtree_len).sum(),
-            Value::Dict(v) => v.iter().map(|e| e.key.subtree_len() + e.value.subtree_len()).sum(),
-            _ => 0,
-        }
-    }
-}
 
 impl<'a> Value<'a> {
     /// A short name of the type, for labels ("dict", "int", …).
@@ -1533,6 +1517,29 @@ mod tests {
         assert!(count(&p.root) <= 10, "{} nodes in the tree", count(&p.root));
         assert!(anomalies(&p).contains(&Anomaly::TooManyObjects { limit: 10 }));
         check_invariants(&f, &p);
+    }
+
+    /// Found by the tshark mutation run (mutant 3650: every offset-table entry pointing at
+    /// one 14-entry dict): an earlier fix of the test above that dropped an over-budget key
+    /// and gave its nodes back let every level spend the budget again: exponential time and
+    /// 24 GB of memory. Dicts whose keys and values are all dicts, 14 wide, 32 deep.
+    #[test]
+    fn dicts_of_dicts_stay_within_the_node_budget() {
+        let n = 29u64;
+        let refs: Vec<u64> = (1..n).collect();
+        let objs: Vec<Vec<u8>> = (0..n).map(|_| cont(0xD0, &refs, 1)).collect();
+        let f = build(&objs, 0, 1, 1);
+        let t = Instant::now();
+        let p = parse(&f, Limits::default()).unwrap();
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert!(p.nodes <= 10_000, "{}", p.nodes);
+        check_invariants(&f, &p);
+        let real = include_bytes!("../../fuzz/regressions/bplist/oom-shared-dict-tshark-mutant-3650");
+        let t = Instant::now();
+        let p = parse(real, Limits::default()).unwrap();
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert!(p.nodes <= 10_000, "{}", p.nodes);
+        check_invariants(real, &p);
     }
 
     #[test]

@@ -77,7 +77,9 @@ def find_tshark_env(plugin):
     if plugin:
         shutil.copy(plugin, os.path.join(plugdir, "appleshark.so"))
     subprocess.run(["chmod", "-R", "a+rwX", home])
-    pre = []
+    # 8 GiB of address space at most: a memory blow-up aborts (and is reported) instead of
+    # taking the machine down (the OOM killer ended a 24 GB tshark once).
+    pre = ["prlimit", f"--as={8 << 30}"]
     if os.geteuid() == 0:
         pre = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     pre += ["env", f"HOME={home}", f"WIRESHARK_PLUGIN_DIR={home}/no-global-plugins"]
