@@ -25,7 +25,8 @@ Each mutant runs in one of three tshark modes (i % 3): `-V`, `-2 -V`, and
 the same way it is reported as "stock" and does not fail the run.
 
 --batch K runs K mutants (of the same base) concatenated in one capture per tshark run
-(for the long run; a failing batch is re-run mutant by mutant to find the culprit).
+(for the long run; a failing batch is halved until the failing mutants are found, each then
+re-run alone and against stock tshark).
 
   tests/fuzz/tshark_mutate.py -n 2000                 # CI
   tests/fuzz/tshark_mutate.py -n 100000 --batch 10    # the long run (docs/robustness.md)
@@ -383,6 +384,51 @@ def is_stock(sig_ours, out, err, sig_stock):
     return bool(stock) and ours <= stock
 
 
+def bisect_failures(c, ks, paths, mode, work, first):
+    """The mutants (indexes into paths) of a failing batch that fail on their own, found by
+    halving: a half that passes as a whole is not searched further. [(k, run result)]."""
+    if len(ks) == 1:
+        f1, o1, e1, _, s1 = run_tshark(c["prefix"], paths[ks[0]], mode, c["timeout"])
+        return [(ks[0], (f1, o1, e1, s1))] if f1 else []
+    found = []
+    mid = len(ks) // 2
+    for half in (ks[:mid], ks[mid:]):
+        if len(half) == 1:
+            found += bisect_failures(c, half, paths, mode, work, first)
+            continue
+        hp = os.path.join(work, f"b{first}-{half[0]}-{half[-1]}.pcap")
+        concat([paths[k] for k in half], hp)
+        f, _, _, _, _ = run_tshark(c["prefix"], hp, mode, c["timeout"])
+        os.remove(hp)
+        if f:
+            found += bisect_failures(c, half, paths, mode, work, first)
+    return found
+
+
+def judge_mutants(c, culprits, paths, descs, mode):
+    """Each failing mutant re-run against stock tshark; kept with a report."""
+    results = []
+    for k, (f1, o1, e1, s1) in culprits:
+        i, bname, names = descs[k]
+        sp = paths[k]
+        f0, _, _, _, s0 = run_tshark(c["prefix_stock"], sp, mode, c["timeout"], stock=True)
+        stock = is_stock(s1, o1, e1, s0)
+        if not stock and mode == 2:
+            # Our -z taps make tshark build trees; stock tshark only does with -V.
+            f0, _, _, _, s0 = run_tshark(c["prefix_stock"], sp, 0, c["timeout"], stock=True)
+            stock = is_stock(s1, o1, e1, s0)
+        keep = os.path.join(c["keep"], f"mutant-{i}")
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(sp, os.path.join(keep, "mutant.pcap"))
+        with open(os.path.join(keep, "report.txt"), "w") as fh:
+            fh.write(f"mutant {i} seed {c['seed']} base {bname} mutators {names}\n")
+            fh.write(f"mode {' '.join(MODES[mode])}\nfailure: {f1}\nstock tshark without plugin: {f0}\n")
+            fh.write("--- stderr\n" + e1.decode(errors="replace")[-4000:] + "\n--- stdout tail\n"
+                     + o1.decode(errors="replace")[-4000:])
+        results.append((i, bname, names, f1, "stock" if stock else "plugin", keep))
+    return results
+
+
 def job(first):
     c = CTX
     ids = list(range(first, min(first + c["batch"], c["end"])))
@@ -402,46 +448,38 @@ def job(first):
     fail, out, err, dt, sig = run_tshark(c["prefix"], run_path, mode, c["timeout"])
     results = []
     if fail:
-        # Find the culprit(s) one by one when batched.
         batched = len(paths) > 1
-        for k, sp in enumerate(paths if batched else [run_path]):
-            i, bname, names = descs[k]
-            if batched:
-                f1, o1, e1, _, s1 = run_tshark(c["prefix"], sp, mode, c["timeout"])
-            else:
-                f1, o1, e1, s1 = fail, out, err, sig
-            if not f1:
-                continue
-            f0, _, _, _, s0 = run_tshark(c["prefix_stock"], sp, mode, c["timeout"], stock=True)
-            stock = is_stock(s1, o1, e1, s0)
-            if not stock and mode == 2:
-                # Our -z taps make tshark build trees; stock tshark only does with -V.
-                f0, _, _, _, s0 = run_tshark(c["prefix_stock"], sp, 0, c["timeout"], stock=True)
-                stock = is_stock(s1, o1, e1, s0)
-            keep = os.path.join(c["keep"], f"mutant-{i}")
-            os.makedirs(keep, exist_ok=True)
-            shutil.copy(sp, os.path.join(keep, "mutant.pcap"))
-            with open(os.path.join(keep, "report.txt"), "w") as fh:
-                fh.write(f"mutant {i} seed {c['seed']} base {bname} mutators {names}\n")
-                fh.write(f"mode {' '.join(MODES[mode])}\nfailure: {f1}\nstock tshark without plugin: {f0}\n")
-                fh.write("--- stderr\n" + e1.decode(errors="replace")[-4000:] + "\n--- stdout tail\n"
-                         + o1.decode(errors="replace")[-4000:])
-            results.append((i, bname, names, f1, "stock" if stock else "plugin", keep))
+        if batched:
+            culprits = bisect_failures(c, list(range(len(paths))), paths, mode, work, first)
+        else:
+            culprits = [(0, (fail, out, err, sig))]
+        results = judge_mutants(c, culprits, paths, descs, mode)
         if not results:
-            # Only the batch as a whole fails: judge it against stock tshark the same way.
+            # No half fails on its own (mutants of one base share addresses, so an earlier
+            # mutant's state can hide a later one's failure): judge the whole batch against
+            # stock tshark, and only when stock does not explain it look for the culprit
+            # mutant by mutant.
             f0, _, _, _, s0 = run_tshark(c["prefix_stock"], run_path, mode, c["timeout"], stock=True)
             stock = is_stock(sig, out, err, s0)
             if not stock and mode == 2:
                 f0, _, _, _, s0 = run_tshark(c["prefix_stock"], run_path, 0, c["timeout"], stock=True)
                 stock = is_stock(sig, out, err, s0)
-            keep = os.path.join(c["keep"], f"batch-{first}")
-            os.makedirs(keep, exist_ok=True)
-            shutil.copy(run_path, os.path.join(keep, "batch.pcap"))
-            with open(os.path.join(keep, "report.txt"), "w") as fh:
-                fh.write(f"batch {first}..{first + len(ids) - 1} seed {c['seed']} mutants {descs}\n")
-                fh.write(f"mode {' '.join(MODES[mode])}\nfailure: {fail}\nstock tshark without plugin: {f0}\n")
-            results.append((first, "batch", [], fail + " (whole batch only; no single mutant fails)",
-                            "stock" if stock else "plugin", keep))
+            if not stock:
+                linear = []
+                for k, sp in enumerate(paths):
+                    f1, o1, e1, _, s1 = run_tshark(c["prefix"], sp, mode, c["timeout"])
+                    if f1:
+                        linear.append((k, (f1, o1, e1, s1)))
+                results = judge_mutants(c, linear, paths, descs, mode)
+            if not results:
+                keep = os.path.join(c["keep"], f"batch-{first}")
+                os.makedirs(keep, exist_ok=True)
+                shutil.copy(run_path, os.path.join(keep, "batch.pcap"))
+                with open(os.path.join(keep, "report.txt"), "w") as fh:
+                    fh.write(f"batch {first}..{first + len(ids) - 1} seed {c['seed']} mutants {descs}\n")
+                    fh.write(f"mode {' '.join(MODES[mode])}\nfailure: {fail}\nstock tshark without plugin: {f0}\n")
+                results.append((first, "batch", [], fail + " (whole batch only; no single mutant fails)",
+                                "stock" if stock else "plugin", keep))
     for p in set(paths + [run_path]):
         try:
             os.remove(p)
