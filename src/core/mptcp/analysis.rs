@@ -668,6 +668,12 @@ impl Analyser {
         }
         self.max_frame = Some(seg.frame);
         let ann = self.analyse(seg)?;
+        if ann.connection.is_none() && ann.events.is_empty() {
+            // A segment of a connection not tracked (past the connection cap) carries
+            // nothing to show; storing it would make memory grow with every untracked
+            // connection after all.
+            return None;
+        }
         if self.annotations.len() >= self.config.max_annotations {
             self.annotation_cap_hit = true;
             if let Some(c) = ann.connection.and_then(|c| self.conns.get_mut(c)) {
@@ -2057,6 +2063,10 @@ mod tests {
         .unwrap();
         assert_eq!(x.rel_dack, Some(51));
         assert!(x.data_rtt.is_some());
+        // Later segments of the untracked connection: nothing to show, nothing stored.
+        let stored = a.annotations.len();
+        assert!(feed(&mut a, &p(31, 31, C2, S, ACK, 1, 0, dss4(Some(1), None))).is_none());
+        assert_eq!(a.annotations.len(), stored);
     }
 
     /// Random segments with random option bytes never panic, and refeeding changes nothing.
