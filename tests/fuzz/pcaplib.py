@@ -59,6 +59,27 @@ def write_pcap(path, linktype, packets):
             f.write(pkt)
 
 
+def write_pcapng(path, packets):
+    """pcapng with one interface per link type, for captures mixing link types:
+    packets = [(linktype, ts_ns, bytes)]; nanosecond timestamps (if_tsresol 9)."""
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        n = 12 + len(body)
+        return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+    ifaces = {}
+    for lt, _, _ in packets:
+        ifaces.setdefault(lt, len(ifaces))
+    with open(path, "wb") as f:
+        f.write(block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)))
+        for lt in ifaces:
+            tsresol = struct.pack("<HHB3x", 9, 1, 9) + struct.pack("<HH", 0, 0)
+            f.write(block(1, struct.pack("<HHI", lt, 0, 262144) + tsresol))
+        for lt, ts, pkt in packets:
+            body = struct.pack("<IIIII", ifaces[lt], ts >> 32, ts & 0xFFFFFFFF, len(pkt), len(pkt)) + pkt
+            f.write(block(6, body))
+
+
 def decode(linktype, f):
     """dict(proto='tcp'|'udp', src, dst, sport, dport, l4_off, hdr_len, payload_off, payload,
     flags, seq, ack, options, options_off) or None."""

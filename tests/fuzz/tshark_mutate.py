@@ -82,7 +82,7 @@ def find_tshark_env(plugin):
     # taking the machine down (the OOM killer ended a 24 GB tshark once).
     pre = ["prlimit", f"--as={8 << 30}"]
     if os.geteuid() == 0:
-        pre = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        pre = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + pre
     pre += ["env", f"HOME={home}", f"WIRESHARK_PLUGIN_DIR={home}/no-global-plugins"]
     return home, pre
 
@@ -314,18 +314,23 @@ def make_mutant(seed, i, base_list, path):
 
 
 def concat(paths, out):
-    """One capture holding several mutants of the same base, one after the other."""
-    lt, allp, t = None, [], 0
+    """One capture holding several mutants, one after the other. Mutants of bases with other
+    link types (Linux cooked captures among Ethernet ones) keep theirs: then the capture is
+    pcapng with one interface per link type."""
+    allp, t = [], 0
     for p in paths:
-        l2, pk = pcaplib.read_packets(p)
-        lt = l2
+        lt, pk = pcaplib.read_packets(p)
         if not pk:
             continue
         t0 = pk[0][0]
         for ts, b in pk:
-            allp.append((t + max(0, ts - t0), b))
-        t = allp[-1][0] + 10**9
-    pcaplib.write_pcap(out, lt, allp)
+            allp.append((lt, t + max(0, ts - t0), b))
+        t = allp[-1][1] + 10**9
+    lts = {lt for lt, _, _ in allp}
+    if len(lts) <= 1:
+        pcaplib.write_pcap(out, lts.pop() if lts else pcaplib.LINK_ETHERNET, [(ts, b) for _, ts, b in allp])
+    else:
+        pcaplib.write_pcapng(out, allp)
 
 
 # ---------------------------------------------------------------------------- running
@@ -405,18 +410,25 @@ def bisect_failures(c, ks, paths, mode, work, first):
     return found
 
 
+def stock_judge(c, path, mode, sig, out, err):
+    """(whether stock tshark without the plugin fails the same way on `path`, its failure).
+    Our -z taps make tshark build protocol trees, which stock tshark only does with -V: in
+    that mode stock tshark is also run with `-2 -V` (same two passes, with trees) and `-V`."""
+    f0 = None
+    for m in [mode] + ([1, 0] if mode == 2 else []):
+        f0, _, _, _, s0 = run_tshark(c["prefix_stock"], path, m, c["timeout"], stock=True)
+        if is_stock(sig, out, err, s0):
+            return True, f0
+    return False, f0
+
+
 def judge_mutants(c, culprits, paths, descs, mode):
     """Each failing mutant re-run against stock tshark; kept with a report."""
     results = []
     for k, (f1, o1, e1, s1) in culprits:
         i, bname, names = descs[k]
         sp = paths[k]
-        f0, _, _, _, s0 = run_tshark(c["prefix_stock"], sp, mode, c["timeout"], stock=True)
-        stock = is_stock(s1, o1, e1, s0)
-        if not stock and mode == 2:
-            # Our -z taps make tshark build trees; stock tshark only does with -V.
-            f0, _, _, _, s0 = run_tshark(c["prefix_stock"], sp, 0, c["timeout"], stock=True)
-            stock = is_stock(s1, o1, e1, s0)
+        stock, f0 = stock_judge(c, sp, mode, s1, o1, e1)
         keep = os.path.join(c["keep"], f"mutant-{i}")
         os.makedirs(keep, exist_ok=True)
         shutil.copy(sp, os.path.join(keep, "mutant.pcap"))
@@ -459,11 +471,7 @@ def job(first):
             # mutant's state can hide a later one's failure): judge the whole batch against
             # stock tshark, and only when stock does not explain it look for the culprit
             # mutant by mutant.
-            f0, _, _, _, s0 = run_tshark(c["prefix_stock"], run_path, mode, c["timeout"], stock=True)
-            stock = is_stock(sig, out, err, s0)
-            if not stock and mode == 2:
-                f0, _, _, _, s0 = run_tshark(c["prefix_stock"], run_path, 0, c["timeout"], stock=True)
-                stock = is_stock(sig, out, err, s0)
+            stock, f0 = stock_judge(c, run_path, mode, sig, out, err)
             if not stock:
                 linear = []
                 for k, sp in enumerate(paths):
