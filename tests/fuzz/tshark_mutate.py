@@ -24,7 +24,7 @@ Each mutant runs in one of three tshark modes (i % 3): `-V`, `-2 -V`, and
 --keep (mutant + command + output) and re-run without the plugin: if stock tshark fails
 the same way it is reported as "stock" and does not fail the run.
 
---batch K runs K mutants (of the same base) concatenated in one capture per tshark run
+--batch K runs K consecutive mutants (consecutive bases) concatenated in one capture per tshark run
 (for the long run; a failing batch is halved until the failing mutants are found, each then
 re-run alone and against stock tshark).
 
@@ -467,7 +467,7 @@ def job(first):
             culprits = [(0, (fail, out, err, sig))]
         results = judge_mutants(c, culprits, paths, descs, mode)
         if not results:
-            # No half fails on its own (mutants of one base share addresses, so an earlier
+            # No half fails on its own (mutants in a batch share addresses, so an earlier
             # mutant's state can hide a later one's failure): judge the whole batch against
             # stock tshark, and only when stock does not explain it look for the culprit
             # mutant by mutant.
