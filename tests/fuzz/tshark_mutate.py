@@ -349,14 +349,20 @@ OUR_PATTERNS = [b"appleshark internal error", b"panicked at"]
 def signature(out, err):
     """The normalised lines that matched BAD_OUTPUT (pids and times stripped)."""
     sig = set()
-    # -V output of a batch runs to tens of MB: look for the patterns in the whole buffers
-    # first (1.6 s → 0.1 s on a 37 MB output) and split lines only when one is there.
-    if not any(p in out or p in err for p in BAD_OUTPUT):
-        return sig
-    for line in (out + b"\n" + err).splitlines():
-        if any(p in line for p in BAD_OUTPUT):
-            line = re.sub(rb"^\s*\*\* \(tshark:\d+\) [\d:.]+ ", b"", line.strip())
-            sig.add(line.decode(errors="replace"))
+    # -V output of a batch runs to tens of MB: find the patterns with bytes.find and cut out
+    # only their lines (splitting all of it in Python took 1.6 s per run on a 37 MB output).
+    for buf in (out, err):
+        for p in BAD_OUTPUT:
+            at = buf.find(p)
+            while at >= 0:
+                start = buf.rfind(b"\n", 0, at) + 1
+                end = buf.find(b"\n", at)
+                end = len(buf) if end < 0 else end
+                for line in buf[start:end].splitlines():
+                    if any(q in line for q in BAD_OUTPUT):
+                        line = re.sub(rb"^\s*\*\* \(tshark:\d+\) [\d:.]+ ", b"", line.strip())
+                        sig.add(line.decode(errors="replace"))
+                at = buf.find(p, end)
     return sig
 
 
