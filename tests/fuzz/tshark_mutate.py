@@ -28,8 +28,8 @@ the same way it is reported as "stock" and does not fail the run.
 (for the long run; a failing batch is halved until the failing mutants are found, each then
 re-run alone and against stock tshark).
 
-  tests/fuzz/tshark_mutate.py -n 2000                 # CI
-  tests/fuzz/tshark_mutate.py -n 100000 --batch 10    # the long run (docs/robustness.md)
+  tests/fuzz/tshark_mutate.py -n 2000 --batch 5       # CI (run-tests.sh)
+  tests/fuzz/tshark_mutate.py -n 100000 --batch 50 --seed 7   # the long run (docs/robustness.md)
   tests/fuzz/tshark_mutate.py --only 1234             # reproduce mutant 1234 (same --seed)
 """
 
