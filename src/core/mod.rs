@@ -13,5 +13,7 @@ pub mod frame;
 pub mod mptcp;
 pub mod snatmap;
 pub mod span;
+#[cfg(test)]
+pub(crate) mod test_rng;
 #[doc(hidden)]
 pub mod fuzz_bodies;

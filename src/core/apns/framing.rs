@@ -396,22 +396,7 @@ mod tests {
         assert_eq!(probe(&[0x13, 0, 0, 0, 3, 1, 0, 0]), Probe::NoMatch);
     }
 
-    /// A tiny deterministic generator (xorshift64*), independent of the code under test.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn fill(&mut self, b: &mut [u8]) {
-            for c in b.chunks_mut(8) {
-                let v = self.next().to_le_bytes();
-                c.copy_from_slice(&v[..c.len()]);
-            }
-        }
-    }
+    use crate::core::test_rng::Rng;
 
     /// One million random 1460-byte segments: none is taken for a courier stream.
     #[test]

@@ -38,16 +38,7 @@ pub use topics::{topic_hash, TopicTable};
 mod tests {
     use super::*;
 
-    /// Deterministic pseudo-random bytes (no extra crates): xorshift64*.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-    }
+    use crate::core::test_rng::Rng;
 
     /// Every public entry point on random and mutated inputs: no panic, and spans inside
     /// the buffer.

@@ -32,16 +32,7 @@ pub fn is_facetime_port(port: u16) -> bool {
 mod fuzz_tests {
     use super::*;
 
-    /// xorshift64*: deterministic, no dependency.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-    }
+    use crate::core::test_rng::Rng;
 
     fn exercise(p: &[u8]) {
         let _ = classify(p);
