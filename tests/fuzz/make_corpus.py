@@ -34,13 +34,7 @@ MAX_LEN = 8192
 
 
 def captures(fixtures):
-    paths = sorted(glob.glob(os.path.join(fixtures, "*.pcap*")))
-    paths += sorted(glob.glob(os.path.join(ROOT, "samples", "*.pcap*")))
-    for shared in (os.path.join(ROOT, "..", "shared", "captures"), "/work/shared/captures"):
-        if os.path.isdir(shared):
-            paths += sorted(glob.glob(os.path.join(shared, "*.pcap*")))
-            break
-    return paths
+    return pcaplib.base_captures(ROOT, fixtures)
 
 
 def apns_messages(stream):

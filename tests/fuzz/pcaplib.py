@@ -4,9 +4,23 @@ read_packets(path) -> (linktype, [(ts_ns, bytes)]); decode(linktype, frame) -> t
 fields the generators need, with the offsets of the transport payload in the frame.
 """
 
+import glob
+import os
 import struct
 
 LINK_ETHERNET, LINK_NULL, LINK_RAW, LINK_LOOP, LINK_SLL, LINK_IPV4, LINK_IPV6, LINK_SLL2 = 1, 0, 101, 108, 113, 228, 229, 276
+
+
+def base_captures(root, fixtures):
+    """The fuzzing bases, in a fixed order: the harvested fixtures, samples/, and the shared
+    real captures (../shared/captures or /work/shared/captures) when present."""
+    paths = sorted(glob.glob(os.path.join(fixtures, "*.pcap*")))
+    paths += sorted(glob.glob(os.path.join(root, "samples", "*.pcap*")))
+    for shared in (os.path.join(root, "..", "shared", "captures"), "/work/shared/captures"):
+        if os.path.isdir(shared):
+            paths += sorted(glob.glob(os.path.join(shared, "*.pcap*")))
+            break
+    return paths
 
 
 def read_packets(path):

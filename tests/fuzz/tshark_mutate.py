@@ -34,7 +34,6 @@ re-run alone and against stock tshark).
 """
 
 import argparse
-import glob
 import multiprocessing
 import os
 import random
@@ -93,14 +92,8 @@ def build_plugin():
 
 
 def bases(fixtures):
-    paths = sorted(glob.glob(os.path.join(fixtures, "*.pcap*")))
-    paths += sorted(glob.glob(os.path.join(ROOT, "samples", "*.pcap*")))
-    for shared in (os.path.join(ROOT, "..", "shared", "captures"), "/work/shared/captures"):
-        if os.path.isdir(shared):
-            paths += sorted(glob.glob(os.path.join(shared, "*.pcap*")))
-            break
     out = []
-    for p in paths:
+    for p in pcaplib.base_captures(ROOT, fixtures):
         try:
             lt, pkts = pcaplib.read_packets(p)
         except Exception:
@@ -432,6 +425,18 @@ def stock_judge(c, path, mode, sig, out, err):
     return False, f0
 
 
+def keep_failure(c, name, capture, capname, header, mode, failure, stock_failure, tail):
+    """Keeps a failing capture with its report in --keep/<name>/; returns that folder."""
+    keep = os.path.join(c["keep"], name)
+    os.makedirs(keep, exist_ok=True)
+    shutil.copy(capture, os.path.join(keep, capname))
+    with open(os.path.join(keep, "report.txt"), "w") as fh:
+        fh.write(header + "\n")
+        fh.write(f"mode {' '.join(MODES[mode])}\nfailure: {failure}\nstock tshark without plugin: {stock_failure}\n")
+        fh.write(tail)
+    return keep
+
+
 def judge_mutants(c, culprits, paths, descs, mode):
     """Each failing mutant re-run against stock tshark; kept with a report."""
     results = []
@@ -439,14 +444,10 @@ def judge_mutants(c, culprits, paths, descs, mode):
         i, bname, names = descs[k]
         sp = paths[k]
         stock, f0 = stock_judge(c, sp, mode, s1, o1, e1)
-        keep = os.path.join(c["keep"], f"mutant-{i}")
-        os.makedirs(keep, exist_ok=True)
-        shutil.copy(sp, os.path.join(keep, "mutant.pcap"))
-        with open(os.path.join(keep, "report.txt"), "w") as fh:
-            fh.write(f"mutant {i} seed {c['seed']} base {bname} mutators {names}\n")
-            fh.write(f"mode {' '.join(MODES[mode])}\nfailure: {f1}\nstock tshark without plugin: {f0}\n")
-            fh.write("--- stderr\n" + e1.decode(errors="replace")[-4000:] + "\n--- stdout tail\n"
-                     + o1.decode(errors="replace")[-4000:])
+        keep = keep_failure(c, f"mutant-{i}", sp, "mutant.pcap",
+                            f"mutant {i} seed {c['seed']} base {bname} mutators {names}", mode, f1, f0,
+                            "--- stderr\n" + e1.decode(errors="replace")[-4000:] + "\n--- stdout tail\n"
+                            + o1.decode(errors="replace")[-4000:])
         results.append((i, bname, names, f1, "stock" if stock else "plugin", keep))
     return results
 
@@ -490,12 +491,9 @@ def job(first):
                         linear.append((k, (f1, o1, e1, s1)))
                 results = judge_mutants(c, linear, paths, descs, mode)
             if not results:
-                keep = os.path.join(c["keep"], f"batch-{first}")
-                os.makedirs(keep, exist_ok=True)
-                shutil.copy(run_path, os.path.join(keep, "batch.pcap"))
-                with open(os.path.join(keep, "report.txt"), "w") as fh:
-                    fh.write(f"batch {first}..{first + len(ids) - 1} seed {c['seed']} mutants {descs}\n")
-                    fh.write(f"mode {' '.join(MODES[mode])}\nfailure: {fail}\nstock tshark without plugin: {f0}\n")
+                keep = keep_failure(c, f"batch-{first}", run_path, "batch.pcap",
+                                    f"batch {first}..{first + len(ids) - 1} seed {c['seed']} mutants {descs}",
+                                    mode, fail, f0, "")
                 results.append((first, "batch", [], fail + " (whole batch only; no single mutant fails)",
                                 "stock" if stock else "plugin", keep))
     for p in set(paths + [run_path]):
