@@ -9,6 +9,10 @@ use std::time::Duration;
 use support::{Capture, Dir, Flow, Rng, Tshark};
 
 /// A request laid out by hand from protocol-notes §2 (independent of `core::snatmap`).
+///
+/// Nonces on UDP 5678 are drawn like Apple's client draws them (31 random bits): stock
+/// Wireshark's MNDP owns that port and takes any datagram whose bytes 4 and 6 are zero, which
+/// small nonces such as 0x11 are (a random nonce is, one time in 32,768).
 fn request(nonce: u32, ip: Ipv4Addr, port: u16) -> Vec<u8> {
     let mut b = Vec::with_capacity(16);
     b.extend_from_slice(&1u32.to_be_bytes());
@@ -148,9 +152,9 @@ fn single_pass_links_response_to_request() {
     let t = Tshark::get();
     let mut cap = Capture::new();
     let mut a = Flow::udp(sa("192.168.7.7:16393"), sa("17.1.1.1:5678"));
-    cap.push(a.packet(&request(0x11, Ipv4Addr::new(192, 168, 7, 7), 16393)));
+    cap.push(a.packet(&request(0x3a11_5c07, Ipv4Addr::new(192, 168, 7, 7), 16393)));
     cap.advance(Duration::from_millis(249));
-    cap.push(a.reply(&response(0x11, Ipv4Addr::new(203, 0, 113, 200), 2000)));
+    cap.push(a.reply(&response(0x3a11_5c07, Ipv4Addr::new(203, 0, 113, 200), 2000)));
     let file = t.capture("single.pcap", &cap.to_bytes());
     let got = t.fields(&file, None, &["snatmap.response_in", "snatmap.response_to", "snatmap.time"], &[]);
     assert_eq!(got, vec![row(&["", "", ""]), row(&["", "1", "0.250000000"])]);
@@ -321,27 +325,75 @@ fn heuristic_rejects_lookalikes() {
     assert_eq!(got, real);
 }
 
-/// `--disable-heuristic snatmap_udp` switches the heuristic off; the port stays, and its
-/// preference moves it.
+/// SNATMAP is found by its heuristic, not by owning a port: `--disable-heuristic snatmap_udp`
+/// switches it off everywhere, Decode As still forces it, and the server-port preference
+/// `snatmap.udp.port` says where a lone response (no request seen) is believed.
 #[test]
-fn heuristic_switch_and_port_preference() {
+fn heuristic_switch_decode_as_and_server_port_preference() {
     let t = Tshark::get();
     let mut cap = Capture::new();
-    let mut on_5678 = Flow::udp(sa("192.168.1.5:16402"), sa("17.0.0.10:5678"));
-    // Source port outside FaceTime's 16393-16472 (owned by the facetime demultiplexer, which
+    // Source ports outside FaceTime's 16393-16472 (owned by the facetime demultiplexer, which
     // hands SNATMAP on it to this dissector whatever the heuristic's switch).
+    let mut on_5678 = Flow::udp(sa("192.168.1.5:40402"), sa("17.0.0.10:5678"));
     let mut on_6000 = Flow::udp(sa("192.168.1.5:40403"), sa("17.0.0.10:6000"));
-    cap.push(on_5678.packet(&request(1, Ipv4Addr::new(192, 168, 1, 5), 16402)));
-    cap.push(on_6000.packet(&request(2, Ipv4Addr::new(192, 168, 1, 5), 40403)));
+    // A lone response from a non-Apple server on port 6000: believed only when 6000 is named a
+    // SNATMAP server port.
+    let mut lone = Flow::udp(sa("198.51.100.9:6000"), sa("192.168.1.5:40404"));
+    cap.push(on_5678.packet(&request(0x2b0c_4d11, Ipv4Addr::new(192, 168, 1, 5), 40402)));
+    cap.push(on_6000.packet(&request(0x2b0c_4d12, Ipv4Addr::new(192, 168, 1, 5), 40403)));
+    cap.push(lone.packet(&response(0x2b0c_4d13, Ipv4Addr::new(203, 0, 113, 7), 40404)));
     let file = t.capture("switch.pcap", &cap.to_bytes());
     let frames = |extra: &[&str]| -> Vec<String> { t.fields(&file, Some("snatmap"), &["frame.number"], extra).into_iter().map(|r| r[0].clone()).collect() };
     assert_eq!(frames(&[]), vec!["1", "2"]);
-    assert_eq!(frames(&["--disable-heuristic", "snatmap_udp"]), vec!["1"]);
-    // Like every stock dissector registered with dissector_add_uint_with_preference (measured
-    // with syslog on 4.0: `-o syslog.udp.port:600` decodes 600 *and* still 514), setting the
-    // port preference adds the port on the command line without dropping the default.
-    assert_eq!(frames(&["--disable-heuristic", "snatmap_udp", "-o", "snatmap.udp.port:6000"]), vec!["1", "2"]);
+    assert_eq!(frames(&["-2"]), vec!["1", "2"]);
+    assert_eq!(frames(&["-o", "snatmap.udp.port:6000"]), vec!["1", "2", "3"]);
+    assert_eq!(frames(&["-2", "-o", "snatmap.udp.port:5678,6000"]), vec!["1", "2", "3"]);
+    assert_eq!(frames(&["--disable-heuristic", "snatmap_udp"]), Vec::<String>::new());
+    assert_eq!(frames(&["--disable-heuristic", "snatmap_udp", "-d", "udp.port==6000,snatmap"]), vec!["2", "3"]);
     assert_eq!(frames(&["--disable-protocol", "snatmap"]), Vec::<String>::new());
+}
+
+/// MNDP, a 16-byte request on MikroTik's MNDP port (stock Wireshark's dissector for UDP 5678).
+/// Laid out from MikroTik's documentation: 2 bytes header, 2 bytes sequence number, then TLVs
+/// (type 1 MAC address, type 5 identity), each type and length 2 bytes big-endian.
+fn mndp(seq: u16, identity: &str) -> Vec<u8> {
+    let mut b = vec![0, 0];
+    b.extend_from_slice(&seq.to_be_bytes());
+    b.extend_from_slice(&[0, 1, 0, 6, 0x4c, 0x5e, 0x0c, 0x11, 0x22, 0x33]);
+    b.extend_from_slice(&5u16.to_be_bytes());
+    b.extend_from_slice(&(identity.len() as u16).to_be_bytes());
+    b.extend_from_slice(identity.as_bytes());
+    b
+}
+
+/// UDP 5678 is shared with MNDP: MNDP keeps its datagrams (with SNATMAP on, off, or its
+/// heuristic off), SNATMAP takes its own; lone 16-byte "responses" between hosts that are not
+/// Apple's and not from a server port stay what stock makes of them.
+#[test]
+fn port_5678_is_shared_with_mndp() {
+    let t = Tshark::get();
+    let mut cap = Capture::new();
+    let mut mk = Flow::udp(sa("192.168.88.1:5678"), sa("255.255.255.255:5678"));
+    let mut sm = Flow::udp(sa("192.168.1.5:40402"), sa("17.0.0.10:5678"));
+    // A network probe's 16-byte datagrams on port 6000, both ways, first word 2.
+    let mut probe = Flow::udp(sa("10.20.30.40:6000"), sa("10.20.30.41:6000"));
+    cap.push(mk.packet(&mndp(1, "router-a")));
+    cap.push(sm.packet(&request(0x41d2_0e77, Ipv4Addr::new(192, 168, 1, 5), 40402)));
+    cap.push(sm.reply(&response(0x41d2_0e77, Ipv4Addr::new(203, 0, 113, 7), 40402)));
+    cap.push(mk.packet(&mndp(2, "router-b")));
+    cap.push(probe.packet(&response(5, Ipv4Addr::new(10, 1, 1, 1), 65535)));
+    cap.push(probe.reply(&response(6, Ipv4Addr::new(10, 1, 1, 2), 1)));
+    let file = t.capture("mndp.pcap", &cap.to_bytes());
+    for extra in [&[][..], &["-2"], &["--disable-protocol", "snatmap"], &["--disable-heuristic", "snatmap_udp"]] {
+        let rows = t.fields(&file, None, &["frame.number", "frame.protocols"], extra);
+        let protos: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+        assert!(protos[0].ends_with(":udp:mndp"), "{extra:?}: {protos:?}");
+        assert!(protos[3].ends_with(":udp:mndp"), "{extra:?}: {protos:?}");
+        assert!(protos[4].ends_with(":udp:data") && protos[5].ends_with(":udp:data"), "{extra:?}: {protos:?}");
+        let snat = extra.is_empty() || extra == ["-2"];
+        assert_eq!(protos[1].ends_with(":udp:snatmap"), snat, "{extra:?}: {protos:?}");
+        assert_eq!(protos[2].ends_with(":udp:snatmap"), snat, "{extra:?}: {protos:?}");
+    }
 }
 
 /// Random, truncated and lying payloads never hurt tshark: it exits cleanly, with no internal
@@ -399,10 +451,10 @@ fn request_cap_preference_bounds_state() {
     let t = Tshark::get();
     let mut cap = Capture::new();
     let mut f = Flow::udp(sa("192.168.1.5:16402"), sa("17.0.0.10:5678"));
-    for nonce in 1..=3u32 {
+    for nonce in 0x6000_1001..=0x6000_1003u32 {
         cap.push(f.packet(&request(nonce, Ipv4Addr::new(192, 168, 1, 5), 16402)));
     }
-    cap.push(f.reply(&response(3, Ipv4Addr::new(203, 0, 113, 7), 1)));
+    cap.push(f.reply(&response(0x6000_1003, Ipv4Addr::new(203, 0, 113, 7), 1)));
     let file = t.capture("cap.pcap", &cap.to_bytes());
     let got = t.fields(&file, None, &["frame.number", "_ws.expert.message", "snatmap.response_to"], &["-o", "snatmap.max_requests:2"]);
     // Frame 3 (third request) is over the cap of 2, so the response (frame 4) finds no request.

@@ -11,6 +11,7 @@
 #include <epan/show_exception.h>
 #include <epan/wmem_scopes.h>
 #include <epan/dissectors/packet-tcp.h>
+#include <wsutil/report_message.h>
 #include "shim.h"
 
 int appleshark_pinfo_visited(const packet_info *pinfo)
@@ -93,4 +94,9 @@ int appleshark_tcp_dissect_pdus(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
     }
     ENDTRY;
     return ret;
+}
+
+void appleshark_report_failure(const char *msg)
+{
+    report_failure("%s", msg);
 }

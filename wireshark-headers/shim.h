@@ -33,4 +33,8 @@ int appleshark_tcp_dissect_pdus(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
                                 unsigned (*get_pdu_len)(packet_info *, tvbuff_t *, int, void *),
                                 dissector_t dissect_pdu, void *data);
 
+/* report_failure("%s", msg): how Wireshark reports a bad preference (tshark: stderr; the
+ * GUI: a dialog). */
+void appleshark_report_failure(const char *msg);
+
 #endif

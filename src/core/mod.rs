@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod apns;
+pub mod apple;
 pub mod bplist;
 pub mod facetime;
 pub mod frame;

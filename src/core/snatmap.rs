@@ -80,6 +80,26 @@ impl Message {
     }
 }
 
+/// What makes a response believable where it is found by content alone. A response has 32
+/// fixed bits and a length (about one in 2^32 random 16-byte datagrams, far more among
+/// network probes that start with a small counter), so on its own it is weak: it needs one of
+/// these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResponseEvidence {
+    /// A request came from the response's destination in the same conversation.
+    pub request_seen: bool,
+    /// It was sent from a SNATMAP server port.
+    pub from_server_port: bool,
+    /// It was sent from one of Apple's addresses.
+    pub from_apple: bool,
+}
+
+impl ResponseEvidence {
+    pub fn believable(&self) -> bool {
+        self.request_seen || self.from_server_port || self.from_apple
+    }
+}
+
 /// Why 16 bytes (or not) are not a SNATMAP message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reject {
@@ -203,6 +223,18 @@ mod tests {
     const RESP: [u8; 16] = [
         0, 0, 0, 2, 0x1a, 0x2b, 0x3c, 0x4d, 0x34, 0xff, 0x8e, 0xf8, 0x10, 0xcd, 0, 0,
     ];
+
+    #[test]
+    fn a_lone_response_needs_evidence() {
+        assert!(!ResponseEvidence::default().believable());
+        for e in [
+            ResponseEvidence { request_seen: true, ..Default::default() },
+            ResponseEvidence { from_server_port: true, ..Default::default() },
+            ResponseEvidence { from_apple: true, ..Default::default() },
+        ] {
+            assert!(e.believable(), "{e:?}");
+        }
+    }
 
     #[test]
     fn request_fields() {

@@ -1,15 +1,26 @@
 //! SNATMAP: glue from `core::snatmap` to Wireshark.
 //!
-//! Reached three ways: the UDP heuristic `snatmap_udp` (exactly 16 bytes of type 1 with the
-//! 0xAAAA trailer, or type 2), UDP port 5678 (preference `snatmap.udp.port`), and by name
+//! Reached three ways: the UDP heuristic `snatmap_udp`, Decode As (`udp.port`), and by name
 //! ("snatmap") from the FaceTime demultiplexer. Requests and responses are matched by nonce
 //! within the UDP conversation on the first pass; later passes only read what was recorded.
+//!
+//! UDP 5678 is shared: stock Wireshark gives it to MikroTik's MNDP. SNATMAP is not put in the
+//! `udp.port` table (that would replace MNDP, also with `--disable-protocol snatmap`); UDP
+//! tries MNDP first, which refuses anything that is not MNDP, then the heuristics, where this
+//! one claims a datagram only when it is SNATMAP:
+//! - a request (16 bytes, type 1, the 0xAAAA trailer: 64 fixed bits) anywhere;
+//! - a response (type 2: 32 fixed bits and a length, weak on its own) only with evidence
+//!   (`core::snatmap::ResponseEvidence`): a request seen from its destination in this
+//!   conversation, or sent from a SNATMAP server port (preference `snatmap.udp.port`, default
+//!   5678), or from an Apple address.
+//!
+//! The first pass records every claimed frame, so later passes claim exactly the same ones.
 
 use crate::core::snatmap::{self, at, Message, Request, Response};
 use crate::core::span::Span;
 use crate::epan::*;
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 pub static PROTO: Protocol = Protocol::new(c"SNATMAP (Apple NAT mapping)", c"SNATMAP", c"snatmap");
 
@@ -88,8 +99,7 @@ static EXPERTS: [Expert; 8] = [
     Expert::new(&EI_STATE_CAP, c"snatmap.state_cap", Group::Protocol, Severity::Warn, c"More requests in this conversation than snatmap.max_requests; this one is not matched"),
 ];
 
-/// Preference: look for SNATMAP in any 16-byte UDP payload (the heuristic is also listed in
-/// Analyze → Enabled Protocols as `snatmap_udp`).
+/// The SNATMAP server port (the default of `snatmap.udp.port`).
 pub const DEFAULT_PORT: u32 = 5678;
 
 /// Most requests remembered per conversation (preference `snatmap.max_requests`): 100,000
@@ -98,21 +108,42 @@ pub const DEFAULT_PORT: u32 = 5678;
 pub const DEFAULT_MAX_REQUESTS: u32 = 65_536;
 static MAX_REQUESTS: PrefUint = PrefUint::new(DEFAULT_MAX_REQUESTS);
 
+/// The SNATMAP server ports (preference `snatmap.udp.port`): a response sent from one of them
+/// is believed without having seen its request.
+static SERVER_PORTS: PrefRange = PrefRange::new(c"5678"); // DEFAULT_PORT
+
 static HANDLE: Handle = Handle::new();
 
 pub fn register() {
     PROTO.register(&FIELDS, &ETTS, &EXPERTS);
-    PROTO.prefs().uint(
-        c"max_requests",
-        c"Requests remembered per conversation",
-        c"Requests past this many in one UDP conversation are shown but not matched to responses (bounds memory on hostile captures)",
-        &MAX_REQUESTS,
-    );
+    PROTO
+        .prefs_checked(check_prefs)
+        .uint(
+            c"max_requests",
+            c"Requests remembered per conversation",
+            c"Requests past this many in one UDP conversation are shown but not matched to responses (bounds memory on hostile captures); at least 1",
+            &MAX_REQUESTS,
+        )
+        .range(
+            c"udp.port",
+            c"SNATMAP server UDP ports",
+            c"A SNATMAP response sent from one of these ports is taken without its request in the capture. The port is shared: other protocols on it (MNDP on 5678) keep their datagrams",
+            &SERVER_PORTS,
+            65535,
+        );
     HANDLE.register::<ByPort>(c"snatmap");
 }
 
+/// Preference check (after every change): a cap of 0 would silently stop all matching.
+fn check_prefs() -> Option<String> {
+    (MAX_REQUESTS.get() == 0).then(|| {
+        MAX_REQUESTS.set(DEFAULT_MAX_REQUESTS);
+        format!("snatmap.max_requests must be at least 1 (0 would match no response to any request); using {DEFAULT_MAX_REQUESTS}")
+    })
+}
+
 pub fn handoff() {
-    HANDLE.add_uint_with_preference(c"udp.port", DEFAULT_PORT);
+    HANDLE.add_for_decode_as(c"udp.port");
     add_heuristic::<Heur>(c"udp", c"SNATMAP over UDP", c"snatmap_udp", true);
 }
 
@@ -133,14 +164,34 @@ impl Dissector for ByPort {
     }
 }
 
-/// The UDP heuristic: claims exactly what `core::snatmap::parse` accepts.
+/// The UDP heuristic: requests as `core::snatmap::parse` accepts them, responses only with
+/// evidence (see the module docs).
 pub struct Heur;
 impl Heuristic for Heur {
     fn protocol() -> &'static Protocol {
         &PROTO
     }
     fn dissect(pkt: &mut Packet<'_>) -> bool {
-        ByPort::dissect(pkt) != 0
+        let Ok(msg) = snatmap::parse(pkt.bytes()) else { return false };
+        if let Message::Response(_) = msg {
+            let state = pkt.conversation::<ConvState>(&PROTO);
+            let believed = if pkt.visited() {
+                state.borrow().notes.contains_key(&pkt.frame())
+            } else {
+                let dst = (pkt.dst(), pkt.dst_port());
+                let evidence = snatmap::ResponseEvidence {
+                    request_seen: state.borrow().req_sources.contains(&dst),
+                    from_server_port: SERVER_PORTS.contains(pkt.src_port().into()),
+                    from_apple: pkt.src().is_some_and(crate::core::apple::is_apple_address),
+                };
+                evidence.believable()
+            };
+            if !believed {
+                return false;
+            }
+        }
+        show(pkt, &msg);
+        true
     }
 }
 
@@ -163,6 +214,8 @@ enum Note {
 
 #[derive(Default)]
 struct ConvState {
+    /// Where this conversation's requests came from (at most its two ends).
+    req_sources: Vec<(Option<IpAddr>, u16)>,
     txs: Vec<Transaction>,
     by_nonce: HashMap<u32, usize>,
     notes: HashMap<u32, Note>,
@@ -225,7 +278,12 @@ fn show(pkt: &mut Packet<'_>, msg: &Message) {
     let note = if pkt.visited() {
         state.borrow().notes.get(&pkt.frame()).copied()
     } else {
-        Some(state.borrow_mut().learn(pkt.frame(), pkt.time(), msg))
+        let mut st = state.borrow_mut();
+        let src = (pkt.src(), pkt.src_port());
+        if matches!(msg, Message::Request(_)) && !st.req_sources.contains(&src) && st.req_sources.len() < 2 {
+            st.req_sources.push(src);
+        }
+        Some(st.learn(pkt.frame(), pkt.time(), msg))
     };
     let state = state.borrow();
 

@@ -7,7 +7,10 @@ use super::sys;
 use super::version::{pref_bool, pref_bool_get, PrefBoolRepr};
 use std::cell::UnsafeCell;
 use std::ffi::{c_uint, CStr};
+use super::packet::cstring;
+use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::Mutex;
 
 /// An unsigned-integer preference.
 pub struct PrefUint(AtomicU32);
@@ -18,6 +21,10 @@ impl PrefUint {
     }
     pub fn get(&self) -> u32 {
         self.0.load(Ordering::Relaxed)
+    }
+    /// Puts a value back (from a preference check, when the user's value cannot be used).
+    pub fn set(&self, v: u32) {
+        self.0.store(v, Ordering::Relaxed)
     }
 }
 
@@ -63,11 +70,45 @@ pub struct Prefs {
     module: *mut sys::module_t,
 }
 
+/// A check run after the user changed preferences (`-o`, the Preferences dialog): it puts
+/// back a value that cannot be used and returns the message saying so.
+pub type PrefCheck = fn() -> Option<String>;
+
+static CHECKS: Mutex<Vec<PrefCheck>> = Mutex::new(Vec::new());
+
+/// The apply callback of every module with checks: runs them all (each is idempotent) and
+/// reports what they found the way Wireshark reports a bad preference (tshark: on stderr; the
+/// GUI: a dialog).
+unsafe extern "C" fn apply_checks() {
+    let msgs: Vec<String> = catch_unwind(|| {
+        let checks = CHECKS.lock().map(|c| c.clone()).unwrap_or_default();
+        checks.iter().filter_map(|c| c()).collect()
+    })
+    .unwrap_or_default();
+    for m in msgs {
+        let c = cstring(&format!("appleshark: {m}"));
+        // SAFETY: the shim passes the string through "%s"; it is copied before returning.
+        unsafe { sys::appleshark_report_failure(c.as_ptr()) };
+    }
+}
+
 impl Protocol {
     /// Registers (or finds) this protocol's preference module. Call in register_protoinfo.
     pub fn prefs(&'static self) -> Prefs {
         // SAFETY: registration phase; the protocol is registered.
         let module = unsafe { sys::prefs_register_protocol(self.get(), None) };
+        Prefs { module }
+    }
+
+    /// The same, with `check` run whenever this module's preferences change. Call it before
+    /// anything else registers preferences for this protocol (e.g. a port range), since the
+    /// module is created with its callback by the first call.
+    pub fn prefs_checked(&'static self, check: PrefCheck) -> Prefs {
+        if let Ok(mut c) = CHECKS.lock() {
+            c.push(check);
+        }
+        // SAFETY: registration phase; the protocol is registered.
+        let module = unsafe { sys::prefs_register_protocol(self.get(), Some(apply_checks)) };
         Prefs { module }
     }
 }
