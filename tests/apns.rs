@@ -81,7 +81,37 @@ fn registered_fields_and_heuristic() {
     // Reached from TLS: the port and the ALPN.
     let decodes = t.stdout(&["-G", "decodes"]);
     assert!(decodes.lines().any(|l| l == "tls.port\t5223\tapns"), "tls.port 5223 not ours");
-    assert!(decodes.lines().any(|l| l == "tcp.port\t5223\ttls"), "tcp.port 5223 not TLS");
+    // TCP 5223 itself is not taken: stock's TLS heuristic finds TLS there, and anything else
+    // on the port stays what stock makes of it (see cleartext_courier_and_other_traffic_on_5223).
+    assert!(!decodes.lines().any(|l| l.starts_with("tcp.port\t5223\t")), "tcp.port 5223 taken");
+}
+
+/// On the courier's own port: a cleartext courier session (a proxy's view) is found by the
+/// `apns_tcp` heuristic without Decode As, while an XMPP-like stream on the same port reads
+/// as in stock (plain TCP payload).
+#[test]
+fn cleartext_courier_and_other_traffic_on_5223() {
+    let t = Tshark::get();
+    let script = session();
+    let mut cap = Capture::new();
+    let mut courier = TcpFlow::new(sa("10.0.0.2:50124"), sa("17.57.146.20:5223"));
+    cap.extend(courier.handshake(&[], &[], &[]));
+    let mut frames = Vec::new();
+    for m in &script {
+        cap.push(courier.send(m.dir, &m.bytes, &[]));
+        frames.push(cap.len().to_string());
+    }
+    let mut xmpp = TcpFlow::new(sa("10.0.0.3:50200"), sa("10.0.0.9:5223"));
+    cap.extend(xmpp.handshake(&[], &[], &[]));
+    cap.push(xmpp.send(Dir::ToServer, b"<?xml version='1.0'?><stream:stream to='example.org' xmlns='jabber:client'>", &[]));
+    let xmpp_frame = cap.len().to_string();
+    let file = t.capture("apns-5223.pcap", &cap.to_bytes());
+    for extra in [&[][..], &["-2"]] {
+        let got: Vec<String> = t.fields(&file, Some("apns"), &["frame.number"], extra).into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(got, frames, "{extra:?}");
+        let x = t.fields(&file, Some(&format!("frame.number == {xmpp_frame}")), &["frame.protocols"], extra);
+        assert_eq!(x, vec![vec!["eth:ethertype:ip:tcp:data".to_string()]], "{extra:?}");
+    }
 }
 
 #[test]

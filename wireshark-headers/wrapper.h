@@ -18,7 +18,6 @@
 #include <epan/dissectors/packet-tcp.h>
 #include <wiretap/wtap.h>  /* WTAP_ENCAP_* (not pulled in by epan headers from 4.4 on) */
 #include "shim.h"
-#include "shim_tls.h"
 #include "shim_uat.h"
 #include "shim_stats_tree.h"
 #include "shim_media.h"

@@ -2,8 +2,10 @@
 //! to Wireshark.
 //!
 //! Reached four ways:
-//! - TLS on TCP 5223 (`ssl_dissector_add`, preference `apns.tls.port`): with a TLS key log
-//!   the decrypted stream is dissected here;
+//! - TLS on TCP 5223 (preference `apns.tls.port`): with a TLS key log the decrypted stream
+//!   is dissected here. The TCP port itself is not given to TLS: stock's TLS heuristic finds
+//!   TLS on it (also mid-stream), and whatever else runs on 5223 (XMPP, a VPN client, a
+//!   cleartext courier for the `apns_tcp` heuristic) stays as stock reads it;
 //! - the TLS ALPN table: `apns-security-v3` → this dissector, `apns-pack-v1` → a labelling
 //!   dissector that does not guess inside the packed encoding;
 //! - the TCP heuristic `apns_tcp` for cleartext courier streams (proxies, tests), which pins
@@ -345,7 +347,6 @@ pub fn register() {
 }
 
 pub fn handoff() {
-    HANDLE.add_tls_port(COURIER_PORT);
     HANDLE.add_uint_with_preference(c"tls.port", COURIER_PORT);
     HANDLE.add_string(c"tls.alpn", c"apns-security-v3");
     HANDLE_PACK.add_string(c"tls.alpn", c"apns-pack-v1");

@@ -10,7 +10,7 @@
 //! - [`ft_stats`]: the FaceTime tap and its stats tree (`-z facetime_calls,tree`);
 //! - [`filestate`]: per-capture-file Rust state;
 //! - [`entry`]: the `extern "C"` entry points, each catching panics;
-//! - [`pdu`], [`tls`], [`uat`], [`stats_tree`]: TCP PDU helpers, TLS port/ALPN tables, UAT
+//! - [`pdu`], [`uat`], [`stats_tree`]: TCP PDU helpers, UAT
 //!   tables, stats trees (APNs);
 //! - [`post`]: post-dissectors and the frame's link-layer encapsulation;
 //! - [`mptcp_stats`]: one-row-per-key statistics tables (tshark -z, Statistics menu);
@@ -31,7 +31,6 @@ pub mod prefs;
 pub mod registry;
 pub mod stats_tree;
 pub mod sys;
-pub mod tls;
 pub mod uat;
 pub mod version;
 #[cfg(not(test))]
