@@ -306,9 +306,9 @@ impl Dissector for Post {
             let conn = ann.connection.and_then(|c| an.connection(c).map(|k| (c, k)));
             let service = ann.connection.and_then(|c| st.service.get(&c)).map(String::as_str);
             info = Some(info_text(&ann));
-            if !tree.is_null() {
-                show(&tree, &view, &ann, conn, service);
-            }
+            // Also without a tree: the expert infos are raised either way (tshark -z expert,
+            // the Expert Information dialog); without a tree only they cost anything.
+            show(&tree, &view, &ann, conn, service);
             if want_stats {
                 if let Some((c, k)) = conn {
                     row = Some((c as u32, stat_row(c, k, service)));
@@ -479,11 +479,11 @@ fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option
     let t = root.subtree(&ETT);
     if let Some(c) = a.connection {
         t.add_generated(&HF_CONNECTION, c as u32);
-        root.append_text(&format!(", Connection {c}"));
+        root.append_text(format_args!(", Connection {c}"));
     }
     if let Some(s) = a.subflow {
         t.add_generated(&HF_SUBFLOW, s as u32);
-        root.append_text(&format!(", Subflow {s}"));
+        root.append_text(format_args!(", Subflow {s}"));
     }
     if let Some(d) = a.direction {
         t.add_generated(&HF_DIRECTION, d.index() as u8);
@@ -492,7 +492,7 @@ fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option
         t.add_generated(&HF_REL_DSN, d);
         t.add_generated(&HF_DATA_LEN, a.data_len);
         t.add_generated(&HF_REL_DSN_NEXT, d.wrapping_add(a.data_len as u64));
-        root.append_text(&format!(", DSN {d}"));
+        root.append_text(format_args!(", DSN {d}"));
     }
     if let Some(b) = a.dsn_base {
         let it = t.add_generated(&HF_DSN_BASE, base_code(b));
@@ -502,7 +502,7 @@ fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option
     }
     if let Some(d) = a.rel_dack {
         t.add_generated(&HF_REL_DACK, d);
-        root.append_text(&format!(", DACK {d}"));
+        root.append_text(format_args!(", DACK {d}"));
     }
     if let Some(b) = a.dack_base {
         t.add_generated(&HF_DACK_BASE, base_code(b));
@@ -545,7 +545,9 @@ fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option
         show_event(&t, opts, e);
     }
     if let Some((idx, c)) = conn {
-        show_connection(&t, idx, c, service);
+        if !t.is_null() {
+            show_connection(&t, idx, c, service);
+        }
     }
 }
 

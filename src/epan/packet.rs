@@ -420,12 +420,13 @@ impl<'p> Item<'p> {
         unsafe { sys::appleshark_item_set_hidden(self.item) };
         self
     }
-    /// Appends text to the item's label.
-    pub fn append_text(self, text: &str) -> Self {
+    /// Appends text to the item's label. Takes anything printable, so that
+    /// `append_text(format_args!(…))` formats nothing when no tree is built.
+    pub fn append_text(self, text: impl std::fmt::Display) -> Self {
         if self.item.is_null() {
             return self;
         }
-        let c = cstring(text);
+        let c = cstring(&text.to_string());
         // SAFETY: "%s" with one C string.
         unsafe { sys::proto_item_append_text(self.item, c"%s".as_ptr(), c.as_ptr()) };
         self
