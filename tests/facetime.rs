@@ -377,6 +377,9 @@ fn garbage_on_the_port_is_unknown_and_harmless() {
     let mut g = Gen::new(99);
     let mut unknown = Vec::new();
     let (call, _, _) = call_flow(false);
+    // The flow has carried FaceTime (a STUN request) before its garbage: from then on its
+    // payloads are FaceTime's, known class or not.
+    g.stun_request(p.caller, p.callee, [7u8; 12]);
     for i in 0..300u32 {
         let n = 1 + g.rng.below(200) as usize;
         let mut payload = g.rng.bytes(n);
@@ -402,13 +405,46 @@ fn garbage_on_the_port_is_unknown_and_harmless() {
         let out = t.stdout(&args);
         assert!(!out.contains("appleshark internal error"), "internal error ({extra:?})");
     }
-    let got: Vec<u32> = rows(t, &file, Some("facetime.class == \"unknown\" && frame.number <= 300"), &["frame.number"], &[])
+    let got: Vec<u32> = rows(t, &file, Some("facetime.class == \"unknown\" && frame.number <= 301"), &["frame.number"], &[])
         .iter()
         .map(|r| r[0].parse().unwrap())
         .collect();
     for f in &unknown {
         assert!(got.contains(f), "frame {f} unknown");
     }
-    let warned = rows(t, &file, Some("_ws.expert.message == \"Payload of no known class on the FaceTime port\" && frame.number <= 300"), &["frame.number"], &[]);
+    let warned = rows(t, &file, Some("_ws.expert.message == \"Payload of no known class on the FaceTime port\" && frame.number <= 301"), &["frame.number"], &[]);
     assert_eq!(warned.len(), got.len());
+}
+
+/// Apple's port range is shared: flows in it that never carried FaceTime (a Gnutella peer on
+/// 16401, a game on 16471) read exactly as in stock Wireshark — same protocols, Info and
+/// expert infos frame by frame as with the plugin's FaceTime dissector disabled — in one pass
+/// and two.
+#[test]
+fn other_traffic_in_the_port_range_reads_as_in_stock() {
+    let t = Tshark::get();
+    let mut g = Gen::new(7);
+    for (a, b) in [("192.168.1.20:16401", "203.0.113.50:6346"), ("192.168.1.21:40000", "203.0.113.51:16471"), ("192.168.1.22:16420", "192.168.1.23:16421")] {
+        let mut f = Flow::udp(a.parse().unwrap(), b.parse().unwrap());
+        for i in 0..40u32 {
+            let n = 8 + g.rng.below(120) as usize;
+            let mut payload = g.rng.bytes(n);
+            // First bytes no FaceTime class owns (classes: 0-3 STUN/SNATMAP, 128-191 RTP/RTCP,
+            // letters SIP).
+            let b0 = 4 + g.rng.below(124) as u8;
+            payload[0] = if b0.is_ascii_alphabetic() { b'0' } else { b0 };
+            let dir = if i % 2 == 0 { Dir::ToServer } else { Dir::ToClient };
+            g.cap.push(f.send(dir, &payload));
+        }
+    }
+    let file = capture(t, "ft-other.pcap", &g);
+    let fields = ["frame.number", "frame.protocols", "_ws.col.Protocol", "_ws.col.Info", "_ws.expert.message"];
+    for extra in [&[][..], &["-2"][..]] {
+        let with = rows(t, &file, None, &fields, extra);
+        let mut off = extra.to_vec();
+        off.extend(["--disable-protocol", "facetime"]);
+        let stock = rows(t, &file, None, &fields, &off);
+        assert_eq!(with.len(), 120);
+        assert_eq!(with, stock, "{extra:?}");
+    }
 }

@@ -10,7 +10,9 @@
 //! an expert note for media sent in clear.
 //!
 //! Reached three ways:
-//! - UDP ports 16393–16472 (preference `facetime.udp.port`, Apple's FaceTime range);
+//! - UDP ports 16393–16472 (preference `facetime.udp.port`, Apple's FaceTime range), for the
+//!   flows with FaceTime evidence only (`core::facetime::adopt`: a strong SIP/STUN/SNATMAP
+//!   packet, or RTP that continues a stream); other traffic in the range reads as in stock;
 //! - the UDP heuristic `facetime_udp` (content: a SIP message whose SDP puts media on the
 //!   same UDP port as the signalling, or a strong STUN/SNATMAP/SIP packet on a port of the
 //!   FaceTime range);
@@ -23,6 +25,7 @@
 //! conversations the SDP of our calls created are taken back too (media on another port
 //! pair), after RTP has been set up with every payload type of the call on that endpoint.
 
+use crate::core::facetime::adopt::FlowAdoption;
 use crate::core::facetime::call::{Call, CallTracker, Endpoint, Role, StreamDir};
 use crate::core::facetime::{self, classify, rtp, sdp, sip, Class};
 use crate::core::span::Span;
@@ -175,21 +178,27 @@ impl Dissector for Demux {
         &PROTO
     }
     fn dissect(pkt: &mut Packet<'_>) -> usize {
-        // Later packets of this flow come here first, even after SDP set RTP up on the port.
-        // A flow claimed once stays ours (RTP's SDP setup only touches wildcard
-        // conversations), so the conversation lookup is done once per flow, not per packet.
-        if !pkt.visited() {
-            match endpoints(pkt) {
-                Some(flow) => {
-                    let state = pkt.file_state::<State>();
-                    if !state.borrow().is_claimed(flow) {
-                        pkt.claim_flow(&HANDLE);
-                        state.borrow_mut().set_claimed(flow);
-                    }
-                }
-                None => {
-                    pkt.claim_flow(&HANDLE);
-                }
+        // The port range is shared with everything else that lands on it: only flows with
+        // FaceTime evidence are taken (`core::facetime::adopt`), the rest is left to the
+        // other dissectors exactly as without the plugin.
+        let Some(flow) = endpoints(pkt) else {
+            return 0;
+        };
+        let state = pkt.file_state::<State>();
+        if pkt.visited() {
+            if !state.borrow().adoption.adopted(pkt.frame(), flow.0, flow.1, pkt.bytes()) {
+                return 0;
+            }
+        } else {
+            if !state.borrow_mut().adoption.observe(pkt.frame(), flow.0, flow.1, pkt.bytes()) {
+                return 0;
+            }
+            // Later packets of this flow come here first, even after SDP set RTP up on the
+            // port. A flow claimed once stays ours (RTP's SDP setup only touches wildcard
+            // conversations), so the conversation lookup is done once per flow, not per packet.
+            if !state.borrow().is_claimed(flow) {
+                pkt.claim_flow(&HANDLE);
+                state.borrow_mut().set_claimed(flow);
             }
         }
         demux(pkt)
@@ -205,6 +214,9 @@ impl Heuristic for Heur {
     fn dissect(pkt: &mut Packet<'_>) -> bool {
         if !recognise(pkt) {
             return false;
+        }
+        if let (Some((src, dst)), false) = (endpoints(pkt), pkt.visited()) {
+            pkt.file_state::<State>().borrow_mut().adoption.adopt(pkt.frame(), src, dst);
         }
         pkt.claim_flow(&HANDLE);
         demux(pkt);
@@ -301,6 +313,8 @@ fn demux(pkt: &mut Packet<'_>) -> usize {
 #[derive(Default)]
 struct State {
     tracker: CallTracker,
+    /// Which flows of the port range are FaceTime.
+    adoption: FlowAdoption,
     /// Flows (src, dst) whose conversation this dissector has claimed, direct-mapped (a miss
     /// only costs one more conversation lookup).
     claimed: Vec<Option<(Endpoint, Endpoint)>>,

@@ -5,10 +5,12 @@
 //! - [`sip`]: SIP start line, the headers call tracking needs, header/body split.
 //! - [`sdp`]: SDP media (addresses, ports, payload types, rtpmap, rtcp-mux).
 //! - [`rtp`]: RTP header (Apple's 0x4400 extension profile, RFC 8285) and RTCP compounds.
+//! - [`adopt`]: which flows on the FaceTime range are FaceTime at all.
 //! - [`call`]: the call tracker fed in capture order (setup time, duration, media, streams).
 //!
 //! Everything here is pure Rust: no `unsafe`, no epan types, zero-copy over the payload.
 
+pub mod adopt;
 pub mod call;
 pub mod classify;
 pub mod rtp;
