@@ -10,7 +10,7 @@ tests/cmake-check.sh
 # `cargo test`, tests/fuzz_replay.rs.)
 python3 tests/fuzz/tshark_mutate.py -n 2000 --batch 5
 # The GUI test (Wireshark's Qt GUI under Xvfb, screenshots, OCR checks); as root it installs
-# what it needs. ~100 s (one Wireshark start per sample).
+# what it needs. ~150 s (one Wireshark start per sample, three Statistics dialogs in each).
 if [ "$(id -u)" = 0 ] || tests/gui/gui-test.sh --check-tools >/dev/null; then
   tests/gui/gui-test.sh
 else

@@ -46,11 +46,29 @@ static tap_packet_status appleshark_st_packet(stats_tree *st, packet_info *pinfo
     return TAP_PACKET_REDRAW;
 }
 
+/* The tree's nodes are made by the first tick; nothing to set up. The callback must exist
+ * all the same: Wireshark's Qt dialog (StatsTreeDialog::resetTap, the tap's reset callback,
+ * called from reset_tap_listeners when the dialog retaps) calls cfg->init without a NULL check
+ * in 4.0, 4.4 and 4.6, so a NULL init segfaults the GUI on Statistics -> <tree>. (epan's
+ * stats_tree_reinit, tshark and sharkd check it, which is why tshark -z worked.) */
+static void appleshark_st_init(stats_tree *st)
+{
+    (void)st;
+}
+
+/* Called by stats_tree_free, which checks for NULL in every version; given anyway so no
+ * callback of this tree is NULL. */
+static void appleshark_st_cleanup(stats_tree *st)
+{
+    (void)st;
+}
+
 void appleshark_stats_tree_register(const char *tapname, const char *abbr, const char *name,
                                     appleshark_st_dispatch_t dispatch)
 {
     st_dispatch = dispatch;
-    stats_tree_register_plugin(tapname, abbr, name, 0, appleshark_st_packet, NULL, NULL);
+    stats_tree_register_plugin(tapname, abbr, name, 0, appleshark_st_packet, appleshark_st_init,
+                               appleshark_st_cleanup);
 }
 
 int appleshark_st_tick(stats_tree *st, const char *name, int parent_id)

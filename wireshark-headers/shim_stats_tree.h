@@ -19,8 +19,9 @@ typedef void (*appleshark_st_dispatch_t)(struct _stats_tree *st, const void *han
 void appleshark_tap_queue_record(int tap_id, packet_info *pinfo, const void *handler,
                                  const unsigned char *data, unsigned len);
 
-/* Registers a stats tree on tap `tapname` (stats_tree_register_plugin). `dispatch` is the
- * same for every tree. Registration phase only; strings must live forever. */
+/* Registers a stats tree on tap `tapname` (stats_tree_register_plugin), with init and
+ * cleanup callbacks that do nothing (never NULL: the Qt dialog calls init unchecked).
+ * `dispatch` is the same for every tree. Registration phase only; strings must live forever. */
 void appleshark_stats_tree_register(const char *tapname, const char *abbr, const char *name,
                                     appleshark_st_dispatch_t dispatch);
 
