@@ -142,6 +142,58 @@ fn filters_and_tree() {
     assert!(!sandbox.is_empty());
     let (n, _) = fx.frames.iter().find(|(_, e)| e.courier.is_some()).unwrap();
     let v = t.stdout(&["-r", &file, "-n", "-V", "-Y", &format!("frame.number == {n}")]);
-    assert!(v.contains("Apple Push over TLS (by server name), 12-courier.push.apple.com"), "{v}");
+    assert!(v.contains("Apple Push over TLS (without keys), 12-courier.push.apple.com"), "{v}");
     assert!(v.contains("Courier server name: 12-courier.push.apple.com"), "{v}");
+}
+
+/// A capture that starts after the courier connections were opened (the usual iPhone
+/// capture): no ClientHello. TLS records between an Apple address and port 5223 are labelled
+/// by address and port (IPv4 17.0.0.0/8 and Apple's IPv6 2620:149::/32), the same records
+/// from a non-Apple server on 5223 or from an Apple server on 443 are not, and the preference
+/// `apns.tls.by_address` switches it off. Info is stock's with the prefix on labelled frames.
+#[test]
+fn mid_connection_courier_labelled_by_address_and_port() {
+    let t = Tshark::get();
+    let mut cap = Capture::new();
+    // (client, server, labelled?)
+    let conns = [
+        ("10.0.0.2:50010", "17.57.146.68:5223", true),
+        ("[2001:db8::2]:50011", "[2620:149:a44::5]:5223", true),
+        ("10.0.0.2:50012", "198.51.100.7:5223", false),
+        ("10.0.0.2:50013", "17.253.144.10:443", false),
+    ];
+    let mut want = Vec::new();
+    for (client, server, labelled) in conns {
+        let mut f = TcpFlow::new(client.parse().unwrap(), server.parse().unwrap());
+        // Mid-connection: no handshake in the capture, TLS application data both ways.
+        for i in 0..3u8 {
+            cap.push(f.send(Dir::ToServer, &app_data(60 + i as usize, 0x40 + i), &[]));
+            want.push(labelled);
+            cap.push(f.send(Dir::ToClient, &app_data(200, 0x50 + i), &[]));
+            want.push(labelled);
+        }
+    }
+    let file = t.capture("apns-midstream", &cap.to_bytes());
+    for passes in [&[][..], &["-2"]] {
+        let ours = t.fields(&file, None, &["frame.number", "apns.tls.recognised_by", "tls.record.content_type", "apns.tls.sni"], passes);
+        let mut off = passes.to_vec();
+        off.extend(["--disable-protocol", "apns.tls"]);
+        let stock_info = t.info_column(&file, &off);
+        let our_info = t.info_column(&file, passes);
+        assert_eq!(ours.len(), want.len());
+        for (i, w) in want.iter().enumerate() {
+            // Stock's TLS heuristic reads every one of these as application data (23).
+            assert_eq!(ours[i][2], "23", "frame {}: not read as TLS", i + 1);
+            assert_eq!(ours[i][3], "", "frame {}: no server name to show", i + 1);
+            if *w {
+                assert_eq!(ours[i][1], "2", "frame {} {passes:?}", i + 1);
+                assert_eq!(our_info[i], format!("Apple Push: {}", stock_info[i]), "frame {}", i + 1);
+            } else {
+                assert_eq!(ours[i][1], "", "frame {} {passes:?}", i + 1);
+                assert_eq!(our_info[i], stock_info[i], "frame {}", i + 1);
+            }
+        }
+        let off = t.fields(&file, Some("apns.tls"), &["frame.number"], &[passes, &["-o", "apns.tls.by_address:FALSE"]].concat());
+        assert!(off.is_empty(), "{off:?}");
+    }
 }

@@ -339,6 +339,12 @@ pub fn register() {
             c"Detect iOS 4 framing",
             c"Tell iOS 4 (commands 0x00-0x06) from iOS 5+ framing by the first byte of each connection; off: always iOS 5+",
             &PREF_DETECT_LEGACY,
+        )
+        .bool(
+            c"tls.by_address",
+            c"Label courier TLS by address and port",
+            c"Without keys, label TLS between an Apple address (17.0.0.0/8, Apple's IPv6 networks) and TCP port 5223 as Apple Push when the connection's ClientHello is not in the capture (captures started mid-connection); the label says it was recognised by address and port",
+            &crate::dissectors::apns_tls::PREF_BY_ADDRESS,
         );
     names::register_uat(&PROTO);
     HANDLE.register_tcp_pdus::<Courier>(c"apns");

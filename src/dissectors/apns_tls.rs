@@ -9,6 +9,12 @@
 //! connection), and frames carrying TLS data get "Apple Push: " in front of their Info.
 //! Frames the APNs dissector itself decoded (a TLS key log was given) are left alone.
 //! Switched off like any protocol: `--disable-protocol apns.tls`, or Enabled Protocols.
+//!
+//! Captures of phones usually start after the courier connection was opened, with no
+//! ClientHello to read. Then a frame that Wireshark's TLS dissector read (a TLS record)
+//! between an Apple address (`core::apple`) and the courier port 5223 is labelled too, by
+//! "address and port" (`apns.tls.recognised_by`), weaker evidence than the server name;
+//! preference `apns.tls.by_address` switches that off.
 
 use crate::core::apns::courier_tls::{Courier, Observed, SniTracker};
 use crate::core::apns::CourierEnv;
@@ -18,13 +24,26 @@ use crate::epan::filestate::FileState;
 use crate::epan::post::register_postdissector;
 use crate::epan::*;
 
-pub static PROTO: Protocol = Protocol::new(c"Apple Push over TLS (by server name)", c"APNs-TLS", c"apns.tls");
+pub static PROTO: Protocol = Protocol::new(c"Apple Push over TLS (without keys)", c"APNs-TLS", c"apns.tls");
 
 static HF_SNI: HfId = HfId::new();
 static HF_ENV: HfId = HfId::new();
 static HF_HELLO: HfId = HfId::new();
 
-static FIELDS: [Field; 3] = [
+static HF_HOW: HfId = HfId::new();
+
+/// `apns.tls.recognised_by`: how the connection was told to be a courier's.
+pub const BY_SERVER_NAME: u8 = 1;
+pub const BY_ADDRESS: u8 = 2;
+static HOW: [(u32, &std::ffi::CStr); 2] = [
+    (BY_SERVER_NAME as u32, c"Server name (TLS ClientHello)"),
+    (BY_ADDRESS as u32, c"Apple address and courier port 5223, TLS record (no ClientHello in the capture)"),
+];
+
+static FIELDS: [Field; 4] = [
+    Field::new(&HF_HOW, c"Recognised by", c"apns.tls.recognised_by", FieldType::U8)
+        .vals(&HOW)
+        .blurb(c"How this TLS connection was recognised as Apple Push: by the server name its ClientHello named (strong), or, for a connection whose ClientHello is not in the capture, by an Apple address on the courier port (weaker)"),
     Field::new(&HF_SNI, c"Courier server name", c"apns.tls.sni", FieldType::String)
         .blurb(c"The courier host the client named in its TLS ClientHello"),
     Field::new(&HF_ENV, c"Courier environment", c"apns.tls.environment", FieldType::String)
@@ -47,8 +66,20 @@ static EXPERTS: [Expert; 1] = [Expert::new(
 
 static STATE: FileState<SniTracker> = FileState::new();
 
+/// Preference `apns.tls.by_address` (registered with the APNs protocol's preferences: a
+/// module named after this protocol's dotted filter name could not be addressed by `-o`).
+pub static PREF_BY_ADDRESS: PrefBool = PrefBool::new(true);
+
 pub fn register() {
     PROTO.register(&FIELDS, &ETTS, &EXPERTS);
+}
+
+/// A frame of a courier connection whose ClientHello the capture does not have: TLS (as
+/// Wireshark's TLS dissector read it) between an Apple address and the courier port.
+fn courier_by_address(pkt: &Packet<'_>, seg: &frame::TcpView<'_>) -> bool {
+    let port = crate::core::apns::tls::COURIER_PORT;
+    let apple = crate::core::apple::is_apple_address;
+    ((seg.dport == port && apple(seg.dst)) || (seg.sport == port && apple(seg.src))) && PREF_BY_ADDRESS.get() && pkt.has_layer(c"tls")
 }
 
 pub fn handoff() {
@@ -82,8 +113,8 @@ impl Dissector for Post {
             let span = Span::new(seg.tcp_offset, seg.header_len + seg.payload.len());
             pkt.expert(&EI_STATE_CAP, span, None);
         }
-        let Some(c) = found else { return 0 };
-        if pkt.has_layer(c"apns") {
+        let by_address = found.is_none() && courier_by_address(pkt, &seg);
+        if (found.is_none() && !by_address) || pkt.has_layer(c"apns") {
             return 0;
         }
         if !seg.payload.is_empty() {
@@ -91,11 +122,21 @@ impl Dissector for Post {
         }
         if !tree.is_null() {
             let span = Span::new(seg.tcp_offset + seg.header_len, seg.payload.len());
-            let item = tree.add_protocol(&PROTO, span).append_text(&format!(", {}", c.sni));
+            let item = tree.add_protocol(&PROTO, span);
             let sub = item.subtree(&ETT);
-            sub.add_generated(&HF_SNI, c.sni.as_str());
-            sub.add_generated(&HF_ENV, env_name(c.env));
-            sub.add_generated(&HF_HELLO, c.hello_frame);
+            match &found {
+                Some(c) => {
+                    item.append_text(format_args!(", {}", c.sni));
+                    sub.add_generated(&HF_HOW, BY_SERVER_NAME);
+                    sub.add_generated(&HF_SNI, c.sni.as_str());
+                    sub.add_generated(&HF_ENV, env_name(c.env));
+                    sub.add_generated(&HF_HELLO, c.hello_frame);
+                }
+                None => {
+                    item.append_text(", by address and port");
+                    sub.add_generated(&HF_HOW, BY_ADDRESS);
+                }
+            }
         }
         0
     }
