@@ -113,8 +113,14 @@ fn reading(t: &Tshark, file: &str, two_pass: bool) -> Vec<Frame> {
         .collect()
 }
 
-/// How many differing frames are shown in full.
-const SHOWN: usize = 8;
+/// How many differing frames are shown in full (all with APPLESHARK_SHOW_ALL=1).
+fn shown() -> usize {
+    if std::env::var_os("APPLESHARK_SHOW_ALL").is_some() {
+        usize::MAX
+    } else {
+        8
+    }
+}
 
 /// A readable account of where `plugin` differs from `stock` (empty when they are the same).
 fn differences(stock: &[Frame], plugin: &[Frame]) -> Vec<String> {
@@ -128,7 +134,7 @@ fn differences(stock: &[Frame], plugin: &[Frame]) -> Vec<String> {
     }
     let numbers: Vec<&str> = differing.iter().map(|(s, _)| s.number.as_str()).collect();
     out.push(format!("{} of {} frames differ: {}", differing.len(), stock.len(), numbers.join(" ")));
-    for (s, p) in differing.iter().take(SHOWN) {
+    for (s, p) in differing.iter().take(shown()) {
         out.push(format!("  frame {}:", s.number));
         for ((label, sv), (_, pv)) in s.cells.iter().zip(&p.cells) {
             if sv != pv {
@@ -136,8 +142,8 @@ fn differences(stock: &[Frame], plugin: &[Frame]) -> Vec<String> {
             }
         }
     }
-    if differing.len() > SHOWN {
-        out.push(format!("  … and {} more frames", differing.len() - SHOWN));
+    if differing.len() > shown() {
+        out.push(format!("  … and {} more frames (APPLESHARK_SHOW_ALL=1 shows all)", differing.len() - shown()));
     }
     out
 }

@@ -319,13 +319,15 @@ fn check(name: &str, snaplen: u32) {
     }
     if !problems.is_empty() {
         let mut report = format!("{name} cut to {snaplen} bytes:");
+        // APPLESHARK_SHOW_ALL=1 lists every item instead of the first 10 of each kind.
+        let shown = if std::env::var_os("APPLESHARK_SHOW_ALL").is_some() { usize::MAX } else { 10 };
         for (kind, items) in &problems {
             report.push_str(&format!("\n  {kind} ({} items):", items.len()));
-            for it in items.iter().take(10) {
+            for it in items.iter().take(shown) {
                 report.push_str(&format!("\n    {it}"));
             }
-            if items.len() > 10 {
-                report.push_str(&format!("\n    … and {} more", items.len() - 10));
+            if items.len() > shown {
+                report.push_str(&format!("\n    … and {} more (APPLESHARK_SHOW_ALL=1 shows all)", items.len() - shown));
             }
         }
         panic!("{report}");
