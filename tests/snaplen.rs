@@ -9,10 +9,10 @@
 //!
 //! 1. **No Malformed, no Error from the plugin.** No expert item of severity Error raised by
 //!    the plugin (an expert whose abbreviation is `snatmap.*`, `apns.*`, `facetime.*` or
-//!    `mptcp_annot.*`, or that sits in one of those protocols' trees); and no `[Malformed
-//!    Packet]` in a frame where stock tshark reads the same cut frame without one (a stock
-//!    dissector the plugin calls must not become malformed because the plugin handed it the
-//!    packet differently from how stock would have).
+//!    `mptcp_annot.*`, or that sits in one of those protocols' trees); no Malformed item in
+//!    a plugin protocol's tree; and no exception `[Malformed Packet: X]` in a frame where stock
+//!    tshark reads the same cut frame without one (a stock dissector the plugin calls must not
+//!    throw because the plugin handed it the packet differently from how stock would have).
 //! 2. **One pass = two passes.** Per frame: `frame.protocols`, the Protocol and Info columns,
 //!    every field of the plugin's protocols (abbreviation and value) and every plugin expert.
 //!    Excluded are only the fields the documentation says need two passes: `snatmap.response_in`
@@ -93,8 +93,10 @@ impl Expert {
 #[derive(Clone, Debug, Default)]
 struct Packet {
     protocols: String,
-    /// `[Malformed Packet: X]` items (their show names).
-    malformed: Vec<String>,
+    /// `_ws.malformed` items: (show name, innermost enclosing protocol or "" at top level).
+    /// An exception makes a top-level `[Malformed Packet: X]`; a dissector that reports a
+    /// malformation itself adds a hidden `Malformed Packet` inside its own tree.
+    malformed: Vec<(String, String)>,
     experts: Vec<Expert>,
     /// The plugin's fields in tree order: (abbreviation, shown value).
     plugin_fields: Vec<(String, String)>,
@@ -152,7 +154,8 @@ fn parse_pdml(xml: &str) -> Vec<Packet> {
             p.protocols = show.clone().unwrap_or_default();
         }
         if is_proto && name == "_ws.malformed" {
-            p.malformed.push(attr(line, "showname").unwrap_or_default());
+            let within = stack.iter().rev().find(|(is_p, _)| *is_p).map(|(_, n)| n.clone()).unwrap_or_default();
+            p.malformed.push((attr(line, "showname").unwrap_or_default(), within));
         }
         if let Some((_, e)) = expert.as_mut() {
             match name.as_str() {
@@ -254,10 +257,16 @@ fn check(name: &str, snaplen: u32) {
                     e.abbrev, e.proto, e.message
                 ));
             }
-            if !p.malformed.is_empty() && s.malformed.is_empty() {
+            // Malformed: an exception (top-level `[Malformed Packet: X]`) where stock's reading
+            // of the same cut frame has none, or a malformation inside a plugin protocol.
+            let top = |q: &Packet| q.malformed.iter().filter(|(_, w)| w.is_empty()).count();
+            let in_plugin: Vec<&(String, String)> = p.malformed.iter().filter(|(_, w)| PLUGIN_PROTOCOLS.contains(&w.as_str())).collect();
+            if (top(p) > 0 && top(s) == 0) || !in_plugin.is_empty() {
+                let shown: Vec<String> =
+                    p.malformed.iter().map(|(m, w)| if w.is_empty() { m.clone() } else { format!("{m} in {w}") }).collect();
                 problems.entry("1. Malformed where stock is not").or_default().push(format!(
-                    "{mode} frame {n}: {} (stock: {} / {})",
-                    p.malformed.join(", "),
+                    "{mode} frame {n}: {} (stock: {} | {})",
+                    shown.join(", "),
                     s.protocols,
                     s.info_col
                 ));
