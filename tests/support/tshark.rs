@@ -70,10 +70,17 @@ impl Tshark {
     /// The shared instance for this test binary (plugin installed once).
     pub fn get() -> &'static Tshark {
         static T: OnceLock<Tshark> = OnceLock::new();
-        T.get_or_init(Tshark::install)
+        T.get_or_init(|| Tshark::install(true))
     }
 
-    fn install() -> Tshark {
+    /// The same tshark (same prefix, user and empty global plugin folder) in a HOME without
+    /// the plugin: stock Wireshark's reading, the oracle for "the plugin changes nothing".
+    pub fn stock() -> &'static Tshark {
+        static T: OnceLock<Tshark> = OnceLock::new();
+        T.get_or_init(|| Tshark::install(false))
+    }
+
+    fn install(with_plugin: bool) -> Tshark {
         let root = std::env::var("APPLESHARK_TSHARK_ROOT").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/"));
         let as_nobody = is_root();
         let mut t = Tshark { home: PathBuf::new(), root: root.clone(), version: String::new(), as_nobody };
@@ -87,11 +94,14 @@ impl Tshark {
         let mut parts = v.split('.');
         t.version = format!("{}.{}", parts.next().unwrap(), parts.next().unwrap());
 
-        let home = root.join(format!("tmp/appleshark-home-{}", std::process::id()));
+        let kind = if with_plugin { "home" } else { "stock-home" };
+        let home = root.join(format!("tmp/appleshark-{kind}-{}", std::process::id()));
         let plugdir = home.join(format!(".local/lib/wireshark/plugins/{}/epan", t.version));
         std::fs::create_dir_all(&plugdir).unwrap();
         std::fs::create_dir_all(home.join("no-global-plugins")).unwrap();
-        std::fs::copy(plugin_path(), plugdir.join("appleshark.so")).unwrap();
+        if with_plugin {
+            std::fs::copy(plugin_path(), plugdir.join("appleshark.so")).unwrap();
+        }
         chmod_world_readable(&home);
         t.home = home;
         t
@@ -177,6 +187,17 @@ impl Tshark {
         let mut args: Vec<&str> = vec!["-r", file, "-n", "-o", "gui.column.format:\"Info\",\"%i\""];
         args.extend_from_slice(extra);
         String::from_utf8_lossy(&self.run(&args).stdout).lines().map(|l| l.trim().to_string()).collect()
+    }
+
+    /// The summary columns `cols` (title, format, e.g. `("Info", "%i")`) of every frame, one
+    /// cell per column, from `-T tabs` with `-o gui.column.format`: the columns as the GUI shows
+    /// them once every dissector, post-dissectors included, has run (see [`Tshark::info_column`]).
+    pub fn columns(&self, file: &str, cols: &[(&str, &str)], extra: &[&str]) -> Vec<Vec<String>> {
+        let format = cols.iter().map(|(t, f)| format!("\"{t}\",\"{f}\"")).collect::<Vec<_>>().join(",");
+        let opt = format!("gui.column.format:{format}");
+        let mut args: Vec<&str> = vec!["-r", file, "-n", "-T", "tabs", "-o", &opt];
+        args.extend_from_slice(extra);
+        String::from_utf8_lossy(&self.run(&args).stdout).lines().map(|l| l.split('\t').map(|c| c.trim().to_string()).collect()).collect()
     }
 
     /// [`Tshark::fields`] with extra environment entries.
