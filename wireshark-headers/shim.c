@@ -34,12 +34,16 @@ int appleshark_call_dissector(dissector_handle_t handle, tvbuff_t *tvb, int offs
 {
     volatile int ret = -1;
     TRY {
-        /* The whole buffer (and nothing cut off by the capture): hand it on as it is,
-         * without a subset tvb per call. */
-        tvbuff_t *sub = (offset == 0 && (guint)len == tvb_captured_length(tvb) &&
-                         (guint)len == tvb_reported_length(tvb))
+        /* The whole buffer: hand it on as it is, without a subset tvb per call. A span to
+         * the end of the captured bytes keeps the reported length, so that bytes cut off by
+         * the capture's snap length read as "[Packet size limited during capture]" in the
+         * callee, not as a malformed packet. */
+        guint captured = tvb_captured_length(tvb);
+        tvbuff_t *sub = (offset == 0 && (guint)len == captured)
                             ? tvb
-                            : tvb_new_subset_length_caplen(tvb, offset, len, len);
+                            : ((guint)offset + (guint)len == captured)
+                                  ? tvb_new_subset_remaining(tvb, offset)
+                                  : tvb_new_subset_length_caplen(tvb, offset, len, len);
         ret = call_dissector_with_data(handle, sub, pinfo, tree, data);
     }
     CATCH_NONFATAL_ERRORS {
@@ -99,4 +103,9 @@ int appleshark_tcp_dissect_pdus(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
 void appleshark_report_failure(const char *msg)
 {
     report_failure("%s", msg);
+}
+
+void appleshark_show_cut(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
+{
+    show_exception(tvb, pinfo, tree, BoundsError, NULL);
 }

@@ -33,6 +33,11 @@ int appleshark_tcp_dissect_pdus(tvbuff_t *tvb, packet_info *pinfo, proto_tree *t
                                 unsigned (*get_pdu_len)(packet_info *, tvbuff_t *, int, void *),
                                 dissector_t dissect_pdu, void *data);
 
+/* What stock Wireshark shows for bytes cut off by the capture's snap length (the BoundsError
+ * of show_exception): "[Packet size limited during capture]" in Info and a "Short Frame"
+ * item; no expert info, since it is not the packet's fault. */
+void appleshark_show_cut(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree);
+
 /* report_failure("%s", msg): how Wireshark reports a bad preference (tshark: stderr; the
  * GUI: a dialog). */
 void appleshark_report_failure(const char *msg);

@@ -510,8 +510,7 @@ impl Heuristic for Heur {
             return false;
         }
         pkt.set_conversation_dissector(&HANDLE);
-        let len = b.len();
-        pkt.call(&HANDLE, Span::new(0, len));
+        pkt.run_tcp_pdus::<Courier>();
         true
     }
 }
@@ -575,6 +574,9 @@ fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
             topics_named.push(n);
         }
     }
+    // Bytes missing because the capture's snap length cut the message are not the message's
+    // fault: said as stock says it, once, instead of truncation anomalies.
+    let cut = pkt.is_cut();
     for a in &m.anomalies {
         let (ei, text) = match a.kind {
             AnomalyKind::UnknownCommand(c) => {
@@ -582,6 +584,7 @@ fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
                 continue;
             }
             AnomalyKind::UnknownItem { .. } => continue, // reported on the item itself
+            AnomalyKind::Truncated { .. } | AnomalyKind::ItemOverrun { .. } if cut => continue,
             AnomalyKind::Truncated { declared, available } => {
                 (&EI_TRUNCATED, format!("Message truncated: length says {declared} bytes, {available} present"))
             }
@@ -644,6 +647,9 @@ fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
         text.push_str(&format!(" ({})", details.join(", ")));
     }
     info(pkt, idx, &text);
+    if cut {
+        pkt.mark_cut();
+    }
     let ack_ns = pkt.conversation::<Conv>(&PROTO).borrow().session.link(pos).and_then(|l| l.ack_time_ns);
     stats::tap(pkt, &m, dir, ack_ns);
 }

@@ -185,12 +185,15 @@ impl Dissector for Demux {
             return 0;
         };
         let state = pkt.file_state::<State>();
+        let class = || classify::classify_cut(pkt.bytes(), pkt.reported_len());
         if pkt.visited() {
-            if !state.borrow().adoption.adopted(pkt.frame(), flow.0, flow.1, pkt.bytes()) {
+            if !state.borrow().adoption.adopted(pkt.frame(), flow.0, flow.1, class) {
                 return 0;
             }
         } else {
-            if !state.borrow_mut().adoption.observe(pkt.frame(), flow.0, flow.1, pkt.bytes()) {
+            let c = class();
+            let rtp_key = (c == Class::Rtp).then(|| rtp_fixed(pkt.bytes())).flatten();
+            if !state.borrow_mut().adoption.observe(pkt.frame(), flow.0, flow.1, c, rtp_key) {
                 return 0;
             }
             // Later packets of this flow come here first, even after SDP set RTP up on the
@@ -250,6 +253,13 @@ fn recognise(pkt: &Packet<'_>) -> bool {
     s.media.iter().any(|md| md.is_rtp() && ports.contains(&md.port.value))
 }
 
+/// (SSRC, payload type, sequence number) from RTP's fixed header (enough also for a packet the
+/// capture cut inside its CSRCs or extension).
+fn rtp_fixed(p: &[u8]) -> Option<(u32, u8, u16)> {
+    let h = p.get(..rtp::RTP_FIXED_LEN)?;
+    Some((u32::from_be_bytes([h[8], h[9], h[10], h[11]]), h[1] & 0x7f, u16::from_be_bytes([h[2], h[3]])))
+}
+
 fn class_name(c: Class) -> &'static str {
     match c {
         Class::Sip => "sip",
@@ -276,7 +286,13 @@ fn reltime(ns: u64) -> Time {
 /// Demultiplexes one packet. Returns the bytes taken (all of them).
 fn demux(pkt: &mut Packet<'_>) -> usize {
     let len = pkt.bytes().len();
-    let class = classify::classify(pkt.bytes());
+    let class = classify::classify_cut(pkt.bytes(), pkt.reported_len());
+    if class == Class::Sip && pkt.is_cut() {
+        // A SIP message the snap length cut: nothing to track a call with. Left to the rest
+        // of Wireshark, whose SIP heuristic reads what is there as in stock ("Status: 100
+        // Trying" from 18 bytes, where the by-name dissector would give up).
+        return 0;
+    }
     let root = pkt.tree().add_protocol(&PROTO, Span::new(0, len));
     let tree = root.subtree(&ETT);
     if !tree.is_null() {

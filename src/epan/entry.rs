@@ -127,6 +127,19 @@ pub(crate) unsafe extern "C" fn tcp_pdus<T: TcpPdus>(
     sys::appleshark_tcp_dissect_pdus(tvb, pinfo, tree, 1, T::FIXED_LEN as c_uint, Some(pdu_len::<T>), Some(dissector_pdu::<T>), data)
 }
 
+impl Packet<'_> {
+    /// Runs TCP PDU protocol `T` on this segment directly, as its handle would (for a heuristic
+    /// of the same protocol: calling the handle would put the protocol in the frame's layers a
+    /// second time, and a later pass, which reaches the handle through the conversation, would
+    /// read the frame differently).
+    pub fn run_tcp_pdus<T: TcpPdus>(&mut self) -> usize {
+        // SAFETY: the pointers are this entry's own, live for the call; the shim catches what
+        // tcp_dissect_pdus throws.
+        let r = unsafe { tcp_pdus::<T>(self.tvb, self.pinfo, self.tree, self.data_arg) };
+        r.max(0) as usize
+    }
+}
+
 unsafe extern "C" fn pdu_len<T: TcpPdus>(pinfo: *mut sys::packet_info, tvb: *mut sys::tvbuff_t, offset: c_int, data: *mut c_void) -> c_uint {
     guarded(tvb, pinfo, std::ptr::null_mut(), data, T::protocol(), |_| 0, |p| {
         let head = p.bytes().get(offset.max(0) as usize..).unwrap_or(&[]);

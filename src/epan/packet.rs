@@ -80,6 +80,21 @@ impl<'p> Packet<'p> {
         unsafe { sys::tvb_reported_length(self.tvb) as usize }
     }
 
+    /// True when the capture's snap length cut this packet (or the part handed to this
+    /// dissector) short: fewer bytes are there than the packet had on the wire.
+    pub fn is_cut(&self) -> bool {
+        self.bytes.len() < self.reported_len()
+    }
+
+    /// Says that the bytes missing were cut off by the capture, the way stock Wireshark does
+    /// ("[Packet size limited during capture]", no expert info): for a message that runs past
+    /// the captured bytes only because of the snap length. Call at most once per packet.
+    pub fn mark_cut(&mut self) {
+        // SAFETY: live pointers; show_exception with BoundsError only adds a column text and a
+        // zero-length protocol item (it throws nothing).
+        unsafe { sys::appleshark_show_cut(self.tvb, self.pinfo, self.tree) }
+    }
+
     /// The frame number (1-based).
     pub fn frame(&self) -> u32 {
         // SAFETY: pinfo is valid for the call.

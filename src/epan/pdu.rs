@@ -47,9 +47,11 @@ impl<'p> Packet<'p> {
         }
         // SAFETY: pinfo is live; find_or_create_conversation and conversation_set_dissector
         // never throw.
+        // From this frame on only: a later pass then reads the frames before it exactly as the
+        // first pass did (through the heuristics), so one and two passes agree.
         unsafe {
             let conv = sys::find_or_create_conversation(self.pinfo);
-            sys::conversation_set_dissector(conv, handle.get());
+            sys::conversation_set_dissector_from_frame_number(conv, (*self.pinfo).num, handle.get());
         }
     }
 }

@@ -150,6 +150,51 @@ pub fn classify(p: &[u8]) -> Class {
     }
 }
 
+/// The class of a payload that the capture's snap length cut short (`wire_len`, the length
+/// on the wire, exceeds the bytes present): [`classify`] first; when that finds nothing, what
+/// the bytes that are there say as far as they go, so that the packet is handed to its
+/// protocol's own dissector and that dissector's truncation handling applies
+/// ("[Packet size limited during capture]"), as in stock Wireshark:
+/// - SIP: a status line's `SIP/2.0 ` or a known method and a space, at the start;
+/// - STUN: a header whose message length is the bytes after it on the wire (a multiple of 4),
+///   with the magic cookie or, classic STUN, a known RFC 3489 type;
+/// - RTP/RTCP (first byte 128–191): the 12-byte fixed header is there.
+pub fn classify_cut(p: &[u8], wire_len: usize) -> Class {
+    let c = classify(p);
+    if c != Class::Unknown || p.len() >= wire_len {
+        return c;
+    }
+    match p.first() {
+        Some(b'A'..=b'Z' | b'a'..=b'z') if sip_start_prefix(p) => Class::Sip,
+        Some(0..=3) if stun_header_cut(p, wire_len) => Class::Stun,
+        // RTP's fixed header is there, its CSRCs, extension or padding run past the cut; or
+        // an RTCP compound whose walk runs past it.
+        Some(128..=191) if p.len() >= rtp::RTP_FIXED_LEN => match p[1] {
+            192..=223 => Class::Rtcp,
+            _ => Class::Rtp,
+        },
+        _ => Class::Unknown,
+    }
+}
+
+fn sip_start_prefix(p: &[u8]) -> bool {
+    let v = sip::VERSION.len();
+    if p.len() > v && p[..v].eq_ignore_ascii_case(sip::VERSION) && p[v] == b' ' {
+        return true;
+    }
+    p.iter().take(17).position(|&b| b == b' ').is_some_and(|sp| sip::Method::known(&p[..sp]).is_some())
+}
+
+fn stun_header_cut(p: &[u8], wire_len: usize) -> bool {
+    let Some(h) = p.get(..8) else { return false };
+    let msg_type = u16::from_be_bytes([h[0], h[1]]);
+    let msg_len = u16::from_be_bytes([h[2], h[3]]) as usize;
+    if wire_len < STUN_HEADER_LEN || msg_len != wire_len - STUN_HEADER_LEN || msg_len & 3 != 0 {
+        return false;
+    }
+    u32::from_be_bytes([h[4], h[5], h[6], h[7]]) == STUN_MAGIC_COOKIE || CLASSIC_STUN_TYPES.contains(&msg_type)
+}
+
 /// How much a payload alone says about its flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strength {
@@ -377,5 +422,31 @@ mod tests {
                 let _ = probe(&p[n..]);
             }
         }
+    }
+
+    #[test]
+    fn cut_payloads_are_classified_from_the_bytes_there() {
+        // An 18-byte cut (a 60-byte snap length over Ethernet/IPv4/UDP) of real messages.
+        let full = INVITE;
+        assert_eq!(classify(&full[..18]), Class::Unknown);
+        assert_eq!(classify_cut(&full[..18], full.len()), Class::Sip);
+        let trying = b"SIP/2.0 100 Trying\r\nVia: SIP/2.0/UDP 10.0.1.5:16402\r\n\r\n";
+        assert_eq!(classify_cut(&trying[..18], trying.len()), Class::Sip);
+        assert_eq!(classify_cut(&STUN_RESP[..18], STUN_RESP.len()), Class::Stun);
+        assert_eq!(classify_cut(&CLASSIC_RESP[..18], CLASSIC_RESP.len()), Class::Stun);
+        // Not cut: no second chance.
+        assert_eq!(classify_cut(&full[..18], 18), Class::Unknown);
+        // Cut, but not what it would need to be.
+        assert_eq!(classify_cut(b"HELLO world, this is not SIP", 100), Class::Unknown);
+        assert_eq!(classify_cut(b"INVITED sip:x", 100), Class::Unknown);
+        let mut bad_len = STUN_RESP;
+        bad_len[3] = 0x10;
+        assert_eq!(classify_cut(&bad_len[..18], STUN_RESP.len()), Class::Unknown);
+        assert_eq!(classify_cut(&[0, 1, 0, 8], 28), Class::Unknown, "fewer than 8 bytes of STUN header");
+        // RTP with Apple's header extension cut after 18 bytes: V=2, X=1, PT 126.
+        let rtp_ext = [0x90, 126, 0x03, 0xe8, 0, 0, 0x13, 0x88, 0x11, 0x11, 0, 2, 0x44, 0x00, 0, 3, 1, 2];
+        assert_eq!(classify(&rtp_ext), Class::Unknown);
+        assert_eq!(classify_cut(&rtp_ext, 60), Class::Rtp);
+        assert_eq!(classify_cut(&rtp_ext[..11], 60), Class::Unknown);
     }
 }

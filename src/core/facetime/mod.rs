@@ -17,7 +17,7 @@ pub mod rtp;
 pub mod sdp;
 pub mod sip;
 
-pub use classify::{classify, flow_probe, probe, Class, Probe, Strength};
+pub use classify::{classify, classify_cut, flow_probe, probe, Class, Probe, Strength};
 
 /// Apple's FaceTime UDP port range.
 pub const PORT_MIN: u16 = 16393;
