@@ -4,6 +4,11 @@
 //! by tests/pypush/run_session.py after checking both sides logged the same bytes), never
 //! from the plugin.
 //!
+//! The same session is also recorded in clear (`run_session.py --plain`): pypush speaks TLS
+//! to a TLS-terminating relay on loopback, which forwards the bytes unchanged (checked
+//! against both peers' logs) over plain TCP to the server on 5223; only that hop is captured.
+//! The plugin must read it as APNs by itself (no Decode As, no key log).
+//!
 //! Needs: root (or capture rights) for dumpcap on lo; a Python with pypush, taken from
 //! `APPLESHARK_PYPUSH_PYTHON`, else tests/pypush/.venv (created by tests/pypush/setup.sh,
 //! which this test runs when that venv is missing).
@@ -56,9 +61,9 @@ struct Msg {
 }
 
 struct Session {
-    /// Capture, key log as tshark sees them.
+    /// Capture, key log as tshark sees them (no key log for the plain session).
     pcap: String,
-    keys: String,
+    keys: Option<String>,
     msgs: Vec<Msg>,
 }
 
@@ -145,17 +150,31 @@ fn read_truth(path: &Path) -> Vec<Msg> {
         .collect()
 }
 
-/// Runs the session once per test binary.
+/// Runs the TLS session once per test binary.
 fn session() -> &'static Session {
     static S: OnceLock<Session> = OnceLock::new();
-    S.get_or_init(|| {
+    S.get_or_init(|| record("pypush-session", &[]))
+}
+
+/// Runs the plain session (`run_session.py --plain`) once per test binary.
+fn plain_session() -> &'static Session {
+    static S: OnceLock<Session> = OnceLock::new();
+    S.get_or_init(|| record("pypush-plain-session", &["--plain"]))
+}
+
+/// Records a session into a fresh folder; one at a time (both listen on and capture PORT).
+fn record(name: &str, mode: &[&str]) -> Session {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    {
         let t = Tshark::get();
-        let (dir, _) = t.temp_file("pypush-session");
+        let (dir, _) = t.temp_file(name);
         std::fs::create_dir_all(&dir).unwrap();
         let out = Command::new(python())
             .arg(manifest().join("tests/pypush/run_session.py"))
             .arg(&dir)
             .args(["--port", &PORT.to_string()])
+            .args(mode)
             .output()
             .expect("run_session.py runs");
         assert!(
@@ -167,12 +186,14 @@ fn session() -> &'static Session {
         );
         let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(&dir).status();
         let msgs = read_truth(&dir.join("truth.tsv"));
-        Session { pcap: t.inside(&dir.join("session.pcapng")), keys: t.inside(&dir.join("keys.log")), msgs }
-    })
+        let keys = dir.join("keys.log");
+        let keys = keys.exists().then(|| t.inside(&keys));
+        Session { pcap: t.inside(&dir.join("session.pcapng")), keys, msgs }
+    }
 }
 
 fn keylog_arg(s: &Session) -> String {
-    format!("tls.keylog_file:{}", s.keys)
+    format!("tls.keylog_file:{}", s.keys.as_deref().expect("the TLS session has a key log"))
 }
 
 /// The session itself is what the issue describes (guards against a silently shorter run).
@@ -209,29 +230,45 @@ fn stock_tls_decrypts_to_the_logged_courier_bytes() {
         "--disable-protocol",
         "apns",
     ]);
-    let mut got: HashMap<Dir, Vec<u8>> = HashMap::new();
     let mut alpn = vec![];
     let mut sni = vec![];
     for r in &rows {
-        let dir = if r[0] == PORT.to_string() { Dir::S2C } else { Dir::C2S };
         if !r[1].is_empty() {
-            alpn.push((dir, r[1].clone()));
+            alpn.push((dir_of(&r[0]), r[1].clone()));
         }
         if !r[2].is_empty() {
             sni.push(r[2].clone());
         }
-        for chunk in list(&r[3]) {
-            got.entry(dir).or_default().extend(hex(&chunk));
-        }
     }
     assert_eq!(alpn, [(Dir::C2S, "apns-security-v3".to_string()), (Dir::S2C, "apns-security-v3".to_string())]);
     assert_eq!(sni, ["courier.push.apple.com"]);
+    assert_bytes_are_the_logged_messages(s, &rows, 3, "decrypted");
+}
+
+/// The direction of a frame from its `tcp.srcport`.
+fn dir_of(srcport: &str) -> Dir {
+    if srcport == PORT.to_string() {
+        Dir::S2C
+    } else {
+        Dir::C2S
+    }
+}
+
+/// Column 0 of `rows` is `tcp.srcport`, column `col` hex bytes (occurrences joined by ','):
+/// concatenated per direction they are exactly the messages both peers logged.
+fn assert_bytes_are_the_logged_messages(s: &Session, rows: &[Vec<String>], col: usize, what: &str) {
+    let mut got: HashMap<Dir, Vec<u8>> = HashMap::new();
+    for r in rows {
+        for chunk in list(&r[col]) {
+            got.entry(dir_of(&r[0])).or_default().extend(hex(&chunk));
+        }
+    }
     for dir in [Dir::C2S, Dir::S2C] {
         let want: Vec<u8> = s.msgs.iter().filter(|m| m.dir == dir).flat_map(|m| m.raw.clone()).collect();
         let have = got.get(&dir).cloned().unwrap_or_default();
         assert!(!want.is_empty());
-        assert_eq!(have.len(), want.len(), "{dir:?}: decrypted byte count");
-        assert!(have == want, "{dir:?}: decrypted bytes differ from the logged messages");
+        assert_eq!(have.len(), want.len(), "{dir:?}: {what} byte count");
+        assert!(have == want, "{dir:?}: {what} bytes differ from the logged messages");
     }
 }
 
@@ -277,10 +314,15 @@ fn frames_to_msgs<'a>(rows: &[Vec<String>], cmd_col: usize, msgs: &'a [Msg]) -> 
 /// session's commands in order, with com.apple.madrid resolved.
 #[test]
 fn readme_command_lists_the_commands_in_order_with_topics() {
-    let t = Tshark::get();
     let s = session();
-    let kl = keylog_arg(s);
-    let rows = t.fields(&s.pcap, Some("apns"), &["frame.number", "apns.command", "apns.topic"], &["-o", &kl]);
+    check_commands_and_topics(s, &["-o", &keylog_arg(s)]);
+}
+
+/// `-Y apns -T fields -e frame.number -e apns.command -e apns.topic` (with `extra`): every
+/// logged message, in order, with the topics of appleshark's table named; returns the rows.
+fn check_commands_and_topics(s: &Session, extra: &[&str]) -> Vec<Vec<String>> {
+    let t = Tshark::get();
+    let rows = t.fields(&s.pcap, Some("apns"), &["frame.number", "apns.command", "apns.topic"], extra);
     let known = known_topics();
     let frames = frames_to_msgs(&rows, 1, &s.msgs);
     let mut madrid = 0;
@@ -294,14 +336,22 @@ fn readme_command_lists_the_commands_in_order_with_topics() {
     assert_eq!(madrid, 4);
     assert!(s.msgs.iter().any(|m| m.topics.iter().any(|n| !n.is_empty() && !known.contains(n))),
         "the session also carries a topic outside the table (left unresolved)");
+    rows
 }
 
 /// Every decoded value against the peers' logs (two passes, so forward links are filled).
 #[test]
 fn decrypted_fields_match_both_peers_logs() {
-    let t = Tshark::get();
     let s = session();
-    let kl = keylog_arg(s);
+    check_fields(s, &["-2", "-o", &keylog_arg(s)]);
+}
+
+/// Every decoded value of every message against the peers' logs, tshark run with `extra`.
+/// The links forward in the capture (`apns.ack_in`: a message to its later ack) are checked
+/// only with `-2`: a single pass has not seen the answer yet when it prints the message.
+fn check_fields(s: &Session, extra: &[&str]) {
+    let t = Tshark::get();
+    let two_pass = extra.contains(&"-2");
     let fields = [
         "frame.number",
         "apns.command",
@@ -321,7 +371,7 @@ fn decrypted_fields_match_both_peers_logs() {
         "apns.ack_in",
         "apns.ack_to",
     ];
-    let rows = t.fields(&s.pcap, Some("apns"), &fields, &["-2", "-o", &kl]);
+    let rows = t.fields(&s.pcap, Some("apns"), &fields, extra);
     let col = |n: &str| fields.iter().position(|f| *f == n).unwrap();
     let frames = frames_to_msgs(&rows, col("apns.command"), &s.msgs);
     let frame_of: HashMap<usize, usize> = frames.iter().flat_map(|(f, ms)| ms.iter().map(move |m| (m.seq, *f))).collect();
@@ -348,7 +398,9 @@ fn decrypted_fields_match_both_peers_logs() {
         assert_eq!(uuids, cat(&|m| opt(&m.im_uuid)), "frame {frame}: apns.imessage.uuid");
         // Links: a message/request shows the frame of its ack/response, and the other way.
         let is_answer = |m: &Msg| matches!(m.command, 0x08 | 0x0B | 0x0D | 0x12);
-        check("apns.ack_in", cat(&|m| if is_answer(m) { vec![] } else { m.link_seq.map(|l| frame_of[&l].to_string()).into_iter().collect() }));
+        if two_pass {
+            check("apns.ack_in", cat(&|m| if is_answer(m) { vec![] } else { m.link_seq.map(|l| frame_of[&l].to_string()).into_iter().collect() }));
+        }
         check("apns.ack_to", cat(&|m| if is_answer(m) { m.link_seq.map(|l| frame_of[&l].to_string()).into_iter().collect() } else { vec![] }));
     }
     // The session has what the checks are about.
@@ -360,17 +412,22 @@ fn decrypted_fields_match_both_peers_logs() {
 /// A well-formed session from a real client raises no APNs anomaly.
 #[test]
 fn real_session_has_no_apns_anomalies() {
-    let t = Tshark::get();
     let s = session();
-    let kl = keylog_arg(s);
+    check_no_anomalies(s, &["-o", &keylog_arg(s)]);
+}
+
+/// No malformed or APNs expert item with `-2` and `keys` (the key-log option, if any), and
+/// every logged message dissected.
+fn check_no_anomalies(s: &Session, keys: &[&str]) {
+    let t = Tshark::get();
     let bad = "_ws.malformed || apns.unknown_command || apns.unknown_item || apns.truncated || apns.item_overrun \
                || apns.trailing_bytes || apns.item_bad_length || apns.too_large || apns.unframeable || apns.plist.error \
                || apns.plist.anomaly || apns.short";
-    let rows = t.fields(&s.pcap, Some(bad), &["frame.number"], &["-2", "-o", &kl]);
+    let rows = t.fields(&s.pcap, Some(bad), &["frame.number"], &[&["-2"], keys].concat());
     assert!(rows.is_empty(), "frames with anomalies: {rows:?}");
     // Not vacuous: tshark rejects a filter naming an unknown field (t.fields would panic), and
     // every logged message was dissected.
-    let rows = t.fields(&s.pcap, Some("apns"), &["frame.number", "apns.command"], &["-o", &kl]);
+    let rows = t.fields(&s.pcap, Some("apns"), &["frame.number", "apns.command"], keys);
     assert_eq!(frames_to_msgs(&rows, 1, &s.msgs).iter().map(|(_, m)| m.len()).sum::<usize>(), s.msgs.len());
 }
 
@@ -435,4 +492,46 @@ fn without_keys_the_courier_connection_is_labelled_by_server_name() {
         }
     }
     assert!(decoded > 0 && handshake > 0, "{decoded} decoded, {handshake} others");
+}
+
+// --- the plain session: the same courier bytes in clear on TCP 5223 ---------------------
+
+/// The plain capture is what a proxy would see: the cleartext hop only, every frame on the
+/// courier port, and the TCP payloads, per direction, exactly the messages both peers
+/// logged (so no TLS record anywhere; read with the APNs dissector off, from TCP alone).
+#[test]
+fn plain_capture_holds_the_logged_courier_bytes_in_clear() {
+    let t = Tshark::get();
+    let s = plain_session();
+    let rows = t.fields(&s.pcap, None, &["tcp.srcport", "tcp.dstport", "tcp.payload"], &["--disable-protocol", "apns"]);
+    assert!(!rows.is_empty());
+    for r in &rows {
+        assert!(r[0] == PORT.to_string() || r[1] == PORT.to_string(), "a frame off port {PORT}: {r:?}");
+    }
+    assert_bytes_are_the_logged_messages(s, &rows, 2, "TCP payload");
+}
+
+/// Issue 12: the plain pypush session on 5223 is dissected as APNs by the plugin alone (no
+/// Decode As, no key log): the README command lists every logged message with its topics,
+/// in one pass and with `-2`, the same frames both ways; every decoded value matches the
+/// logs; no anomaly.
+#[test]
+fn plain_session_on_5223_reads_as_apns_without_decode_as() {
+    let s = plain_session();
+    // The same session as over TLS (a shorter run would make the checks below weaker).
+    let shape = |s: &Session| s.msgs.iter().map(|m| (m.dir, m.command, m.topics.clone())).collect::<Vec<_>>();
+    assert_eq!(shape(s), shape(session()), "the plain session is the TLS one's");
+    let one = check_commands_and_topics(s, &[]);
+    let two = check_commands_and_topics(s, &["-2"]);
+    assert_eq!(one, two, "one pass and two passes differ");
+    check_fields(s, &[]);
+    check_fields(s, &["-2"]);
+    check_no_anomalies(s, &[]);
+    // Nothing on 5223 is taken for TLS (the capture has none: see the test above), and every
+    // frame with TCP payload is APNs.
+    for r in Tshark::get().fields(&s.pcap, None, &["frame.number", "tcp.len", "frame.protocols"], &[]) {
+        let protos: Vec<&str> = r[2].split(':').collect();
+        assert!(!protos.contains(&"tls"), "frame {} read as TLS: {}", r[0], r[2]);
+        assert_eq!(protos.contains(&"apns"), r[1] != "0", "frame {}: {}", r[0], r[2]);
+    }
 }

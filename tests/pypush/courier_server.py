@@ -2,8 +2,9 @@
 """A small APNs courier test server for the pypush capture test (loopback only).
 
 TLS with a self-signed certificate generated at start-up, ALPN apns-security-v3, one
-connection, then it exits. It answers the client lock-step, so the order of commands on
-the wire is fixed:
+connection, then it exits. With --plain it listens without TLS: the courier bytes in clear,
+as behind courier_relay.py, the TLS-terminating relay of run_session.py --plain. It answers
+the client lock-step, so the order of commands on the wire is fixed:
 
     client  Connect (0x07)            -> server ConnectResponse (0x08, status 0, push token)
     client  FilterTopics (0x09)
@@ -83,6 +84,22 @@ def make_cert(dirname: str) -> tuple[str, str]:
             )
         )
     return certfile, keyfile
+
+
+def connection_event(writer: asyncio.StreamWriter, sni: str | None) -> dict:
+    """The log line for an accepted connection: its TLS parameters, or "plain" without TLS."""
+    peer = list(writer.get_extra_info("peername"))
+    sslobj = writer.get_extra_info("ssl_object")
+    if sslobj is None:
+        return {"event": "plain", "peer": peer}
+    return {
+        "event": "tls",
+        "peer": peer,
+        "alpn": sslobj.selected_alpn_protocol(),
+        "version": sslobj.version(),
+        "cipher": sslobj.cipher()[0],
+        "sni": sni,
+    }
 
 
 class Server:
@@ -221,17 +238,7 @@ class Server:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.writer = writer
-        sslobj = writer.get_extra_info("ssl_object")
-        self.log(
-            {
-                "event": "tls",
-                "peer": list(writer.get_extra_info("peername")),
-                "alpn": sslobj.selected_alpn_protocol(),
-                "version": sslobj.version(),
-                "cipher": sslobj.cipher()[0],
-                "sni": self.sni,
-            }
-        )
+        self.log(connection_event(writer, self.sni))
         buf = bytearray()
         try:
             while True:
@@ -257,35 +264,45 @@ class Server:
         self.done.set()
 
 
+def server_context(dirname: str, on_sni) -> ssl.SSLContext:
+    """TLS server context: a fresh self-signed certificate for courier.push.apple.com, ALPN
+    apns-security-v3; on_sni(name) is called with the client's server name."""
+    certfile, keyfile = make_cert(dirname)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certfile, keyfile)
+    ctx.set_alpn_protocols([ALPN])
+    ctx.sni_callback = lambda _sslobj, name, _ctx: on_sni(name)
+    return ctx
+
+
+async def serve_once(handle, port: int, ctx: ssl.SSLContext | None, done: asyncio.Event, log, timeout: float):
+    """Listens on HOST:port, prints READY, and returns once done is set; logs a timeout
+    event through log and exits with status 2 after timeout seconds."""
+    srv = await asyncio.start_server(handle, HOST, port, ssl=ctx)
+    print(f"READY {HOST} {port}", flush=True)
+    try:
+        await asyncio.wait_for(done.wait(), timeout)
+    except asyncio.TimeoutError:
+        log({"event": "timeout"})
+        srv.close()
+        sys.exit(2)
+    srv.close()
+    await srv.wait_closed()
+
+
 async def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=5223)
     ap.add_argument("--log", required=True)
     ap.add_argument("--seed", type=int, default=5223)
     ap.add_argument("--timeout", type=float, default=20.0)
+    ap.add_argument("--plain", action="store_true", help="no TLS: the courier bytes in clear")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as d, open(args.log, "w") as log:
-        certfile, keyfile = make_cert(d)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(certfile, keyfile)
-        ctx.set_alpn_protocols([ALPN])
         server = Server(log, args.seed)
-
-        def sni_cb(sslobj, name, _ctx):
-            server.sni = name
-
-        ctx.sni_callback = sni_cb
-        srv = await asyncio.start_server(server.handle, HOST, args.port, ssl=ctx)
-        print(f"READY {HOST} {args.port}", flush=True)
-        try:
-            await asyncio.wait_for(server.done.wait(), args.timeout)
-        except asyncio.TimeoutError:
-            server.log({"event": "timeout"})
-            srv.close()
-            sys.exit(2)
-        srv.close()
-        await srv.wait_closed()
+        ctx = None if args.plain else server_context(d, lambda name: setattr(server, "sni", name))
+        await serve_once(server.handle, args.port, ctx, server.done, server.log, args.timeout)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Records one pypush <-> courier_server.py session on loopback.
 
-    run_session.py OUTDIR [--port 5223]
+    run_session.py OUTDIR [--port 5223] [--plain [--relay-port 5224]] [--python PY]
 
 Starts dumpcap on lo (filter: tcp port PORT), the courier test server, then client.py with
 SSLKEYLOGFILE set; stops the capture when both have finished. Writes:
@@ -15,8 +15,16 @@ SSLKEYLOGFILE set; stops the capture when both have finished. Writes:
     OUTDIR/truth.tsv        the same, flattened for the Rust golden test (columns in the
                             header line)
 
-Exits non-zero when the two sides disagree, the TLS parameters are not the expected ones,
-or a step fails. Needs root (or capture rights) for dumpcap on lo. Talks to 127.0.0.1 only.
+--plain records the same session in clear on TCP PORT, as a TLS-terminating proxy in front
+of a courier sees it: pypush still speaks TLS (ALPN apns-security-v3, SNI
+courier.push.apple.com), to courier_relay.py on 127.0.0.1:RELAY_PORT, which forwards the
+decrypted bytes unchanged over a plain TCP connection to courier_server.py --plain on
+127.0.0.1:PORT. The capture (tcp port PORT only) holds that cleartext hop and no TLS; no
+keys.log is written. OUTDIR/relay.jsonl is the relay's log (every chunk it forwarded);
+the relayed bytes, per direction, must equal both peers' logged messages.
+
+Exits non-zero when the logs disagree, the TLS parameters are not the expected ones, or a
+step fails. Needs root (or capture rights) for dumpcap on lo. Talks to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -74,10 +82,13 @@ def read_jsonl(path: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def merge(server: list[dict], client: list[dict]) -> tuple[list[dict], dict]:
+def merge(server: list[dict], client: list[dict], relay: list[dict] | None = None) -> tuple[list[dict], dict]:
+    """relay: the relay's log in --plain mode; the client's TLS peer is then the relay, and
+    the server (which saw no TLS) must have received the relay's upstream connection."""
     s_msgs = [e for e in server if "command" in e]
     c_msgs = [e for e in client if "command" in e]
-    s_tls = next((e for e in server if e.get("event") == "tls"), None)
+    tls_peer = relay if relay is not None else server
+    s_tls = next((e for e in tls_peer if e.get("event") == "tls"), None)
     c_tls = next((e for e in client if e.get("event") == "tls"), None)
     if not s_tls or not c_tls:
         fail("a side logged no TLS session")
@@ -98,6 +109,14 @@ def merge(server: list[dict], client: list[dict]) -> tuple[list[dict], dict]:
         c = [e for e in c_msgs if e["dir"] == d]
         if [e["raw"] for e in s] != [e["raw"] for e in c]:
             fail(f"{d}: the two sides logged different bytes")
+    session = {
+        "alpn": s_tls["alpn"], "tls_version": s_tls["version"], "cipher": s_tls["cipher"],
+        "sni": s_tls["sni"], "client_port": s_tls["peer"][1], "server_port": c_tls["port"],
+        "mode": "tls",
+    }
+    if relay is not None:
+        session["relay_port"] = c_tls["port"]
+        session.update(check_relay(server, s_msgs, relay))
     c_iter = {d: iter([e for e in c_msgs if e["dir"] == d]) for d in ("c2s", "s2c")}
     truth = []
     for n, s in enumerate(s_msgs, 1):
@@ -107,11 +126,30 @@ def merge(server: list[dict], client: list[dict]) -> tuple[list[dict], dict]:
         entry["client"] = {"class": c["class"], "fields": c["fields"]}
         truth.append(entry)
     link_acks(truth)
-    session = {
-        "alpn": s_tls["alpn"], "tls_version": s_tls["version"], "cipher": s_tls["cipher"],
-        "sni": s_tls["sni"], "client_port": s_tls["peer"][1], "server_port": c_tls["port"],
-    }
     return truth, session
+
+
+def check_relay(server: list[dict], s_msgs: list[dict], relay: list[dict]) -> dict:
+    """--plain: the relay forwarded, per direction, exactly the messages both peers logged
+    (the peers' logs already agree), and the server's plain connection is the relay's."""
+    s_conn = next((e for e in server if e.get("event") == "plain"), None)
+    up = next((e for e in relay if e.get("event") == "upstream"), None)
+    if not s_conn or not up:
+        fail("no plain connection between relay and server was logged")
+    if s_conn["peer"] != up["local"]:
+        fail(f"the server's peer {s_conn['peer']} is not the relay's upstream end {up['local']}")
+    if not any(e.get("event") == "closed" for e in relay):
+        fail("the relay did not finish")
+    if any(e.get("event") == "error" for e in relay):
+        fail(f"the relay logged an error: {[e for e in relay if e.get('event') == 'error']}")
+    for d in ("c2s", "s2c"):
+        relayed = "".join(e["hex"] for e in relay if e.get("event") == "data" and e["dir"] == d)
+        logged = "".join(e["raw"] for e in s_msgs if e["dir"] == d)
+        if relayed != logged:
+            fail(f"{d}: the relay forwarded {len(relayed) // 2} bytes that differ from the "
+                 f"{len(logged) // 2} bytes of the logged messages")
+    # The captured connection is the relay's upstream one.
+    return {"mode": "plain", "client_port": up["local"][1], "server_port": up["peer"][1]}
 
 
 def item(entry: dict, item_id: int) -> dict | None:
@@ -178,47 +216,73 @@ def tsv_row(e: dict) -> list[str]:
             im.get("sP", ""), im.get("tP", ""), uuid, e["raw"]]
 
 
+def start(argv: list[str], what: str) -> subprocess.Popen:
+    """Starts a loopback peer (server or relay) and waits for its READY line."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=HERE)
+    ready = p.stdout.readline()
+    if not ready.startswith("READY"):
+        p.kill()
+        p.wait()
+        fail(f"{what} did not start: {ready!r}")
+    return p
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0], epilog=__doc__.split("\n\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("outdir")
-    ap.add_argument("--port", type=int, default=5223)
+    ap.add_argument("--port", type=int, default=5223, help="courier port, the one captured (default 5223)")
+    ap.add_argument("--plain", action="store_true",
+                    help="capture the session in clear: pypush -> TLS relay -> plain TCP to the server on PORT")
+    ap.add_argument("--relay-port", type=int, default=5224, help="--plain: the relay's TLS port (default 5224, not captured)")
     ap.add_argument("--python", default=sys.executable, help="interpreter with pypush installed")
     args = ap.parse_args()
+    if args.plain and args.relay_port == args.port:
+        fail("--relay-port must differ from --port")
     out = os.path.abspath(args.outdir)
     os.makedirs(out, exist_ok=True)
-    paths = {n: os.path.join(out, n) for n in
-             ("session.pcapng", "keys.log", "server.jsonl", "client.jsonl", "truth.jsonl", "truth.tsv")}
+    names = ["session.pcapng", "keys.log", "server.jsonl", "client.jsonl", "relay.jsonl", "truth.jsonl", "truth.tsv"]
+    paths = {n: os.path.join(out, n) for n in names}
     for p in paths.values():
         if os.path.exists(p):
             os.remove(p)
+    if args.plain:
+        del paths["keys.log"]
+    else:
+        del paths["relay.jsonl"]
 
     t0 = time.time()
     cap = start_capture(paths["session.pcapng"], args.port)
-    server = None
+    peers = []
     try:
-        server = subprocess.Popen(
-            [args.python, os.path.join(HERE, "courier_server.py"), "--port", str(args.port), "--log", paths["server.jsonl"]],
-            stdout=subprocess.PIPE, text=True, cwd=HERE,
-        )
-        ready = server.stdout.readline()
-        if not ready.startswith("READY"):
-            fail(f"server did not start: {ready!r}")
-        env = dict(os.environ, SSLKEYLOGFILE=paths["keys.log"])
+        server_argv = [args.python, os.path.join(HERE, "courier_server.py"), "--port", str(args.port),
+                       "--log", paths["server.jsonl"]]
+        peers.append(start(server_argv + (["--plain"] if args.plain else []), "server"))
+        client_port, env = args.port, dict(os.environ, SSLKEYLOGFILE=paths.get("keys.log", ""))
+        if args.plain:
+            peers.append(start([args.python, os.path.join(HERE, "courier_relay.py"), "--port", str(args.relay_port),
+                                "--upstream-port", str(args.port), "--log", paths["relay.jsonl"]], "relay"))
+            client_port = args.relay_port
+            env.pop("SSLKEYLOGFILE")
         client = subprocess.run(
-            [args.python, os.path.join(HERE, "client.py"), "--port", str(args.port), "--log", paths["client.jsonl"]],
+            [args.python, os.path.join(HERE, "client.py"), "--port", str(client_port), "--log", paths["client.jsonl"]],
             env=env, cwd=HERE, timeout=30,
         )
         if client.returncode != 0:
             fail(f"client exited with {client.returncode}")
-        if server.wait(15) != 0:
-            fail(f"server exited with {server.returncode}")
+        for p in peers:
+            if p.wait(15) != 0:
+                fail(f"{p.args[1]} exited with {p.returncode}")
     finally:
-        if server and server.poll() is None:
-            server.kill()
-            server.wait()
+        for p in peers:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         stop_capture(cap)
 
-    truth, session = merge(read_jsonl(paths["server.jsonl"]), read_jsonl(paths["client.jsonl"]))
+    relay = read_jsonl(paths["relay.jsonl"]) if args.plain else None
+    truth, session = merge(read_jsonl(paths["server.jsonl"]), read_jsonl(paths["client.jsonl"]), relay)
     with open(paths["truth.jsonl"], "w") as f:
         f.write(json.dumps({"session": session}, sort_keys=True) + "\n")
         for e in truth:
@@ -229,7 +293,7 @@ def main():
             f.write("\t".join(tsv_row(e)) + "\n")
     for p in paths.values():
         os.chmod(p, 0o644)
-    print(f"run_session: {len(truth)} messages, {session['tls_version']} {session['cipher']}, "
+    print(f"run_session: {len(truth)} messages, {session['mode']}, {session['tls_version']} {session['cipher']}, "
           f"client port {session['client_port']}, {time.time() - t0:.1f} s -> {out}")
 
 
