@@ -622,7 +622,7 @@ fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
     if caps.links || caps.pending || caps.queue || caps.topics {
         tree.expert(&EI_STATE_CAP, Span::new(0, 0), None);
     }
-    show_session(&tree, &conv.session);
+    show_session(&tree, &conv.session, pos);
     drop(conv);
 
     // Info column.
@@ -669,25 +669,24 @@ fn info(pkt: &mut Packet<'_>, idx: u32, text: &str) {
     }
 }
 
-fn show_session(tree: &Tree<'_>, s: &Session) {
-    let sum = &s.summary;
-    if sum.device_token.is_none() && sum.os_version.is_none() && sum.hardware.is_none() && sum.carrier.is_none() {
-        return;
-    }
+/// The device as this connection had described it by `pos` (in every pass the same: not
+/// what it said only later).
+fn show_session(tree: &Tree<'_>, s: &Session, pos: Pos) {
+    let Some(d) = s.device_at(pos) else { return };
     let (_, st) = tree.add_subtree(&ETT_SESSION, Span::new(0, 0), "Device (from this connection)");
-    if let Some(t) = &sum.device_token {
+    if let Some(t) = &d.token {
         st.add_generated(&HF_S_TOKEN, &t[..]);
     }
-    if let Some(v) = &sum.os_version {
+    if let Some(v) = &d.os_version {
         st.add_generated(&HF_S_OS_VERSION, v.as_str());
     }
-    if let Some(v) = &sum.os_build {
+    if let Some(v) = &d.os_build {
         st.add_generated(&HF_S_OS_BUILD, v.as_str());
     }
-    if let Some(v) = &sum.hardware {
+    if let Some(v) = &d.hardware {
         st.add_generated(&HF_S_HARDWARE, v.as_str());
     }
-    if let Some(v) = &sum.carrier {
+    if let Some(v) = &d.carrier {
         st.add_generated(&HF_S_CARRIER, v.as_str());
     }
 }

@@ -65,6 +65,26 @@ pub const MAX_TOPICS: usize = 4096;
 /// Longest text kept in the summary (longer ones are cut at a char boundary).
 pub const MAX_TEXT: usize = 128;
 
+/// Most device snapshots kept per connection ([`Session::device_at`]): a device that
+/// changes what it says of itself more often than this is shown as of its 64th change.
+pub const MAX_DEVICE_SNAPSHOTS: usize = 64;
+
+/// What the device has said of itself by some point of the connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Device {
+    pub token: Option<[u8; 32]>,
+    pub os_version: Option<String>,
+    pub os_build: Option<String>,
+    pub hardware: Option<String>,
+    pub carrier: Option<String>,
+}
+
+impl Device {
+    pub fn is_empty(&self) -> bool {
+        *self == Device::default()
+    }
+}
+
 /// Which caps were hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Caps {
@@ -156,6 +176,8 @@ pub struct Session {
     queues: [VecDeque<(Dir, Pending)>; 3],
     pub summary: Summary,
     pub caps: Caps,
+    /// What the device had said of itself, from each position where that changed.
+    devices: Vec<(Pos, Device)>,
 }
 
 fn cut_text(s: &str) -> String {
@@ -182,9 +204,32 @@ impl Session {
         }
         self.last = Some(pos);
         self.count(dir, msg);
+        self.snapshot_device(pos);
         self.match_acks(pos, time_ns, dir, msg);
         self.match_pairs(pos, time_ns, dir, msg.command);
         true
+    }
+
+    /// What the device had said of itself by the message at `pos` (the same in every pass:
+    /// a later pass does not show what was learned only after `pos`).
+    pub fn device_at(&self, pos: Pos) -> Option<&Device> {
+        let i = self.devices.partition_point(|(p, _)| *p <= pos);
+        i.checked_sub(1).map(|i| &self.devices[i].1)
+    }
+
+    fn snapshot_device(&mut self, pos: Pos) {
+        let s = &self.summary;
+        let now = Device {
+            token: s.device_token,
+            os_version: s.os_version.clone(),
+            os_build: s.os_build.clone(),
+            hardware: s.hardware.clone(),
+            carrier: s.carrier.clone(),
+        };
+        let changed = self.devices.last().map_or(!now.is_empty(), |(_, d)| *d != now);
+        if changed && self.devices.len() < MAX_DEVICE_SNAPSHOTS {
+            self.devices.push((pos, now));
+        }
     }
 
     /// The links of the message at `pos`.
@@ -487,5 +532,39 @@ mod tests {
         let t = "é".repeat(100); // 200 bytes
         assert!(cut_text(&t).len() <= MAX_TEXT);
         assert!(cut_text(&t).chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn device_as_known_at_each_position() {
+        let mut s = Session::new();
+        let connect = msg(0x07, &[(1, &TOKEN), (8, b"WiFi"), (9, b"17.0"), (11, b"iPhone15,2")]);
+        let filter = msg(0x09, &[(1, &TOKEN), (2, &MADRID)]);
+        let ka = msg(0x0C, &[(1, b"310260"), (2, b"17.1"), (5, &[0, 20])]);
+        assert!(feed(&mut s, 1, 0, 0, Dir::ToDevice, &msg(0x0D, &[])));
+        feed(&mut s, 2, 0, 0, Dir::ToServer, &connect);
+        feed(&mut s, 3, 0, 10, Dir::ToServer, &filter);
+        feed(&mut s, 4, 0, 20, Dir::ToServer, &ka);
+        feed(&mut s, 5, 0, 30, Dir::ToServer, &ka);
+        assert_eq!(s.device_at(Pos::new(1, 0)), None, "nothing said yet");
+        let at2 = s.device_at(Pos::new(2, 0)).unwrap();
+        assert_eq!((at2.os_version.as_deref(), at2.carrier.as_deref(), at2.hardware.as_deref()), (Some("17.0"), Some("WiFi"), Some("iPhone15,2")));
+        assert_eq!(at2.token, Some(TOKEN));
+        assert_eq!(s.device_at(Pos::new(3, 0)), Some(at2), "a Filter Topics changes nothing");
+        let at4 = s.device_at(Pos::new(4, 0)).unwrap();
+        assert_eq!((at4.os_version.as_deref(), at4.carrier.as_deref(), at4.hardware.as_deref()), (Some("17.1"), Some("310260"), Some("iPhone15,2")));
+        assert_eq!(s.device_at(Pos::new(5, 0)), Some(at4));
+        assert_eq!(s.devices.len(), 2, "a snapshot only where something changed");
+    }
+
+    #[test]
+    fn device_snapshots_are_bounded() {
+        let mut s = Session::new();
+        for i in 0..(MAX_DEVICE_SNAPSHOTS as u32 + 10) {
+            let v = format!("17.{i}");
+            feed(&mut s, i + 1, 0, 0, Dir::ToServer, &msg(0x0C, &[(2, v.as_bytes())]));
+        }
+        assert_eq!(s.devices.len(), MAX_DEVICE_SNAPSHOTS);
+        let last = s.device_at(Pos::new(10_000, 0)).unwrap();
+        assert_eq!(last.os_version.as_deref(), Some(format!("17.{}", MAX_DEVICE_SNAPSHOTS - 1).as_str()));
     }
 }
