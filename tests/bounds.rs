@@ -248,7 +248,10 @@ fn snatmap_100k_unanswered_requests() {
     let mut cap = Capture::new();
     let mut flow = Flow::udp(sa("192.168.1.5:16402"), sa("17.173.254.222:5678"));
     for i in 0..N {
-        let req = [&1u32.to_be_bytes()[..], &i.to_be_bytes(), &[192, 168, 1, 5], &16402u16.to_be_bytes(), &[0xAA, 0xAA]].concat();
+        // Distinct nonces whose byte 4 is never zero: on UDP 5678 stock's MNDP is tried first
+        // and takes datagrams whose bytes 4 and 6 are zero (see tests/snatmap.rs).
+        let nonce = 0x0101_0101 + i;
+        let req = [&1u32.to_be_bytes()[..], &nonce.to_be_bytes(), &[192, 168, 1, 5], &16402u16.to_be_bytes(), &[0xAA, 0xAA]].concat();
         cap.push(flow.packet(&req));
     }
     let file = t.capture("bounds-snatmap-100k.pcap", &cap.to_bytes());

@@ -327,11 +327,11 @@ pub fn register() {
     let fields: &'static [Field] = Box::leak(fields.into_boxed_slice());
     PROTO.register(fields, &ETTS, &EXPERTS);
     PROTO
-        .prefs()
+        .prefs_checked(check_prefs)
         .uint(
             c"max_message_size",
             c"Maximum message size",
-            c"Largest payload length (bytes) believed; a longer one is reported and not reassembled",
+            c"Largest payload length (bytes) believed; a longer one is reported and not reassembled. At least 1",
             &PREF_MAX,
         )
         .bool(
@@ -350,6 +350,18 @@ pub fn register() {
     HANDLE.register_tcp_pdus::<Courier>(c"apns");
     HANDLE_PACK.register::<PackV1>(c"apns_pack");
     crate::dissectors::apns::stats::register();
+}
+
+/// Preference check (after every change): a maximum of 0 would report every message that
+/// carries anything as too large.
+fn check_prefs() -> Option<String> {
+    (PREF_MAX.get() == 0).then(|| {
+        PREF_MAX.set(framing::DEFAULT_MAX_MESSAGE_SIZE);
+        format!(
+            "apns.max_message_size must be at least 1 (0 would report every message with a payload as too large); using {}",
+            framing::DEFAULT_MAX_MESSAGE_SIZE
+        )
+    })
 }
 
 pub fn handoff() {
