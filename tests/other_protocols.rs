@@ -231,8 +231,9 @@ macro_rules! corpus {
 }
 
 corpus! {
-    // UDP 5678: MikroTik neighbour discovery (probe + 7 announcements).
-    mndp_on_udp_5678: "mndp-5678", "mndp", 7;
+    // UDP 5678: MikroTik neighbour discovery (probe + 7 announcements; 4.6's MNDP no longer
+    // takes the 16-byte one, frame 6, which stock 4.6 reads as data).
+    mndp_on_udp_5678: "mndp-5678", "mndp", 6;
     // 16-byte datagrams beginning 00 00 00 02 / 00 00 00 01, no SNATMAP request before them.
     probe16_on_udp_6000_and_9999: "probe16-udp", "data", 34;
     // TCP 5223 that is not TLS, and TLS on 5223 that is not Apple's.

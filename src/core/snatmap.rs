@@ -88,7 +88,8 @@ impl Message {
 pub struct ResponseEvidence {
     /// A request came from the response's destination in the same conversation.
     pub request_seen: bool,
-    /// It was sent from a SNATMAP server port.
+    /// It was sent from a SNATMAP server port to a port that is not one (MNDP, which shares
+    /// 5678, announces from 5678 to 5678).
     pub from_server_port: bool,
     /// It was sent from one of Apple's addresses.
     pub from_apple: bool,

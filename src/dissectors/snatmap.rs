@@ -12,7 +12,7 @@
 //! - a response (type 2: 32 fixed bits and a length, weak on its own) only with evidence
 //!   (`core::snatmap::ResponseEvidence`): a request seen from its destination in this
 //!   conversation, or sent from a SNATMAP server port (preference `snatmap.udp.port`, default
-//!   5678), or from an Apple address.
+//!   5678) to a port that is not one, or from an Apple address.
 //!
 //! The first pass records every claimed frame, so later passes claim exactly the same ones.
 
@@ -181,7 +181,9 @@ impl Heuristic for Heur {
                 let dst = (pkt.dst(), pkt.dst_port());
                 let evidence = snatmap::ResponseEvidence {
                     request_seen: state.borrow().req_sources.contains(&dst),
-                    from_server_port: SERVER_PORTS.contains(pkt.src_port().into()),
+                    // From the server port to a client's own port: MNDP announcements go
+                    // from 5678 to 5678.
+                    from_server_port: SERVER_PORTS.contains(pkt.src_port().into()) && !SERVER_PORTS.contains(pkt.dst_port().into()),
                     from_apple: pkt.src().is_some_and(crate::core::apple::is_apple_address),
                 };
                 evidence.believable()
