@@ -4,7 +4,10 @@
 //! `cargo test`) is copied into a temporary HOME's personal plugin folder
 //! `.local/lib/wireshark/plugins/<major.minor>/epan/`. tshark run as root silently ignores
 //! personal plugins, so when the tests run as root tshark is started as `nobody` with
-//! `setpriv`, and everything it reads is made world-readable.
+//! `setpriv`, and everything it reads is made world-readable. `WIRESHARK_PLUGIN_DIR` points
+//! at an empty folder, so a copy installed system-wide is not loaded; once per test binary
+//! the harness asks `tshark -G plugins` and fails unless the test copy is the only one.
+//! [`Tshark::stock`] is the same without the plugin (tests of stock dissection).
 //!
 //! Environment:
 //! - `TSHARK`: the tshark binary (default `tshark` on PATH);
@@ -70,10 +73,17 @@ impl Tshark {
     /// The shared instance for this test binary (plugin installed once).
     pub fn get() -> &'static Tshark {
         static T: OnceLock<Tshark> = OnceLock::new();
-        T.get_or_init(Tshark::install)
+        T.get_or_init(|| Tshark::install(true))
     }
 
-    fn install() -> Tshark {
+    /// Stock tshark: the same isolation (private HOME, empty global plugin folder, not root)
+    /// but no appleshark at all, checked like [`Tshark::get`]'s copy.
+    pub fn stock() -> &'static Tshark {
+        static T: OnceLock<Tshark> = OnceLock::new();
+        T.get_or_init(|| Tshark::install(false))
+    }
+
+    fn install(with_plugin: bool) -> Tshark {
         let root = std::env::var("APPLESHARK_TSHARK_ROOT").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/"));
         let as_nobody = is_root();
         let mut t = Tshark { home: PathBuf::new(), root: root.clone(), version: String::new(), as_nobody };
@@ -87,14 +97,43 @@ impl Tshark {
         let mut parts = v.split('.');
         t.version = format!("{}.{}", parts.next().unwrap(), parts.next().unwrap());
 
-        let home = root.join(format!("tmp/appleshark-home-{}", std::process::id()));
+        let kind = if with_plugin { "home" } else { "stock-home" };
+        let home = root.join(format!("tmp/appleshark-{kind}-{}", std::process::id()));
         let plugdir = home.join(format!(".local/lib/wireshark/plugins/{}/epan", t.version));
         std::fs::create_dir_all(&plugdir).unwrap();
         std::fs::create_dir_all(home.join("no-global-plugins")).unwrap();
-        std::fs::copy(plugin_path(), plugdir.join("appleshark.so")).unwrap();
+        if with_plugin {
+            std::fs::copy(plugin_path(), plugdir.join("appleshark.so")).unwrap();
+        }
         chmod_world_readable(&home);
         t.home = home;
+        t.check_loaded_copy(with_plugin.then(|| plugdir.join("appleshark.so")).as_deref());
         t
+    }
+
+    /// Asks this tshark which plugins it loads (`-G plugins`, once per test binary): exactly
+    /// the test copy `expected` (or no appleshark at all), never one installed system-wide
+    /// or in the real user's folders.
+    fn check_loaded_copy(&self, expected: Option<&Path>) {
+        let listing = self.stdout(&["-G", "plugins"]);
+        let ours: Vec<&str> = listing.lines().filter(|l| l.to_ascii_lowercase().contains("appleshark")).collect();
+        let path_of = |l: &str| l.rsplit('\t').next().unwrap_or("").trim().to_string();
+        match expected {
+            Some(p) => {
+                let want = self.inside(p);
+                assert!(
+                    ours.len() == 1 && path_of(ours[0]) == want,
+                    "tshark {} must load exactly the test copy {want}, but `tshark -G plugins` lists:\n{}",
+                    self.version,
+                    ours.join("\n")
+                );
+                eprintln!("tshark harness: Wireshark {} loads the test copy {want} (only)", self.version);
+            }
+            None => {
+                assert!(ours.is_empty(), "stock tshark {} must load no appleshark, but lists:\n{}", self.version, ours.join("\n"));
+                eprintln!("tshark harness: stock Wireshark {} (no appleshark loaded)", self.version);
+            }
+        }
     }
 
     /// A path for a new temporary file that tshark can read, and its name as tshark sees it.
@@ -128,7 +167,9 @@ impl Tshark {
         if !self.home.as_os_str().is_empty() {
             argv.push(format!("HOME={}", self.inside(&self.home)));
             // An empty global plugin folder: a copy of appleshark installed system-wide must
-            // not load next to the one under test (honoured because tshark is not root).
+            // not load next to the one under test. Wireshark 4.x uses WIRESHARK_PLUGIN_DIR
+            // *instead of* the global folder, and only when not run as root (hence nobody);
+            // check_loaded_copy verifies it.
             argv.push(format!("WIRESHARK_PLUGIN_DIR={}", self.inside(&self.home.join("no-global-plugins"))));
         }
         argv.extend(env.iter().map(|s| s.to_string()));
