@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 die() { printf 'build-packages: %s\n' "$*" >&2; exit 1; }
-for t in dpkg-deb cargo gzip tar; do command -v "$t" >/dev/null || die "'$t' not found"; done
+for t in dpkg-deb cargo gzip tar objdump md5sum; do command -v "$t" >/dev/null || die "'$t' not found"; done
 
 suites=("$@"); [ ${#suites[@]} -gt 0 ] || suites=(bookworm trixie sid)
 version=$(awk -F'"' '/^version *=/{print $2; exit}' Cargo.toml)
@@ -59,6 +59,7 @@ for suite in "${suites[@]}"; do
   trap 'rm -rf "$stage"' EXIT
   plugdir=usr/lib/x86_64-linux-gnu/wireshark/plugins/$ws/epan
   docdir=usr/share/doc/appleshark
+  chmod 0755 "$stage"
   install -d -m 0755 "$stage/DEBIAN" "$stage/$plugdir" "$stage/$docdir"
   install -m 0644 "$so" "$stage/$plugdir/appleshark.so"
   sed "s/@YEARS@/$years/" packaging/debian/copyright >"$stage/$docdir/copyright"
@@ -70,6 +71,10 @@ for suite in "${suites[@]}"; do
   } | gzip -9n >"$stage/$docdir/changelog.Debian.gz"
   chmod 0644 "$stage/$docdir/changelog.Debian.gz"
   size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
+  # glibc: the newest symbol version the .so uses (libgcc_s and libc are its only NEEDED
+  # libraries besides the dynamic loader; the epan symbols come from the program loading it).
+  glibc=$(objdump -T "$so" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -Vu | tail -n1)
+  [ -n "$glibc" ] || die "$suite: could not read the glibc symbol versions of $so (objdump)"
   # The dependency: the libwireshark package of exactly the upstream point release the .so
   # was built against, any Debian revision of it (>= the built one, << the next upstream
   # point release). Why this tight: Wireshark checks only major.minor when it loads a plugin,
@@ -86,7 +91,7 @@ Version: $pkgver
 Architecture: amd64
 Maintainer: $maintainer
 Installed-Size: $size
-Depends: $libpkg (>= $debver), $libpkg (<< $next), libc6 (>= 2.34), libgcc-s1
+Depends: $libpkg (>= $debver), $libpkg (<< $next), libc6 (>= $glibc), libgcc-s1
 Enhances: tshark, wireshark-qt, wireshark
 Section: net
 Priority: optional
