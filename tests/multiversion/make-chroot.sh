@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make-chroot.sh [--refresh] SUITE
+# make-chroot.sh [--refresh] [--bare] SUITE
 #
 # Build (once) a minimal Debian chroot of SUITE with tshark installed, for
 # running the plugin's tests against another Wireshark version:
@@ -22,6 +22,10 @@
 # - no mounts are needed; /proc is mounted only if the tshark install fails
 #   without it, and unmounted again.
 #
+# --bare: only the debootstrap minbase system (no tshark, nothing installed or checked
+# inside), in <cache>/chroot/<suite>-minbase: what a fresh machine is
+# (tests/fresh-machine/run.sh uses it, never changing it).
+#
 # Idempotent: a stamp file (DIR/.appleshark-chroot-stamp) marks a finished
 # chroot; --refresh rebuilds it. Needs root.
 #
@@ -35,7 +39,7 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 usage() {
     cat >&2 <<USAGE
-usage: $prog [--refresh] SUITE
+usage: $prog [--refresh] [--bare] SUITE
   SUITE: trixie|sid (or 4.4|4.6; bookworm|4.0 also accepted)
   Builds \${APPLESHARK_CACHE:-\$HOME/.cache/appleshark}/chroot/<suite> with tshark
   and prints its path as the last line of stdout. --refresh rebuilds it.
@@ -44,10 +48,12 @@ USAGE
 }
 
 refresh=0
+bare=0
 suite_arg=
 while [ $# -gt 0 ]; do
     case $1 in
         --refresh) refresh=1 ;;
+        --bare) bare=1 ;;
         -h|--help) usage ;;
         -*) log "unknown option: $1"; usage ;;
         *) [ -z "$suite_arg" ] || { log "only one SUITE allowed"; usage; }
@@ -67,7 +73,8 @@ esac
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap and chroot need it)"
 
 cache=${APPLESHARK_CACHE:-${HOME:?HOME is not set}/.cache/appleshark}
-dir=$cache/chroot/$suite
+name=$suite; [ "$bare" = 0 ] || name=$suite-minbase
+dir=$cache/chroot/$name
 stamp=$dir/.appleshark-chroot-stamp
 
 # Is anything mounted at or below $1? (never rm -rf a tree with mounts in it)
@@ -94,8 +101,8 @@ check_tshark() {
 # One build per suite at a time.
 mkdir -p "$cache/chroot"
 if command -v flock >/dev/null 2>&1; then
-    exec 9>"$cache/chroot/.$suite.lock"
-    flock 9 || die "could not lock $cache/chroot/.$suite.lock"
+    exec 9>"$cache/chroot/.$name.lock"
+    flock 9 || die "could not lock $cache/chroot/.$name.lock"
 fi
 
 # ---- already there? ---------------------------------------------------------
@@ -173,38 +180,42 @@ fi
 in_chroot() { chroot "$work" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
                   DEBIAN_FRONTEND=noninteractive "$@"; }
 
-log "$suite: preseeding wireshark-common/install-setuid=false"
-printf 'wireshark-common wireshark-common/install-setuid boolean false\n' \
-    | in_chroot debconf-set-selections >&2 || die "debconf-set-selections failed in the chroot"
+if [ "$bare" = 0 ]; then
+    log "$suite: preseeding wireshark-common/install-setuid=false"
+    printf 'wireshark-common wireshark-common/install-setuid boolean false\n' \
+        | in_chroot debconf-set-selections >&2 || die "debconf-set-selections failed in the chroot"
 
-log "$suite: apt-get update + install --no-install-recommends tshark (inside)"
-in_chroot apt-get -q update >&2 || die "apt-get update failed inside the $suite chroot"
-install_tshark() { in_chroot apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends tshark >&2; }
-if ! install_tshark; then
-    log "$suite: install failed without /proc; mounting /proc and retrying"
-    mount -t proc proc "$work/proc" || die "could not mount /proc in $work"
-    proc_mounted=1
-    in_chroot apt-get install -y -q -o Dpkg::Use-Pty=0 -f --no-install-recommends >&2 || true
-    install_tshark || die "apt-get install tshark failed inside the $suite chroot"
-    umount "$work/proc" || die "could not unmount $work/proc"
-    proc_mounted=0
+    log "$suite: apt-get update + install --no-install-recommends tshark (inside)"
+    in_chroot apt-get -q update >&2 || die "apt-get update failed inside the $suite chroot"
+    install_tshark() { in_chroot apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends tshark >&2; }
+    if ! install_tshark; then
+        log "$suite: install failed without /proc; mounting /proc and retrying"
+        mount -t proc proc "$work/proc" || die "could not mount /proc in $work"
+        proc_mounted=1
+        in_chroot apt-get install -y -q -o Dpkg::Use-Pty=0 -f --no-install-recommends >&2 || true
+        install_tshark || die "apt-get install tshark failed inside the $suite chroot"
+        umount "$work/proc" || die "could not unmount $work/proc"
+        proc_mounted=0
+    fi
+    in_chroot apt-get clean >&2 || true
+    t2=$(date +%s)
+    log "$suite: tshark install took $((t2 - t1)) s"
+
+    version=$(in_chroot dpkg-query -W -f='${Version}' tshark) || die "tshark not installed in the chroot"
+    if [ -u "$work/usr/bin/dumpcap" ]; then
+        log "warning: dumpcap is setuid in the chroot (preseed not applied?)"
+    fi
+
+    log "$suite: checking tshark -v as uid 65534"
+    line=$(check_tshark "$work") || die "tshark -v as uid 65534 failed in the $suite chroot"
+    log "$suite: $line"
+    case $line in
+        *" $want."*) ;;
+        *) die "$suite: expected Wireshark $want, tshark says: $line" ;;
+    esac
+else
+    version="(none: --bare minbase)"; t2=$t1
 fi
-in_chroot apt-get clean >&2 || true
-t2=$(date +%s)
-log "$suite: tshark install took $((t2 - t1)) s"
-
-version=$(in_chroot dpkg-query -W -f='${Version}' tshark) || die "tshark not installed in the chroot"
-if [ -u "$work/usr/bin/dumpcap" ]; then
-    log "warning: dumpcap is setuid in the chroot (preseed not applied?)"
-fi
-
-log "$suite: checking tshark -v as uid 65534"
-line=$(check_tshark "$work") || die "tshark -v as uid 65534 failed in the $suite chroot"
-log "$suite: $line"
-case $line in
-    *" $want."*) ;;
-    *) die "$suite: expected Wireshark $want, tshark says: $line" ;;
-esac
 
 {
     printf 'tshark %s\n' "$version"
