@@ -67,12 +67,23 @@ bind "$sysroot" "$root/opt/rust" ro
 bind "$cache/fresh/cargo-home" "$root/var/cache/cargo-home"
 bind "$cache/fresh/apt-archives/$suite" "$root/var/cache/apt/archives"
 [ -s "$root/etc/resolv.conf" ] || cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# The host's local CA certificates (a TLS-inspecting proxy on the way to crates.io needs
+# them): part of this network, not of the install. update-ca-certificates adds them when
+# install.sh installs ca-certificates.
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 git clone -q --no-local "$repo" "$root/root/appleshark"
 echo "== $suite (Wireshark $ws): bare minbase + the host's Rust ($(chroot "$root" /opt/rust/bin/rustc --version))"
 
 fails=0
+shown=""
 expect() {  # expect NAME PATTERN FILE
-  if grep -qF -- "$2" "$3"; then echo "   ok   $1"; else echo "   FAIL $1: no '$2' in the output:"; sed 's/^/      | /' "$3" | tail -n 15; fails=$((fails + 1)); fi
+  if grep -qF -- "$2" "$3"; then echo "   ok   $1"; return; fi
+  echo "   FAIL $1: no '$2' in the output of ${3##*/}"
+  fails=$((fails + 1))
+  case " $shown " in *" $3 "*) ;; *) shown="$shown $3"; sed 's/^/      | /' "$3" | tail -n 25 ;; esac
 }
 run_in() {  # run_in PATH USER-PREFIX... -- CMD
   local path=$1; shift
@@ -98,7 +109,7 @@ expect "as a user: prints the apt-get command" "apt-get install -y --no-install-
 # 3. As root: README's first command, to the end.
 t0=$(date +%s)
 if ! run_in "/opt/rust/bin:$sys" sh -c 'cd /root/appleshark && ./install.sh' >"$scratch/install.log" 2>&1; then
-  echo "   FAIL ./install.sh as root exited with an error:"; sed 's/^/      | /' "$scratch/install.log" | tail -n 25; fails=$((fails + 1))
+  echo "   FAIL ./install.sh as root exited with an error"; fails=$((fails + 1))
 fi
 echo "   ./install.sh as root: $(( $(date +%s) - t0 )) s"
 expect "installs the packages it needs" "installing what is missing" "$scratch/install.log"
