@@ -115,7 +115,7 @@ ver_ge "${rust_ver%%-*}" "$RUST_MIN" ||
 
 # ---- system packages ------------------------------------------------------------------------
 have_libclang() {
-  ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' ||
+  ldconfig -p 2>/dev/null | grep 'libclang[-.0-9]*\.so' >/dev/null ||
     ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1
 }
 missing_deps() {

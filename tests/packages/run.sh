@@ -76,11 +76,11 @@ snapshot >"$scratch/before"
 
 out=$(in_root apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "/tmp/pkgtest/${deb##*/}" 2>&1) ||
   { printf '%s\n' "$out"; die "$suite: apt-get install ${deb##*/} failed"; }
+so=/usr/lib/x86_64-linux-gnu/wireshark/plugins/$ws/epan/appleshark.so
 snapshot >"$scratch/installed"
 # The file lists do see the package (so "nothing left behind" below means something).
-check "the file list shows the installed .so" yes "$(diff "$scratch/before" "$scratch/installed" | grep -q "^> /usr/lib/x86_64-linux-gnu/wireshark/plugins/$ws/epan/appleshark.so$" && echo yes || echo no)"
+check "the file list shows the installed .so" "> $so" "$(diff "$scratch/before" "$scratch/installed" | grep -x -F "> $so" || true)"
 check "dpkg: appleshark installed" "install ok installed" "$(in_root dpkg-query -W -f='${Status}' appleshark 2>/dev/null)"
-so=/usr/lib/x86_64-linux-gnu/wireshark/plugins/$ws/epan/appleshark.so
 check "the .so is in the global plugin folder" yes "$([ -f "$root$so" ] && echo yes || echo no)"
 check "copyright and changelog" yes "$([ -f "$root/usr/share/doc/appleshark/copyright" ] && [ -f "$root/usr/share/doc/appleshark/changelog.Debian.gz" ] && echo yes || echo no)"
 check "tshark -G plugins lists it" "$so" "$(in_root tshark -G plugins 2>/dev/null | grep -i appleshark | awk -F'\t' '{print $NF}')"
