@@ -27,6 +27,8 @@ pub struct Tshark {
     /// major.minor of the tshark in use.
     pub version: String,
     as_nobody: bool,
+    /// The command put in front (`APPLESHARK_TSHARK_PREFIX`, or nothing).
+    prefix: Vec<String>,
 }
 
 fn is_root() -> bool {
@@ -73,20 +75,26 @@ impl Tshark {
     /// The shared instance for this test binary (plugin installed once).
     pub fn get() -> &'static Tshark {
         static T: OnceLock<Tshark> = OnceLock::new();
-        T.get_or_init(|| Tshark::install(true))
+        T.get_or_init(|| Tshark::install(true, prefix()))
     }
 
-    /// Stock tshark: the same isolation (private HOME, empty global plugin folder, not root)
+    /// The host's stock tshark (`TSHARK` or PATH; never the chroot of
+    /// `APPLESHARK_TSHARK_PREFIX`: one reference Wireshark for checks of the test fixtures
+    /// themselves). The same isolation (private HOME, empty global plugin folder, not root)
     /// but no appleshark at all, checked like [`Tshark::get`]'s copy.
     pub fn stock() -> &'static Tshark {
         static T: OnceLock<Tshark> = OnceLock::new();
-        T.get_or_init(|| Tshark::install(false))
+        T.get_or_init(|| Tshark::install(false, Vec::new()))
     }
 
-    fn install(with_plugin: bool) -> Tshark {
-        let root = std::env::var("APPLESHARK_TSHARK_ROOT").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/"));
+    fn install(with_plugin: bool, prefix: Vec<String>) -> Tshark {
+        let root = if prefix.is_empty() {
+            PathBuf::from("/")
+        } else {
+            std::env::var("APPLESHARK_TSHARK_ROOT").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/"))
+        };
         let as_nobody = is_root();
-        let mut t = Tshark { home: PathBuf::new(), root: root.clone(), version: String::new(), as_nobody };
+        let mut t = Tshark { home: PathBuf::new(), root: root.clone(), version: String::new(), as_nobody, prefix };
         // Ask tshark its version (as root that only prints a warning, which we ignore).
         let out = t.command(&["--version"]).output().expect("tshark runs");
         let text = String::from_utf8_lossy(&out.stdout);
@@ -159,7 +167,7 @@ impl Tshark {
     }
 
     fn command_env(&self, env: &[&str], args: &[&str]) -> Command {
-        let mut argv: Vec<String> = prefix();
+        let mut argv: Vec<String> = self.prefix.clone();
         if self.as_nobody {
             argv.extend(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"].map(String::from));
         }
