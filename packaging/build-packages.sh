@@ -27,7 +27,7 @@ version=$(awk -F'"' '/^version *=/{print $2; exit}' Cargo.toml)
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 # The packages' dates are the commit's (same tree → same changelog).
 date_rfc=$(git log -1 --format=%aD 2>/dev/null || date -R)
-first=$(git log --reverse --format=%ad --date=format:%Y 2>/dev/null | head -n1)
+first=$(git log --reverse --format=%ad --date=format:%Y 2>/dev/null | sed -n 1p || true)
 last=$(date -d "$date_rfc" +%Y)
 years=${first:-$last}; [ "$years" = "$last" ] || years="$years-$last"
 maintainer="appleshark developers <dev@appleshark.invalid>"

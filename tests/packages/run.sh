@@ -10,6 +10,8 @@
 #     in tests/samples.rs)
 #   - apt-get remove appleshark leaves no file behind (file lists before/after compared)
 #   - the package of another release is refused by apt (its libwireshark is not there)
+#   - the tarball for that Wireshark minor: its install.sh (as a user) puts the .so into the
+#     personal folder, where tshark finds it, and --uninstall removes it
 # Needs root (chroot, mounts). Mounts live in a private mount namespace, so nothing is left
 # mounted even if this is killed.
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -98,6 +100,26 @@ out=$(in_root apt-get remove -y -q -o Dpkg::Use-Pty=0 appleshark 2>&1) || { prin
 snapshot >"$scratch/after"
 left=$(diff "$scratch/before" "$scratch/after" || true)
 check "apt-get remove leaves nothing behind (file list as before the install)" "" "$left"
+
+# The tarball for this Wireshark minor, as a user: its install.sh puts the .so into the
+# personal folder, tshark finds it there, --uninstall removes it.
+tarball=("$repo"/dist/appleshark-*-wireshark-"$ws"-linux-x86_64.tar.gz)
+if [ -f "${tarball[-1]}" ]; then
+  home=/tmp/pkgtest/user-home
+  mkdir -p "$root$home"
+  tar -C "$root$home" -xzf "${tarball[-1]}"
+  chown -R 65534:65534 "$root$home"; chmod -R a+rX "$root/tmp/pkgtest"
+  as_user() { chroot "$root" setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH=/usr/bin:/bin HOME="$home" LANG=C.UTF-8 "$@"; }
+  dir=$(basename "${tarball[-1]}" .tar.gz)
+  as_user sh -c "cd $home/$dir && ./install.sh" >/dev/null 2>&1 || true
+  mine=$home/.local/lib/wireshark/plugins/$ws/epan/appleshark.so
+  check "tarball: install.sh, tshark (as a user) lists the personal copy" "$mine" "$(as_user tshark -G plugins 2>/dev/null | grep -i appleshark | awk -F'\t' '{print $NF}')"
+  check "tarball: snatmap-demo decodes" 6 "$(as_user tshark -n -r /tmp/pkgtest/snatmap-demo.pcap -Y snatmap 2>/dev/null | wc -l)"
+  as_user sh -c "cd $home/$dir && ./install.sh --uninstall" >/dev/null 2>&1 || true
+  check "tarball: install.sh --uninstall removes it" gone "$([ -e "$root$mine" ] && echo present || echo gone)"
+else
+  check "tarball for Wireshark $ws built" yes no
+fi
 
 for other in "$root"/tmp/pkgtest/other-*.deb; do
   [ -f "$other" ] || continue
