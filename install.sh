@@ -142,6 +142,16 @@ if [ "$deps" = 1 ]; then
     say "installing what is missing ($missing) with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q || die "apt-get update failed"
+    # A plugin only loads into the Wireshark it was built for: do not install 300 MB for a
+    # Wireshark this tree does not support (e.g. 4.2 on Ubuntu 24.04).
+    if ! command -v tshark >/dev/null; then
+      cand=$(apt-cache policy tshark 2>/dev/null | awk '$1 == "Candidate:" {print $2}')
+      cand_mm=$(printf '%s' "${cand#*:}" | grep -oE '^[0-9]+\.[0-9]+' || true)
+      case "$cand_mm" in
+        4.0|4.4|4.6) ;;
+        *) die "this system's apt offers Wireshark ${cand:-(none)}; appleshark supports 4.0, 4.4 and 4.6 (README, \"Where it runs\")." ;;
+      esac
+    fi
     echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
     # shellcheck disable=SC2086
     apt-get install -y -q --no-install-recommends $APT_PKGS || die "apt-get install failed"
