@@ -22,29 +22,22 @@ die() { printf 'fresh-machine: %s\n' "$*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot, mounts)"
 cache=${APPLESHARK_CACHE:-$HOME/.cache/appleshark}
 
-if [ "${APPLESHARK_FRESH_INNER:-}" != 1 ]; then
+if [ "${APPLESHARK_INNER:-}" != 1 ]; then
   suites=("$@"); [ ${#suites[@]} -gt 0 ] || suites=(bookworm trixie)
   command -v rustc >/dev/null || die "no Rust toolchain on this host to bind-mount"
   # The toolchain itself (cargo, rustc, std), not rustup's proxies.
   sysroot=$(rustc --print sysroot)
   [ -x "$sysroot/bin/cargo" ] || die "no cargo in $sysroot/bin"
+  export APPLESHARK_FRESH_SYSROOT=$sysroot
   echo "fresh-machine: $(git log -1 --format='%h %s' | cut -c1-70); toolchain $sysroot"
-  status=0
-  for suite in "${suites[@]}"; do
-    t0=$(date +%s)
-    base=$(tests/multiversion/make-chroot.sh --bare "$suite" | tail -n1)
-    if ! APPLESHARK_FRESH_INNER=1 APPLESHARK_FRESH_BASE="$base" APPLESHARK_FRESH_SYSROOT="$sysroot" \
-         flock -s "$cache/chroot/.$suite-minbase.lock" unshare --mount --propagation private -- "$0" "$suite"; then
-      status=1; echo "== $suite: FAILED"
-    fi
-    echo "== $suite: $(( $(date +%s) - t0 )) s"
-  done
-  [ $status = 0 ] && echo "fresh-machine: all passed (${suites[*]})"
-  exit $status
+  # shellcheck source=tests/support/each-chroot.sh
+  . tests/support/each-chroot.sh
+  in_each_chroot fresh-machine --bare "${suites[@]}"
+  exit $?
 fi
 
 # ---- inside the mount namespace: one suite
-suite=$1 base=$APPLESHARK_FRESH_BASE sysroot=$APPLESHARK_FRESH_SYSROOT
+suite=$1 base=$APPLESHARK_BASE sysroot=$APPLESHARK_FRESH_SYSROOT
 case $suite in bookworm) ws=4.0 ;; trixie) ws=4.4 ;; *) die "unknown suite $suite (bookworm or trixie)" ;; esac
 mkdir -p "$cache/fresh/apt-archives/$suite/partial" "$cache/fresh/cargo-home"
 scratch=$(mktemp -d "$cache/fresh/run-$suite.XXXXXX")

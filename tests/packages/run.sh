@@ -24,25 +24,16 @@ die() { printf 'packages: %s\n' "$*" >&2; exit 1; }
 suites=("$@"); [ ${#suites[@]} -gt 0 ] || suites=(bookworm trixie sid)
 cache=${APPLESHARK_CACHE:-$HOME/.cache/appleshark}
 
-if [ "${APPLESHARK_PACKAGES_INNER:-}" != 1 ]; then
+if [ "${APPLESHARK_INNER:-}" != 1 ]; then
   packaging/build-packages.sh "${suites[@]}"
-  status=0
-  for suite in "${suites[@]}"; do
-    base=$(tests/multiversion/make-chroot.sh "$suite" | tail -n1)
-    t0=$(date +%s)
-    # A shared lock on make-chroot's lock file: a --refresh of the chroot waits for us.
-    if ! APPLESHARK_PACKAGES_INNER=1 APPLESHARK_PACKAGES_BASE="$base" \
-         flock -s "$cache/chroot/.$suite.lock" unshare --mount --propagation private -- "$0" "$suite"; then
-      status=1; echo "== $suite: FAILED"
-    fi
-    echo "== $suite: $(( $(date +%s) - t0 )) s"
-  done
-  [ $status = 0 ] && echo "packages: all passed (${suites[*]})"
-  exit $status
+  # shellcheck source=tests/support/each-chroot.sh
+  . tests/support/each-chroot.sh
+  in_each_chroot packages "${suites[@]}"
+  exit $?
 fi
 
 # ---- inside the mount namespace: one suite
-suite=$1 base=$APPLESHARK_PACKAGES_BASE
+suite=$1 base=$APPLESHARK_BASE
 case $suite in bookworm) ws=4.0 ;; trixie) ws=4.4 ;; sid) ws=4.6 ;; *) die "unknown suite $suite" ;; esac
 scratch=$(mktemp -d /tmp/appleshark-packages-$suite.XXXXXX)
 root=$scratch/root
