@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README): unit tests of the cores, golden tests in the real
-# tshark, and the CMake integration check. Needs tshark and libwireshark-dev (see .ci/run).
+# tshark, and the CMake integration check. Needs tshark and libwireshark-dev (see .ci/run);
+# as root also the multi-version, global-copy, package and fresh-machine tests.
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo test --release
@@ -21,4 +22,17 @@ if [ "$(id -u)" = 0 ]; then
   tests/multiversion/run.sh
 else
   echo "run-tests: NOT RUN: multi-version tests (tests/multiversion/run.sh needs root)"
+fi
+# Needs root too (chroots, mounts in a private mount namespace):
+# - a different appleshark build in the global plugin folder must not change the tests that
+#   start tshark (the harness checks the copy it loads; pcap_writer uses stock tshark);
+# - the .debs (bookworm, trixie, sid) install, decode every sample, and remove cleanly in
+#   clean chroots of their releases, and apt refuses another release's;
+# - README's first command on a bare Debian 12 and 13 (debootstrap minbase + the host's Rust).
+if [ "$(id -u)" = 0 ]; then
+  tests/global-copy/run.sh cargo test --release --test pcap_writer --test snatmap
+  tests/packages/run.sh
+  tests/fresh-machine/run.sh
+else
+  echo "run-tests: NOT RUN: global-copy, package and fresh-machine tests (need root)"
 fi

@@ -14,7 +14,10 @@ test -f "$inst/appleshark.so"
 mkdir -p "$work/noglobal"; cp samples/snatmap-demo.pcap "$work/"
 chmod -R a+rX "$work"
 run() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$work/home" WIRESHARK_PLUGIN_DIR="$work/noglobal" "$@"; else env HOME="$work/home" WIRESHARK_PLUGIN_DIR="$work/noglobal" "$@"; fi; }
-run tshark -G plugins | grep -q "^appleshark.so" || { echo "cmake-check: installed plugin not listed"; exit 1; }
+# Exactly the copy installed here (an appleshark in the global folder must not load:
+# WIRESHARK_PLUGIN_DIR replaces it for a tshark not run as root).
+listed=$(run tshark -G plugins | grep -i appleshark | awk -F'\t' '{print $NF}')
+[ "$listed" = "$inst/appleshark.so" ] || { echo "cmake-check: expected only $inst/appleshark.so to load, tshark lists: ${listed:-nothing}"; exit 1; }
 n=$(run tshark -r "$work/snatmap-demo.pcap" -Y snatmap | wc -l)
 [ "$n" = 6 ] || { echo "cmake-check: expected 6 SNATMAP frames, got $n"; exit 1; }
 echo "cmake-check: 1 passed, 0 failed"

@@ -1,6 +1,7 @@
 //! Checks the fixture generator in `tests/support` byte-for-byte and, independently,
-//! with the real tshark (no plugin needed). Neutral ports only, so an installed
-//! appleshark plugin cannot change the dissection.
+//! with the real tshark without the plugin ([`Tshark::stock`]: an appleshark installed
+//! system-wide is not loaded either; its MPTCP post-dissector would add expert infos).
+//! Neutral ports only.
 //!
 //! Checksum status values in tshark 4.0 (`tshark -G values`, `*.checksum.status`):
 //! 0 Bad, 1 Good, 2 Unverified, 3 Not present, 4 Illegal.
@@ -9,7 +10,6 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use support::packet::{checksum, ipv4, mac_for, tcp, udp};
 use support::*;
@@ -22,29 +22,16 @@ fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
 
-/// Runs tshark on `path` with checksum validation on; returns stdout.
+/// Runs stock tshark (no appleshark, not even a copy installed system-wide: see
+/// [`Tshark::stock`]) on `path` with checksum validation on; returns stdout.
 fn tshark(path: &Path, args: &[&str]) -> String {
-    let bin = std::env::var("TSHARK").unwrap_or_else(|_| "tshark".into());
-    let out = Command::new(&bin)
-        .arg("-r")
-        .arg(path)
-        .args([
-            "-o",
-            "ip.check_checksum:TRUE",
-            "-o",
-            "udp.check_checksum:TRUE",
-            "-o",
-            "tcp.check_checksum:TRUE",
-        ])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {bin} (set TSHARK=...): {e}"));
-    assert!(
-        out.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let t = Tshark::host_stock();
+    let name = path.file_name().and_then(|n| n.to_str()).expect("a file name");
+    let seen = t.capture(name, &std::fs::read(path).unwrap());
+    let mut all = vec!["-r", seen.as_str()];
+    all.extend(["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE"]);
+    all.extend_from_slice(args);
+    t.stdout(&all)
 }
 
 /// `-T fields` output: one row per frame, one column per field.

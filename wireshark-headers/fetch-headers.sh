@@ -96,64 +96,11 @@ if [ "$refresh" = 0 ] && [ -f "$stamp" ] && [ -f "$incdir/ws_version.h" ]; then
     log "$suite: cached headers are Wireshark $got, expected $want: fetching again"
 fi
 
-# ---- find the host's Debian mirror -----------------------------------------
-# Prints the URI of the host's main Debian archive (the one carrying the host's
-# release suite, not the security archive). Reads one-line *.list files and
-# deb822 *.sources files, as apt does (other file names are ignored by apt).
-host_mirror() {
-    local codename="" files=() f
-    if [ -r /etc/os-release ]; then
-        codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
-    fi
-    [ -f /etc/apt/sources.list ] && files+=(/etc/apt/sources.list)
-    for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] && files+=("$f")
-    done
-    [ ${#files[@]} -gt 0 ] || return 0
-    # Emit "URI<TAB>suite" pairs for every enabled "deb" source.
-    {
-        for f in "${files[@]}"; do
-            case $f in
-            *.sources)
-                awk '
-                function flush(   n, i, j, nu, ns, u, s) {
-                    if (types ~ /(^|[ \t])deb([ \t]|$)/ && tolower(enabled) != "no") {
-                        nu = split(uris, u, /[ \t]+/); ns = split(suites, s, /[ \t]+/)
-                        for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++)
-                            if (u[i] != "" && s[j] != "") print u[i] "\t" s[j]
-                    }
-                    types = uris = suites = enabled = ""
-                }
-                /^[ \t]*#/ { next }
-                /^[ \t]*$/ { flush(); next }
-                {
-                    line = $0; key = line; sub(/:.*/, "", key); val = line; sub(/^[^:]*:[ \t]*/, "", val)
-                    k = tolower(key)
-                    if (k == "types") types = val
-                    else if (k == "uris") uris = val
-                    else if (k == "suites") suites = val
-                    else if (k == "enabled") enabled = val
-                }
-                END { flush() }' "$f"
-                ;;
-            *)
-                # deb [opts] URI suite comp...
-                sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" |
-                    awk '$1 == "deb" && NF >= 3 { print $2 "\t" $3 }'
-                ;;
-            esac
-        done
-    } | awk -F'\t' -v cn="$codename" '
-        { uri = $1; sub(/\/+$/, "", uri) }
-        # best: the host release suite itself
-        cn != "" && $2 == cn && !best { best = uri }
-        # next: a Debian archive that is not the security archive
-        uri ~ /\/debian$/ && $2 !~ /-security$/ && !fallback { fallback = uri }
-        END { if (best) print best; else if (fallback) print fallback }'
-}
+# ---- find the host's Debian mirror (shared with the other scripts that download from Debian)
+# shellcheck source=wireshark-headers/debian-mirror.sh
+. "$(dirname "$0")/debian-mirror.sh"
 
-mirror=${APPLESHARK_DEBIAN_MIRROR:-$(host_mirror)}
-[ -n "$mirror" ] || die "could not find a Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d/*.{list,sources}; set APPLESHARK_DEBIAN_MIRROR=URL"
+mirror=$(debian_mirror) || die "no Debian mirror"
 log "$suite: Debian mirror $mirror (from the host's apt sources)"
 
 # ---- private apt configuration ------------------------------------------------

@@ -3,7 +3,7 @@
 
 use super::entry::install_panic_hook;
 use super::sys;
-use super::version::{WS_MAJOR, WS_MINOR};
+use super::version::{load_refusal, WS_MAJOR, WS_MICRO, WS_MINOR};
 use std::ffi::c_int;
 
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
@@ -55,10 +55,25 @@ unsafe extern "C" fn register_handoff() {
 static PLUGIN: sys::proto_plugin =
     sys::proto_plugin { register_protoinfo: Some(register_protoinfo), register_handoff: Some(register_handoff) };
 
-/// Called once by Wireshark's plugin loader.
+unsafe extern "C" {
+    /// `void epan_get_version_number(int *major, int *minor, int *micro)` (epan/epan.h, the
+    /// same in 4.0, 4.4 and 4.6): the version of the libwireshark that loaded us.
+    fn epan_get_version_number(major: *mut c_int, minor: *mut c_int, micro: *mut c_int);
+}
+
+/// Called once by Wireshark's plugin loader. Registers nothing (one line on stderr instead)
+/// when the running libwireshark is known to be ABI-incompatible with the headers of this
+/// build (`version::load_refusal`).
 #[unsafe(no_mangle)]
 pub extern "C" fn plugin_register() {
     install_panic_hook();
+    let (mut major, mut minor, mut micro) = (0, 0, 0);
+    // SAFETY: three valid out-pointers; the function only writes them.
+    unsafe { epan_get_version_number(&mut major, &mut minor, &mut micro) };
+    if let Some(why) = load_refusal((WS_MAJOR, WS_MINOR, WS_MICRO), (major, minor, micro)) {
+        eprintln!("appleshark: not loading: {why}");
+        return;
+    }
     // SAFETY: PLUGIN is 'static, as proto_register_plugin keeps the pointer.
     unsafe { sys::proto_register_plugin(&PLUGIN) }
 }

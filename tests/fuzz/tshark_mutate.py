@@ -83,7 +83,21 @@ def find_tshark_env(plugin):
     if os.geteuid() == 0:
         pre = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + pre
     pre += ["env", f"HOME={home}", f"WIRESHARK_PLUGIN_DIR={home}/no-global-plugins"]
+    check_loaded_copy(pre, os.path.join(plugdir, "appleshark.so") if plugin else None)
     return home, pre
+
+
+def check_loaded_copy(pre, expected):
+    """`tshark -G plugins` under `pre` lists exactly the test copy `expected` (or, for stock
+    runs, no appleshark): never a copy installed system-wide (WIRESHARK_PLUGIN_DIR replaces
+    the global folder; it is honoured because tshark does not run as root). editcap loads
+    only wiretap plugins, so it cannot load appleshark (an epan plugin)."""
+    out = subprocess.run(pre + ["tshark", "-G", "plugins"], capture_output=True, text=True, check=True).stdout
+    ours = [l.rsplit("\t", 1)[-1].strip() for l in out.splitlines() if "appleshark" in l.lower()]
+    want = [expected] if expected else []
+    if ours != want:
+        sys.exit(f"tshark_mutate: tshark must load {want or 'no appleshark'}, but -G plugins lists {ours}")
+    print(f"tshark_mutate: tshark loads {expected or 'no appleshark (stock)'}", file=sys.stderr)
 
 
 def build_plugin():

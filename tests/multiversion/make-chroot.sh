@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make-chroot.sh [--refresh] SUITE
+# make-chroot.sh [--refresh] [--bare] SUITE
 #
 # Build (once) a minimal Debian chroot of SUITE with tshark installed, for
 # running the plugin's tests against another Wireshark version:
@@ -22,6 +22,10 @@
 # - no mounts are needed; /proc is mounted only if the tshark install fails
 #   without it, and unmounted again.
 #
+# --bare: only the debootstrap minbase system (no tshark, nothing installed or checked
+# inside), in <cache>/chroot/<suite>-minbase: what a fresh machine is
+# (tests/fresh-machine/run.sh uses it, never changing it).
+#
 # Idempotent: a stamp file (DIR/.appleshark-chroot-stamp) marks a finished
 # chroot; --refresh rebuilds it. Needs root.
 #
@@ -35,7 +39,7 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 usage() {
     cat >&2 <<USAGE
-usage: $prog [--refresh] SUITE
+usage: $prog [--refresh] [--bare] SUITE
   SUITE: trixie|sid (or 4.4|4.6; bookworm|4.0 also accepted)
   Builds \${APPLESHARK_CACHE:-\$HOME/.cache/appleshark}/chroot/<suite> with tshark
   and prints its path as the last line of stdout. --refresh rebuilds it.
@@ -44,10 +48,12 @@ USAGE
 }
 
 refresh=0
+bare=0
 suite_arg=
 while [ $# -gt 0 ]; do
     case $1 in
         --refresh) refresh=1 ;;
+        --bare) bare=1 ;;
         -h|--help) usage ;;
         -*) log "unknown option: $1"; usage ;;
         *) [ -z "$suite_arg" ] || { log "only one SUITE allowed"; usage; }
@@ -67,7 +73,8 @@ esac
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap and chroot need it)"
 
 cache=${APPLESHARK_CACHE:-${HOME:?HOME is not set}/.cache/appleshark}
-dir=$cache/chroot/$suite
+name=$suite; [ "$bare" = 0 ] || name=$suite-minbase
+dir=$cache/chroot/$name
 stamp=$dir/.appleshark-chroot-stamp
 
 # Is anything mounted at or below $1? (never rm -rf a tree with mounts in it)
@@ -94,8 +101,8 @@ check_tshark() {
 # One build per suite at a time.
 mkdir -p "$cache/chroot"
 if command -v flock >/dev/null 2>&1; then
-    exec 9>"$cache/chroot/.$suite.lock"
-    flock 9 || die "could not lock $cache/chroot/.$suite.lock"
+    exec 9>"$cache/chroot/.$name.lock"
+    flock 9 || die "could not lock $cache/chroot/.$name.lock"
 fi
 
 # ---- already there? ---------------------------------------------------------
@@ -105,61 +112,11 @@ if [ "$refresh" = 0 ] && [ -f "$stamp" ]; then
     exit 0
 fi
 
-# ---- find the host's Debian mirror (same logic as wireshark-headers/fetch-headers.sh)
-host_mirror() {
-    local codename="" files=() f
-    if [ -r /etc/os-release ]; then
-        codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
-    fi
-    [ -f /etc/apt/sources.list ] && files+=(/etc/apt/sources.list)
-    for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] && files+=("$f")
-    done
-    [ ${#files[@]} -gt 0 ] || return 0
-    # Emit "URI<TAB>suite" pairs for every enabled "deb" source.
-    {
-        for f in "${files[@]}"; do
-            case $f in
-            *.sources)
-                awk '
-                function flush(   n, i, j, nu, ns, u, s) {
-                    if (types ~ /(^|[ \t])deb([ \t]|$)/ && tolower(enabled) != "no") {
-                        nu = split(uris, u, /[ \t]+/); ns = split(suites, s, /[ \t]+/)
-                        for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++)
-                            if (u[i] != "" && s[j] != "") print u[i] "\t" s[j]
-                    }
-                    types = uris = suites = enabled = ""
-                }
-                /^[ \t]*#/ { next }
-                /^[ \t]*$/ { flush(); next }
-                {
-                    line = $0; key = line; sub(/:.*/, "", key); val = line; sub(/^[^:]*:[ \t]*/, "", val)
-                    k = tolower(key)
-                    if (k == "types") types = val
-                    else if (k == "uris") uris = val
-                    else if (k == "suites") suites = val
-                    else if (k == "enabled") enabled = val
-                }
-                END { flush() }' "$f"
-                ;;
-            *)
-                # deb [opts] URI suite comp...
-                sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" |
-                    awk '$1 == "deb" && NF >= 3 { print $2 "\t" $3 }'
-                ;;
-            esac
-        done
-    } | awk -F'\t' -v cn="$codename" '
-        { uri = $1; sub(/\/+$/, "", uri) }
-        # best: the host release suite itself
-        cn != "" && $2 == cn && !best { best = uri }
-        # next: a Debian archive that is not the security archive
-        uri ~ /\/debian$/ && $2 !~ /-security$/ && !fallback { fallback = uri }
-        END { if (best) print best; else if (fallback) print fallback }'
-}
+# ---- find the host's Debian mirror (shared with the other scripts that download from Debian)
+# shellcheck source=wireshark-headers/debian-mirror.sh
+. "$(dirname "$0")/../../wireshark-headers/debian-mirror.sh"
 
-mirror=${APPLESHARK_DEBIAN_MIRROR:-$(host_mirror)}
-[ -n "$mirror" ] || die "could not find a Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d/*.{list,sources}; set APPLESHARK_DEBIAN_MIRROR=URL"
+mirror=$(debian_mirror) || die "no Debian mirror"
 log "$suite: Debian mirror $mirror (from the host's apt sources)"
 
 # ---- debootstrap on the host ----------------------------------------------------
@@ -223,38 +180,42 @@ fi
 in_chroot() { chroot "$work" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
                   DEBIAN_FRONTEND=noninteractive "$@"; }
 
-log "$suite: preseeding wireshark-common/install-setuid=false"
-printf 'wireshark-common wireshark-common/install-setuid boolean false\n' \
-    | in_chroot debconf-set-selections >&2 || die "debconf-set-selections failed in the chroot"
+if [ "$bare" = 0 ]; then
+    log "$suite: preseeding wireshark-common/install-setuid=false"
+    printf 'wireshark-common wireshark-common/install-setuid boolean false\n' \
+        | in_chroot debconf-set-selections >&2 || die "debconf-set-selections failed in the chroot"
 
-log "$suite: apt-get update + install --no-install-recommends tshark (inside)"
-in_chroot apt-get -q update >&2 || die "apt-get update failed inside the $suite chroot"
-install_tshark() { in_chroot apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends tshark >&2; }
-if ! install_tshark; then
-    log "$suite: install failed without /proc; mounting /proc and retrying"
-    mount -t proc proc "$work/proc" || die "could not mount /proc in $work"
-    proc_mounted=1
-    in_chroot apt-get install -y -q -o Dpkg::Use-Pty=0 -f --no-install-recommends >&2 || true
-    install_tshark || die "apt-get install tshark failed inside the $suite chroot"
-    umount "$work/proc" || die "could not unmount $work/proc"
-    proc_mounted=0
+    log "$suite: apt-get update + install --no-install-recommends tshark (inside)"
+    in_chroot apt-get -q update >&2 || die "apt-get update failed inside the $suite chroot"
+    install_tshark() { in_chroot apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends tshark >&2; }
+    if ! install_tshark; then
+        log "$suite: install failed without /proc; mounting /proc and retrying"
+        mount -t proc proc "$work/proc" || die "could not mount /proc in $work"
+        proc_mounted=1
+        in_chroot apt-get install -y -q -o Dpkg::Use-Pty=0 -f --no-install-recommends >&2 || true
+        install_tshark || die "apt-get install tshark failed inside the $suite chroot"
+        umount "$work/proc" || die "could not unmount $work/proc"
+        proc_mounted=0
+    fi
+    in_chroot apt-get clean >&2 || true
+    t2=$(date +%s)
+    log "$suite: tshark install took $((t2 - t1)) s"
+
+    version=$(in_chroot dpkg-query -W -f='${Version}' tshark) || die "tshark not installed in the chroot"
+    if [ -u "$work/usr/bin/dumpcap" ]; then
+        log "warning: dumpcap is setuid in the chroot (preseed not applied?)"
+    fi
+
+    log "$suite: checking tshark -v as uid 65534"
+    line=$(check_tshark "$work") || die "tshark -v as uid 65534 failed in the $suite chroot"
+    log "$suite: $line"
+    case $line in
+        *" $want."*) ;;
+        *) die "$suite: expected Wireshark $want, tshark says: $line" ;;
+    esac
+else
+    version="(none: --bare minbase)"; t2=$t1
 fi
-in_chroot apt-get clean >&2 || true
-t2=$(date +%s)
-log "$suite: tshark install took $((t2 - t1)) s"
-
-version=$(in_chroot dpkg-query -W -f='${Version}' tshark) || die "tshark not installed in the chroot"
-if [ -u "$work/usr/bin/dumpcap" ]; then
-    log "warning: dumpcap is setuid in the chroot (preseed not applied?)"
-fi
-
-log "$suite: checking tshark -v as uid 65534"
-line=$(check_tshark "$work") || die "tshark -v as uid 65534 failed in the $suite chroot"
-log "$suite: $line"
-case $line in
-    *" $want."*) ;;
-    *) die "$suite: expected Wireshark $want, tshark says: $line" ;;
-esac
 
 {
     printf 'tshark %s\n' "$version"

@@ -4,7 +4,10 @@
 //! `cargo test`) is copied into a temporary HOME's personal plugin folder
 //! `.local/lib/wireshark/plugins/<major.minor>/epan/`. tshark run as root silently ignores
 //! personal plugins, so when the tests run as root tshark is started as `nobody` with
-//! `setpriv`, and everything it reads is made world-readable.
+//! `setpriv`, and everything it reads is made world-readable. `WIRESHARK_PLUGIN_DIR` points
+//! at an empty folder, so a copy installed system-wide is not loaded; once per test binary
+//! the harness asks `tshark -G plugins` and fails unless the test copy is the only one.
+//! [`Tshark::stock`] is the same without the plugin (tests of stock dissection).
 //!
 //! Environment:
 //! - `TSHARK`: the tshark binary (default `tshark` on PATH);
@@ -24,6 +27,8 @@ pub struct Tshark {
     /// major.minor of the tshark in use.
     pub version: String,
     as_nobody: bool,
+    /// The command put in front (`APPLESHARK_TSHARK_PREFIX`, or nothing).
+    prefix: Vec<String>,
 }
 
 fn is_root() -> bool {
@@ -70,20 +75,33 @@ impl Tshark {
     /// The shared instance for this test binary (plugin installed once).
     pub fn get() -> &'static Tshark {
         static T: OnceLock<Tshark> = OnceLock::new();
-        T.get_or_init(|| Tshark::install(true))
+        T.get_or_init(|| Tshark::install(true, prefix()))
     }
 
     /// The same tshark (same prefix, user and empty global plugin folder) in a HOME without
     /// the plugin: stock Wireshark's reading, the oracle for "the plugin changes nothing".
     pub fn stock() -> &'static Tshark {
         static T: OnceLock<Tshark> = OnceLock::new();
-        T.get_or_init(|| Tshark::install(false))
+        T.get_or_init(|| Tshark::install(false, prefix()))
     }
 
-    fn install(with_plugin: bool) -> Tshark {
-        let root = std::env::var("APPLESHARK_TSHARK_ROOT").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/"));
+    /// The host's stock tshark (`TSHARK` or PATH; never the chroot of
+    /// `APPLESHARK_TSHARK_PREFIX`: one reference Wireshark for checks of the test fixtures
+    /// themselves). The same isolation (private HOME, empty global plugin folder, not root)
+    /// but no appleshark at all, checked like [`Tshark::get`]'s copy.
+    pub fn host_stock() -> &'static Tshark {
+        static T: OnceLock<Tshark> = OnceLock::new();
+        T.get_or_init(|| Tshark::install(false, Vec::new()))
+    }
+
+    fn install(with_plugin: bool, prefix: Vec<String>) -> Tshark {
+        let root = if prefix.is_empty() {
+            PathBuf::from("/")
+        } else {
+            std::env::var("APPLESHARK_TSHARK_ROOT").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/"))
+        };
         let as_nobody = is_root();
-        let mut t = Tshark { home: PathBuf::new(), root: root.clone(), version: String::new(), as_nobody };
+        let mut t = Tshark { home: PathBuf::new(), root: root.clone(), version: String::new(), as_nobody, prefix };
         // Ask tshark its version (as root that only prints a warning, which we ignore).
         let out = t.command(&["--version"]).output().expect("tshark runs");
         let text = String::from_utf8_lossy(&out.stdout);
@@ -104,7 +122,33 @@ impl Tshark {
         }
         chmod_world_readable(&home);
         t.home = home;
+        t.check_loaded_copy(with_plugin.then(|| plugdir.join("appleshark.so")).as_deref());
         t
+    }
+
+    /// Asks this tshark which plugins it loads (`-G plugins`, once per test binary): exactly
+    /// the test copy `expected` (or no appleshark at all), never one installed system-wide
+    /// or in the real user's folders.
+    fn check_loaded_copy(&self, expected: Option<&Path>) {
+        let listing = self.stdout(&["-G", "plugins"]);
+        let ours: Vec<&str> = listing.lines().filter(|l| l.to_ascii_lowercase().contains("appleshark")).collect();
+        let path_of = |l: &str| l.rsplit('\t').next().unwrap_or("").trim().to_string();
+        match expected {
+            Some(p) => {
+                let want = self.inside(p);
+                assert!(
+                    ours.len() == 1 && path_of(ours[0]) == want,
+                    "tshark {} must load exactly the test copy {want}, but `tshark -G plugins` lists:\n{}",
+                    self.version,
+                    ours.join("\n")
+                );
+                eprintln!("tshark harness: Wireshark {} loads the test copy {want} (only)", self.version);
+            }
+            None => {
+                assert!(ours.is_empty(), "stock tshark {} must load no appleshark, but lists:\n{}", self.version, ours.join("\n"));
+                eprintln!("tshark harness: stock Wireshark {} (no appleshark loaded)", self.version);
+            }
+        }
     }
 
     /// A path for a new temporary file that tshark can read, and its name as tshark sees it.
@@ -130,7 +174,7 @@ impl Tshark {
     }
 
     fn command_env(&self, env: &[&str], args: &[&str]) -> Command {
-        let mut argv: Vec<String> = prefix();
+        let mut argv: Vec<String> = self.prefix.clone();
         if self.as_nobody {
             argv.extend(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"].map(String::from));
         }
@@ -138,7 +182,9 @@ impl Tshark {
         if !self.home.as_os_str().is_empty() {
             argv.push(format!("HOME={}", self.inside(&self.home)));
             // An empty global plugin folder: a copy of appleshark installed system-wide must
-            // not load next to the one under test (honoured because tshark is not root).
+            // not load next to the one under test. Wireshark 4.x uses WIRESHARK_PLUGIN_DIR
+            // *instead of* the global folder, and only when not run as root (hence nobody);
+            // check_loaded_copy verifies it.
             argv.push(format!("WIRESHARK_PLUGIN_DIR={}", self.inside(&self.home.join("no-global-plugins"))));
         }
         argv.extend(env.iter().map(|s| s.to_string()));
