@@ -10,8 +10,9 @@
 //! Wireshark version). Wireshark's libraries are deliberately *not* linked: the plugin leaves
 //! the epan symbols undefined and the tshark/Wireshark that loads it resolves them.
 //!
-//! The version is exposed to the code in one place: cfgs `ws_ge_4_2`, `ws_ge_4_4`,
-//! `ws_ge_4_6` and the constants in `$OUT_DIR/ws_version.rs`, used only by `src/epan/version.rs`.
+//! The version is exposed to the code in one place: a cfg `ws_ge_4_<m>` for every supported
+//! minor m up to the headers' own (`ws_ge_4_0`, `ws_ge_4_4`, `ws_ge_4_6`) and the constants in
+//! `$OUT_DIR/ws_version.rs`, used only by `src/epan/version.rs`.
 
 use std::env;
 use std::fs;
