@@ -16,11 +16,11 @@
 //!
 //! The first pass records every claimed frame, so later passes claim exactly the same ones.
 
-use crate::core::snatmap::{self, at, Message, Request, Response};
+use crate::core::snatmap::matcher::{Conversation, Note};
+use crate::core::snatmap::{self, at, Message, Response};
 use crate::core::span::Span;
 use crate::epan::*;
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 pub static PROTO: Protocol = Protocol::new(c"SNATMAP (Apple NAT mapping)", c"SNATMAP", c"snatmap");
 
@@ -174,13 +174,13 @@ impl Heuristic for Heur {
     fn dissect(pkt: &mut Packet<'_>) -> bool {
         let Ok(msg) = snatmap::parse(pkt.bytes()) else { return false };
         if let Message::Response(_) = msg {
-            let state = pkt.conversation::<ConvState>(&PROTO);
+            let state = pkt.conversation::<Conversation>(&PROTO);
             let believed = if pkt.visited() {
-                state.borrow().notes.contains_key(&pkt.frame())
+                state.borrow().note(pkt.frame()).is_some()
             } else {
                 let dst = (pkt.dst(), pkt.dst_port());
                 let evidence = snatmap::ResponseEvidence {
-                    request_seen: state.borrow().req_sources.contains(&dst),
+                    request_seen: state.borrow().requests_from(dst),
                     // From the server port to a client's own port: MNDP announcements go
                     // from 5678 to 5678.
                     from_server_port: SERVER_PORTS.contains(pkt.src_port().into()) && !SERVER_PORTS.contains(pkt.dst_port().into()),
@@ -194,68 +194,6 @@ impl Heuristic for Heur {
         }
         show(pkt, &msg);
         true
-    }
-}
-
-/// One request and what became of it.
-struct Transaction {
-    req_frame: u32,
-    req_time: Time,
-    request: Request,
-    resp_frame: Option<u32>,
-    resp_time: Time,
-}
-
-/// What the first pass decided about a frame.
-#[derive(Clone, Copy)]
-enum Note {
-    Request { tx: usize, retrans_of: Option<u32> },
-    Response { tx: Option<usize>, duplicate_of: Option<u32>, any_request: bool },
-    OverCap,
-}
-
-#[derive(Default)]
-struct ConvState {
-    /// Where this conversation's requests came from (at most its two ends).
-    req_sources: Vec<(Option<IpAddr>, u16)>,
-    txs: Vec<Transaction>,
-    by_nonce: HashMap<u32, usize>,
-    notes: HashMap<u32, Note>,
-}
-
-impl ConvState {
-    /// First pass only: records what `frame` means for this conversation.
-    fn learn(&mut self, frame: u32, time: Time, msg: &Message) -> Note {
-        let note = match msg {
-            Message::Request(req) => match self.by_nonce.get(&req.nonce).map(|&i| (i, &self.txs[i])) {
-                // Same nonce and same content, not answered yet: a retransmission.
-                Some((i, tx)) if tx.resp_frame.is_none() && tx.request == *req => {
-                    Note::Request { tx: i, retrans_of: Some(tx.req_frame) }
-                }
-                _ if self.txs.len() >= MAX_REQUESTS.get() as usize => Note::OverCap,
-                _ => {
-                    self.txs.push(Transaction { req_frame: frame, req_time: time, request: *req, resp_frame: None, resp_time: Time::default() });
-                    self.by_nonce.insert(req.nonce, self.txs.len() - 1);
-                    Note::Request { tx: self.txs.len() - 1, retrans_of: None }
-                }
-            },
-            Message::Response(resp) => match self.by_nonce.get(&resp.nonce).copied() {
-                Some(i) => {
-                    let tx = &mut self.txs[i];
-                    match tx.resp_frame {
-                        Some(first) => Note::Response { tx: Some(i), duplicate_of: Some(first), any_request: true },
-                        None => {
-                            tx.resp_frame = Some(frame);
-                            tx.resp_time = time;
-                            Note::Response { tx: Some(i), duplicate_of: None, any_request: true }
-                        }
-                    }
-                }
-                None => Note::Response { tx: None, duplicate_of: None, any_request: !self.txs.is_empty() },
-            },
-        };
-        self.notes.insert(frame, note);
-        note
     }
 }
 
@@ -276,16 +214,12 @@ fn show(pkt: &mut Packet<'_>, msg: &Message) {
     if test_panic_nonce() == Some(msg.nonce()) {
         panic!("test panic for nonce 0x{:08x}", msg.nonce());
     }
-    let state = pkt.conversation::<ConvState>(&PROTO);
+    let state = pkt.conversation::<Conversation>(&PROTO);
     let note = if pkt.visited() {
-        state.borrow().notes.get(&pkt.frame()).copied()
+        state.borrow().note(pkt.frame())
     } else {
-        let mut st = state.borrow_mut();
         let src = (pkt.src(), pkt.src_port());
-        if matches!(msg, Message::Request(_)) && !st.req_sources.contains(&src) && st.req_sources.len() < 2 {
-            st.req_sources.push(src);
-        }
-        Some(st.learn(pkt.frame(), pkt.time(), msg))
+        Some(state.borrow_mut().learn(pkt.frame(), pkt.time().as_nanos(), src, msg, MAX_REQUESTS.get() as usize))
     };
     let state = state.borrow();
 
@@ -308,7 +242,7 @@ fn show(pkt: &mut Packet<'_>, msg: &Message) {
             root.append_text(&format!(", Request, local {local}"));
             match note {
                 Some(Note::Request { tx, retrans_of }) => {
-                    let tx = &state.txs[tx];
+                    let tx = state.transaction(tx);
                     if let Some(first) = retrans_of {
                         tree.add_generated(&HF_RETRANS_OF, first)
                             .expert(&EI_RETRANSMISSION, Some(&format!("Retransmitted request (first sent in frame {first})")));
@@ -338,7 +272,7 @@ fn show(pkt: &mut Packet<'_>, msg: &Message) {
     }
 }
 
-fn show_response(pkt: &mut Packet<'_>, tree: &Tree<'_>, root: Item<'_>, resp: &Response, note: Option<Note>, state: &ConvState) {
+fn show_response(pkt: &mut Packet<'_>, tree: &Tree<'_>, root: Item<'_>, resp: &Response, note: Option<Note>, state: &Conversation) {
     let mapped = endpoint(resp.mapped_ip(), resp.mapped_port());
     tree.add(&HF_MAPPED_IP_RAW, at::ADDR, resp.raw_addr);
     tree.add(&HF_MAPPED_IP, at::ADDR, resp.mapped_ip());
@@ -350,10 +284,10 @@ fn show_response(pkt: &mut Packet<'_>, tree: &Tree<'_>, root: Item<'_>, resp: &R
     let mut info = format!("Response mapped {mapped}");
     match note {
         Some(Note::Response { tx: Some(i), duplicate_of, .. }) => {
-            let tx = &state.txs[i];
+            let tx = state.transaction(i);
             tree.add_generated(&HF_RESPONSE_TO, tx.req_frame);
-            let this_time = if duplicate_of.is_some() { pkt.time() } else { tx.resp_time };
-            tree.add_generated(&HF_TIME, this_time.since(tx.req_time));
+            let this_time = if duplicate_of.is_some() { pkt.time().as_nanos() } else { tx.resp_time_ns };
+            tree.add_generated(&HF_TIME, Time::from_nanos(this_time - tx.req_time_ns));
             let v = snatmap::verdict(&tx.request, resp);
             let nat = tree.add_generated(&HF_NAT, v.nat);
             tree.add_generated(&HF_PORT_PRESERVED, v.port_preserved);

@@ -9,6 +9,11 @@
 //!
 //! The response carries the mapped address and port with every bit inverted, so that NAT
 //! helpers that rewrite addresses found in payloads leave it alone.
+//!
+//! [`matcher`]: request/response matching per conversation (retransmissions, duplicates,
+//! the per-conversation cap).
+
+pub mod matcher;
 
 use crate::core::span::Span;
 use nom::number::complete::{be_u16, be_u32};
