@@ -125,3 +125,19 @@ fn mptcp_demo_reads_as_the_generator_wrote_it() {
         ]]
     );
 }
+
+/// Every protocol of the plugin is listed, and its fields are registered once each, under its
+/// own filter prefix (the same check the per-protocol tests make, for all five, including
+/// `facetime` and `apns.tls`).
+#[test]
+fn every_protocol_registers_its_fields_once_under_its_prefix() {
+    let t = Tshark::get();
+    let protocols = t.stdout(&["-G", "protocols"]);
+    for proto in ["snatmap", "apns", "apns.tls", "facetime", "mptcp_annot"] {
+        assert!(protocols.lines().any(|l| l.split('\t').nth(2) == Some(proto)), "{proto} not listed");
+        let fields = t.registered_fields(proto);
+        assert!(!fields.is_empty(), "{proto} registers no field");
+    }
+    // The two prefixes that nest: apns.tls.* belongs to apns.tls, never to apns.
+    assert!(t.registered_fields("apns").iter().all(|f| !f.starts_with("apns.tls.")), "apns registers apns.tls.* fields");
+}

@@ -212,6 +212,26 @@ impl Tshark {
         String::from_utf8_lossy(&self.run(args).stdout).into_owned()
     }
 
+    /// The abbreviations of every field `tshark -G fields` lists for protocol `proto` (its
+    /// filter name), after checking that each is registered once and under `proto.`.
+    pub fn registered_fields(&self, proto: &str) -> Vec<String> {
+        let fields = self.stdout(&["-G", "fields"]);
+        let ours: Vec<String> = fields
+            .lines()
+            .filter_map(|l| {
+                let c: Vec<&str> = l.split('\t').collect();
+                (c.first() == Some(&"F") && c.get(4) == Some(&proto)).then(|| c[2].to_string())
+            })
+            .collect();
+        let mut d = ours.clone();
+        d.sort();
+        d.dedup();
+        assert_eq!(d.len(), ours.len(), "{proto}: duplicate abbrevs");
+        let prefix = format!("{proto}.");
+        assert!(ours.iter().all(|f| f.starts_with(&prefix)), "{proto}: a field outside {prefix}*: {ours:?}");
+        ours
+    }
+
     /// Writes `pcap` (bytes) as a capture tshark can read; returns its name as tshark sees it.
     pub fn capture(&self, name: &str, pcap: &[u8]) -> String {
         let (host, seen) = self.temp_file(name);
