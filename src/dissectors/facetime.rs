@@ -186,12 +186,14 @@ impl Dissector for Demux {
         };
         let state = pkt.file_state::<State>();
         let class = || classify::classify_cut(pkt.bytes(), pkt.reported_len());
+        let mut known = None;
         if pkt.visited() {
             if !state.borrow().adoption.adopted(pkt.frame(), flow.0, flow.1, class) {
                 return 0;
             }
         } else {
             let c = class();
+            known = Some(c);
             let rtp_key = (c == Class::Rtp).then(|| rtp_fixed(pkt.bytes())).flatten();
             if !state.borrow_mut().adoption.observe(pkt.frame(), flow.0, flow.1, c, rtp_key) {
                 return 0;
@@ -204,7 +206,7 @@ impl Dissector for Demux {
                 state.borrow_mut().set_claimed(flow);
             }
         }
-        demux(pkt)
+        demux(pkt, known)
     }
 }
 
@@ -222,7 +224,7 @@ impl Heuristic for Heur {
             pkt.file_state::<State>().borrow_mut().adoption.adopt(pkt.frame(), src, dst);
         }
         pkt.claim_flow(&HANDLE);
-        demux(pkt);
+        demux(pkt, None);
         true
     }
 }
@@ -283,10 +285,11 @@ fn reltime(ns: u64) -> Time {
     Time::from_nanos(ns as i128)
 }
 
-/// Demultiplexes one packet. Returns the bytes taken (all of them).
-fn demux(pkt: &mut Packet<'_>) -> usize {
+/// Demultiplexes one packet (of class `known`, when the caller has classified it already).
+/// Returns the bytes taken (all of them), or 0 for a cut SIP message.
+fn demux(pkt: &mut Packet<'_>, known: Option<Class>) -> usize {
     let len = pkt.bytes().len();
-    let class = classify::classify_cut(pkt.bytes(), pkt.reported_len());
+    let class = known.unwrap_or_else(|| classify::classify_cut(pkt.bytes(), pkt.reported_len()));
     if class == Class::Sip && pkt.is_cut() {
         // A SIP message the snap length cut: nothing to track a call with. Left to the rest
         // of Wireshark, whose SIP heuristic reads what is there as in stock ("Status: 100
