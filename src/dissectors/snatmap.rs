@@ -174,13 +174,15 @@ impl Heuristic for Heur {
     fn dissect(pkt: &mut Packet<'_>) -> bool {
         let Ok(msg) = snatmap::parse(pkt.bytes()) else { return false };
         if let Message::Response(_) = msg {
-            let state = pkt.conversation::<Conversation>(&PROTO);
+            // Looked up, never created here: a 16-byte datagram that is not SNATMAP leaves no
+            // state behind.
+            let state = pkt.existing_conversation::<Conversation>(&PROTO);
             let believed = if pkt.visited() {
-                state.borrow().note(pkt.frame()).is_some()
+                state.is_some_and(|s| s.borrow().note(pkt.frame()).is_some())
             } else {
                 let dst = (pkt.dst(), pkt.dst_port());
                 let evidence = snatmap::ResponseEvidence {
-                    request_seen: state.borrow().requests_from(dst),
+                    request_seen: state.is_some_and(|s| s.borrow().requests_from(dst)),
                     // From the server port to a client's own port: MNDP announcements go
                     // from 5678 to 5678.
                     from_server_port: SERVER_PORTS.contains(pkt.src_port().into()) && !SERVER_PORTS.contains(pkt.dst_port().into()),

@@ -20,6 +20,25 @@ unsafe extern "C" fn drop_slot(p: *mut c_void) {
 }
 
 impl<'p> Packet<'p> {
+    /// This packet's conversation's state for `proto` if it has any yet (creates nothing:
+    /// for a heuristic that must keep no state for traffic that is not its protocol's).
+    pub fn existing_conversation<T: 'static>(&self, proto: &Protocol) -> Option<&'p RefCell<T>> {
+        assert!(proto.get() >= 0, "protocol used before registration");
+        // SAFETY: pinfo is live; find_conversation_pinfo only looks up and never throws. The
+        // proto data, when present, is a Box<Slot> made by `conversation` below.
+        unsafe {
+            let conv = sys::find_conversation_pinfo(self.pinfo, 0);
+            if conv.is_null() {
+                return None;
+            }
+            let p = sys::conversation_get_proto_data(conv, proto.get()) as *mut Slot;
+            if p.is_null() {
+                return None;
+            }
+            (*p).downcast_ref::<RefCell<T>>()
+        }
+    }
+
     /// This packet's conversation's state for `proto`, created with `T::default()` on first
     /// use. The reference lives for this call; the state lives until the file is closed.
     /// Change it only when `!self.visited()` (first pass), as Wireshark requires.
