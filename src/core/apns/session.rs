@@ -107,11 +107,8 @@ pub enum TopicList {
 /// What the session is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
-    pub device_token: Option<[u8; 32]>,
-    pub os_version: Option<String>,
-    pub os_build: Option<String>,
-    pub hardware: Option<String>,
-    pub carrier: Option<String>,
+    /// What the device says of itself (the latest values).
+    pub device: Device,
     pub interface: Option<Interface>,
     pub keepalive_interval: Option<u64>,
     /// Status of the last Connect Response.
@@ -130,11 +127,7 @@ pub struct Summary {
 impl Default for Summary {
     fn default() -> Self {
         Summary {
-            device_token: None,
-            os_version: None,
-            os_build: None,
-            hardware: None,
-            carrier: None,
+            device: Device::default(),
             interface: None,
             keepalive_interval: None,
             connect_status: None,
@@ -218,17 +211,10 @@ impl Session {
     }
 
     fn snapshot_device(&mut self, pos: Pos) {
-        let s = &self.summary;
-        let now = Device {
-            token: s.device_token,
-            os_version: s.os_version.clone(),
-            os_build: s.os_build.clone(),
-            hardware: s.hardware.clone(),
-            carrier: s.carrier.clone(),
-        };
-        let changed = self.devices.last().map_or(!now.is_empty(), |(_, d)| *d != now);
+        let now = &self.summary.device;
+        let changed = self.devices.last().map_or(!now.is_empty(), |(_, d)| d != now);
         if changed && self.devices.len() < MAX_DEVICE_SNAPSHOTS {
-            self.devices.push((pos, now));
+            self.devices.push((pos, now.clone()));
         }
     }
 
@@ -338,13 +324,13 @@ impl Session {
                     match (item.key(), &item.value) {
                         ("push_token", Value::Token(t)) => {
                             if let Ok(t) = <[u8; 32]>::try_from(*t) {
-                                s.device_token = Some(t);
+                                s.device.token = Some(t);
                             }
                         }
-                        ("os_version", v) => s.os_version = text(v).or(s.os_version.take()),
-                        ("os_build", v) => s.os_build = text(v).or(s.os_build.take()),
-                        ("hardware", v) => s.hardware = text(v).or(s.hardware.take()),
-                        ("carrier", v) => s.carrier = text(v).or(s.carrier.take()),
+                        ("os_version", v) => s.device.os_version = text(v).or(s.device.os_version.take()),
+                        ("os_build", v) => s.device.os_build = text(v).or(s.device.os_build.take()),
+                        ("hardware", v) => s.device.hardware = text(v).or(s.device.hardware.take()),
+                        ("carrier", v) => s.device.carrier = text(v).or(s.device.carrier.take()),
                         ("interface", Value::Interface(i)) => s.interface = Some(*i),
                         ("keepalive_interval", v) => {
                             if let Some(x) = v.as_uint() {
@@ -361,7 +347,7 @@ impl Session {
                         ("status", Value::U8(x)) => s.connect_status = Some(*x),
                         ("push_token", Value::Token(t)) => {
                             if let Ok(t) = <[u8; 32]>::try_from(*t) {
-                                s.device_token = Some(t);
+                                s.device.token = Some(t);
                             }
                         }
                         _ => {}
@@ -502,11 +488,11 @@ mod tests {
         assert_eq!(s.link(Pos::new(7, 0)).unwrap().ack_time_ns, Some(250));
         assert_eq!(s.link(Pos::new(8, 0)), None);
         let sum = &s.summary;
-        assert_eq!(sum.device_token, Some(TOKEN));
-        assert_eq!(sum.os_version.as_deref(), Some("17.1")); // keep-alive updates it
-        assert_eq!(sum.os_build.as_deref(), Some("21A329"));
-        assert_eq!(sum.hardware.as_deref(), Some("iPhone15,2"));
-        assert_eq!(sum.carrier.as_deref(), Some("WiFi"));
+        assert_eq!(sum.device.token, Some(TOKEN));
+        assert_eq!(sum.device.os_version.as_deref(), Some("17.1")); // keep-alive updates it
+        assert_eq!(sum.device.os_build.as_deref(), Some("21A329"));
+        assert_eq!(sum.device.hardware.as_deref(), Some("iPhone15,2"));
+        assert_eq!(sum.device.carrier.as_deref(), Some("WiFi"));
         assert_eq!(sum.interface, Some(Interface::WiFi));
         assert_eq!(sum.keepalive_interval, Some(20));
         assert_eq!(sum.connect_status, Some(0));
