@@ -7,11 +7,12 @@ cd "$(dirname "$0")"
 
 # What the tests need (Debian names): the build's packages (as install.sh), then cmake for
 # the CMake check, python3 + venv for the generators, the mutation fuzzer and pypush, iproute2
-# for the kernel MPTCP test, git and debootstrap for the clean-clone, chroot and package tests.
+# for the kernel MPTCP test, git and debootstrap for the clean-clone, chroot and package tests,
+# /usr/bin/time (package time) for the memory bounds of tests/bounds.rs.
 # As root with apt, what is missing is installed (one apt-get update); as a user the one
 # command to run first is printed. (The GUI test installs its own X/OCR tools the same way.)
 TEST_PKGS="tshark libwireshark-dev libwiretap-dev libwsutil-dev libglib2.0-dev libclang-dev clang
-  pkg-config gcc libc6-dev ca-certificates cmake make python3 python3-venv iproute2 git debootstrap"
+  pkg-config gcc libc6-dev ca-certificates cmake make python3 python3-venv iproute2 git debootstrap time"
 if [ "${1:-}" != --no-deps ] && command -v dpkg-query >/dev/null; then
   # shellcheck disable=SC2086
   missing=$(for p in $TEST_PKGS; do
@@ -28,7 +29,7 @@ if [ "${1:-}" != --no-deps ] && command -v dpkg-query >/dev/null; then
   fi
 fi
 
-cargo test --release
+cargo test --release --no-fail-fast
 tests/cmake-check.sh
 # Bounded tshark-level fuzzing (docs/robustness.md): 2,000 mutants of every fixture capture,
 # fails on a crash, abort, hang or plugin panic. (The cargo fuzz corpora are replayed by
