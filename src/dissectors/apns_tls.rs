@@ -21,7 +21,7 @@ use crate::core::apns::CourierEnv;
 use crate::core::frame;
 use crate::core::span::Span;
 use crate::epan::filestate::FileState;
-use crate::epan::post::register_postdissector;
+use crate::epan::post::{register_tcp_postdissector, TcpPostDissector};
 use crate::epan::*;
 
 pub static PROTO: Protocol = Protocol::new(c"Apple Push over TLS (without keys)", c"APNs-TLS", c"apns.tls");
@@ -83,18 +83,16 @@ fn courier_by_address(pkt: &Packet<'_>, seg: &frame::TcpView<'_>) -> bool {
 }
 
 pub fn handoff() {
-    register_postdissector::<Post>();
+    register_tcp_postdissector::<Post>();
 }
 
 /// The post-dissector.
 pub struct Post;
-impl Dissector for Post {
+impl TcpPostDissector for Post {
     fn protocol() -> &'static Protocol {
         &PROTO
     }
-    fn dissect(pkt: &mut Packet<'_>) -> usize {
-        let Some(link) = pkt.link_layer() else { return 0 };
-        let Some(seg) = frame::tcp_segment(link, pkt.bytes()) else { return 0 };
+    fn segment(pkt: &mut Packet<'_>, seg: frame::TcpView<'_>) {
         let (src, dst) = ((seg.src, seg.sport), (seg.dst, seg.dport));
         let frame_no = pkt.frame();
         let visited = pkt.visited();
@@ -115,7 +113,7 @@ impl Dissector for Post {
         }
         let by_address = found.is_none() && courier_by_address(pkt, &seg);
         if (found.is_none() && !by_address) || pkt.has_layer(c"apns") {
-            return 0;
+            return;
         }
         if !seg.payload.is_empty() {
             pkt.prepend_info("Apple Push: ");
@@ -138,7 +136,6 @@ impl Dissector for Post {
                 }
             }
         }
-        0
     }
 }
 

@@ -18,8 +18,8 @@ use crate::core::frame;
 use crate::core::mptcp::{Analyser, Annotation, Config, Connection, Direction, Event, Segment, TcpFlags, Version};
 use crate::core::span::Span;
 use crate::epan::filestate::FileState;
-use crate::epan::mptcp_stats::{Cell, ColType, Column, StatTable};
-use crate::epan::post::register_postdissector;
+use crate::epan::post::{register_tcp_postdissector, TcpPostDissector};
+use crate::epan::tap::{Cell, ColType, Column, StatTable};
 use crate::epan::*;
 use std::collections::HashMap;
 use std::ffi::CStr;
@@ -197,7 +197,9 @@ static EXPERTS: [Expert; 14] = [
 static PREF_INFO: PrefBool = PrefBool::new(true);
 static PREF_SILENCE_MS: PrefUint = PrefUint::new(1000);
 
-pub static STATS: StatTable = StatTable::new();
+/// `tshark -z mptcp_annot,conn` (Statistics → MPTCP connections): one row per connection,
+/// on the `mptcp_annot` tap.
+pub static STATS: StatTable = StatTable::new(c"mptcp_annot", c"MPTCP connections (appleshark)", c"mptcp_annot,conn", &STAT_COLS);
 static STAT_COLS: [Column; 15] = [
     Column { name: c"Conn", ty: ColType::Uint, format: c"%4u" },
     Column { name: c"Ver", ty: ColType::Str, format: c"%-3s" },
@@ -232,11 +234,11 @@ pub fn register() {
             c"A subflow silent this long while the connection stays busy on another one counts as a handover",
             &PREF_SILENCE_MS,
         );
-    STATS.register(c"MPTCP connections (appleshark)", c"mptcp_annot", c"mptcp_annot,conn", &STAT_COLS);
+    STATS.register();
 }
 
 pub fn handoff() {
-    register_postdissector::<Post>();
+    register_tcp_postdissector::<Post>();
 }
 
 /// Most ClientHello attempts looked at per connection for the service name.
@@ -255,18 +257,16 @@ static STATE: FileState<State> = FileState::new();
 
 /// The post-dissector.
 pub struct Post;
-impl Dissector for Post {
+impl TcpPostDissector for Post {
     fn protocol() -> &'static Protocol {
         &PROTO
     }
-    fn dissect(pkt: &mut Packet<'_>) -> usize {
-        let Some(link) = pkt.link_layer() else { return 0 };
-        let Some(view) = frame::tcp_segment(link, pkt.bytes()) else { return 0 };
+    fn segment(pkt: &mut Packet<'_>, view: frame::TcpView<'_>) {
         let visited = pkt.visited();
         let frame_no = pkt.frame();
         let time_ns = pkt.time().as_nanos();
         let tree = pkt.tree();
-        let want_stats = STATS.wanted();
+        let want_stats = STATS.listening();
         let mut info = None;
         let mut row = None;
         let pkt_ref: &Packet<'_> = pkt;
@@ -316,16 +316,12 @@ impl Dissector for Post {
             }
         });
         if let Some((r, cells)) = row {
-            STATS.queue_row(pkt, r, &cells);
+            STATS.queue_row(pkt, r, cells);
         }
-        match info {
-            Some(i) => {
-                if PREF_INFO.get() && !i.is_empty() {
-                    pkt.append_info(&i);
-                }
-                0
+        if let Some(i) = info {
+            if PREF_INFO.get() && !i.is_empty() {
+                pkt.append_info(&i);
             }
-            None => 0,
         }
     }
 }

@@ -203,8 +203,10 @@ fn endpoint(ip: Ipv4Addr, port: u16) -> String {
     format!("{ip}:{port}")
 }
 
-/// Test hook: `APPLESHARK_TEST_PANIC_NONCE=<hex>` makes the dissector panic on that nonce, so
-/// the tests can prove that a panic becomes an expert item and tshark carries on.
+/// Test hook (cargo feature `test-hooks`, absent from release builds):
+/// `APPLESHARK_TEST_PANIC_NONCE=<hex>` makes the dissector panic on that nonce, so the tests
+/// can prove that a panic becomes an expert item and tshark carries on.
+#[cfg(feature = "test-hooks")]
 fn test_panic_nonce() -> Option<u32> {
     static NONCE: once_cell::sync::Lazy<Option<u32>> = once_cell::sync::Lazy::new(|| {
         std::env::var("APPLESHARK_TEST_PANIC_NONCE").ok().and_then(|v| u32::from_str_radix(&v, 16).ok())
@@ -213,6 +215,7 @@ fn test_panic_nonce() -> Option<u32> {
 }
 
 fn show(pkt: &mut Packet<'_>, msg: &Message) {
+    #[cfg(feature = "test-hooks")]
     if test_panic_nonce() == Some(msg.nonce()) {
         panic!("test panic for nonce 0x{:08x}", msg.nonce());
     }

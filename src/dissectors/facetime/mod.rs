@@ -29,10 +29,12 @@ use crate::core::facetime::adopt::FlowAdoption;
 use crate::core::facetime::call::{Call, CallTracker, Endpoint, Role, StreamDir};
 use crate::core::facetime::{self, classify, rtp, sdp, sip, Class};
 use crate::core::span::Span;
-use crate::epan::ft_stats::{CallRecord, MediaRecord, TapRecord};
 use crate::epan::media::{PayloadType, RTP_MEDIA_AUDIO, RTP_MEDIA_OTHER, RTP_MEDIA_VIDEO};
 use crate::epan::*;
 use std::ffi::CStr;
+use stats::{CallRecord, MediaRecord, TapRecord};
+
+mod stats;
 
 pub static PROTO: Protocol = Protocol::new(c"FaceTime (shared UDP port)", c"FaceTime", c"facetime");
 
@@ -154,7 +156,7 @@ pub fn register() {
     PROTO.register(&FIELDS, &ETTS, &EXPERTS);
     HANDLE.register::<Demux>(c"facetime");
     EXT_HANDLE.register::<AppleExt>(c"facetime.rtp_ext");
-    crate::epan::ft_stats::register();
+    stats::register();
 }
 
 pub fn handoff() {
@@ -168,7 +170,7 @@ pub fn handoff() {
     HANDLE.add_for_decode_as(c"udp.port");
     EXT_HANDLE.add_uint(c"rtp.hdr_ext", rtp::EXT_PROFILE_APPLE as u32);
     add_heuristic::<Heur>(c"udp", c"FaceTime over UDP (SIP and media on one port)", c"facetime_udp", true);
-    crate::epan::ft_stats::handoff();
+    stats::handoff();
 }
 
 /// The port / conversation / Decode-As entry: every packet of the flow.
@@ -302,7 +304,7 @@ fn demux(pkt: &mut Packet<'_>, known: Option<Class>) -> usize {
         root.append_text(&format!(", {}", class.name()));
         tree.add(&HF_CLASS, Span::new(0, 0), class_name(class)).generated();
     }
-    let mut tap = pkt.facetime_tap_wanted().then(|| TapRecord::new(class_name(class)));
+    let mut tap = stats::listening().then(|| TapRecord::new(class_name(class)));
 
     let taken = match class {
         Class::Sip => sip_packet(pkt, &tree, &mut tap),
@@ -323,7 +325,7 @@ fn demux(pkt: &mut Packet<'_>, known: Option<Class>) -> usize {
         pkt.call(&DATA, Span::new(0, len));
     }
     if let Some(rec) = tap {
-        pkt.facetime_tap(rec);
+        stats::queue(pkt, rec);
     }
     len
 }
