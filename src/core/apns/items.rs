@@ -461,28 +461,12 @@ pub fn item_def(command: Command, id: u8, value_len: usize) -> Option<&'static I
     command.items().iter().find(|def| def.id == id)
 }
 
-/// The network interface in a Connect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Interface {
-    Cellular,
-    WiFi,
-    Unknown(u8),
-}
-
-impl Interface {
-    pub const fn from_u8(b: u8) -> Interface {
-        match b {
-            0 => Interface::Cellular,
-            1 => Interface::WiFi,
-            other => Interface::Unknown(other),
-        }
-    }
-    pub const fn name(self) -> &'static str {
-        match self {
-            Interface::Cellular => "Cellular",
-            Interface::WiFi => "Wi-Fi",
-            Interface::Unknown(_) => "Unknown",
-        }
+crate::value_enum! {
+    /// The network interface in a Connect.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Interface: u8, open Unknown => "Unknown" {
+        Cellular = 0 => "Cellular";
+        WiFi = 1 => "Wi-Fi";
     }
 }
 
@@ -587,7 +571,7 @@ pub fn decode(kind: Kind, value: &[u8]) -> (Value<'_>, Option<ValueError>) {
             Err(_) => Value::Bytes(value),
         },
         Kind::Interface => match be_u8::<_, E>(value) {
-            Ok((_, x)) => Value::Interface(Interface::from_u8(x)),
+            Ok((_, x)) => Value::Interface(Interface::from_code(x)),
             Err(_) => Value::Bytes(value),
         },
         Kind::U16 => match be_u16::<_, E>(value) {
