@@ -93,10 +93,9 @@ pub(super) static IM_COMMANDS: [(u32, &CStr); 2] = [(100, c"Message"), (255, c"S
 /// Every command byte with a name: the iOS 4 commands 0x00–0x06 and the iOS 5+ ones (built
 /// from the core's names at registration).
 fn command_vals() -> &'static [(u32, &'static CStr)] {
-    let mut v: Vec<(u32, &'static CStr)> = (0u8..=6)
-        .map(|b| (u32::from(b), leak(&format!("{} (iOS 4)", LegacyCommand::from_u8(b).name()))))
-        .collect();
-    v.extend(KNOWN_COMMANDS.iter().map(|c| (u32::from(c.code()), leak(c.name()))));
+    let mut v: Vec<(u32, &'static CStr)> =
+        LegacyCommand::VALS.iter().map(|&(code, name)| (code, leak(&format!("{} (iOS 4)", name.to_string_lossy())))).collect();
+    v.extend_from_slice(Command::VALS);
     Box::leak(v.into_boxed_slice())
 }
 
