@@ -280,10 +280,12 @@ impl Field {
         self.bitmask = bitmask;
         self
     }
-    /// Which way a frame-number field points (Wireshark draws request/response arrows).
+    /// Which way a frame-number field points (Wireshark draws request/response arrows). On
+    /// a field of another kind it stops the build (the tables are evaluated when compiling).
     pub const fn link(mut self, link: FrameLink) -> Self {
-        if let FieldType::FrameNum(_) = self.ty {
-            self.ty = FieldType::FrameNum(link);
+        match self.ty {
+            FieldType::FrameNum(_) => self.ty = FieldType::FrameNum(link),
+            _ => panic!("link() on a field that is not a frame number"),
         }
         self
     }
