@@ -42,4 +42,8 @@ pub use entry::{Dissector, Heuristic, TcpPdus};
 pub use handoff::{add_heuristic, Handle};
 pub use packet::{FieldValue, Item, Packet, Time, Tree};
 pub use prefs::{PrefBool, PrefRange, PrefUint};
-pub use registry::{Base, EttId, Expert, ExpertId, Field, FieldType, FrameLink, Group, HfId, Protocol, Severity};
+pub use registry::{
+    AbsTime, Base, EttId, Expert, ExpertId, Field, FieldKind, FieldType, FrameLink, FrameNum, Group, Hf, HfId, Protocol, RelTime,
+    Severity,
+};
+pub(crate) use registry::{experts, fields, subtrees};

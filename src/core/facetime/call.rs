@@ -245,12 +245,14 @@ pub enum StreamKind {
     Rtcp,
 }
 
-/// Direction of a media stream relative to its call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamDir {
-    FromCaller,
-    FromCallee,
-    Unknown,
+crate::value_enum! {
+    /// Direction of a media stream relative to its call.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum StreamDir: u8 {
+        FromCaller = 0 => "caller to callee";
+        FromCallee = 1 => "callee to caller";
+        Unknown = 2 => "unknown";
+    }
 }
 
 /// A stream: one (source, destination, SSRC, RTP/RTCP).
