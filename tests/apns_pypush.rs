@@ -162,6 +162,22 @@ fn plain_session() -> &'static Session {
     S.get_or_init(|| record("pypush-plain-session", &["--plain"]))
 }
 
+/// `program` in a network namespace of its own with just a loopback interface, when we are
+/// root and have `unshare` and `ip`: the capture on `lo`, port 5223, then holds this session
+/// and nothing else that runs on the machine at the same time (another test run, another
+/// courier); otherwise the program as it is.
+fn isolated(program: &std::path::Path) -> Command {
+    let have = |tool: &str| Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success());
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if root && have("unshare") && have("ip") {
+        let mut c = Command::new("unshare");
+        c.args(["--net", "--", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
 /// Records a session into a fresh folder; one at a time (both listen on and capture PORT).
 fn record(name: &str, mode: &[&str]) -> Session {
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -170,7 +186,7 @@ fn record(name: &str, mode: &[&str]) -> Session {
         let t = Tshark::get();
         let (dir, _) = t.temp_file(name);
         std::fs::create_dir_all(&dir).unwrap();
-        let out = Command::new(python())
+        let out = isolated(&python())
             .arg(manifest().join("tests/pypush/run_session.py"))
             .arg(&dir)
             .args(["--port", &PORT.to_string()])
