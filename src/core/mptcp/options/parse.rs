@@ -164,6 +164,7 @@ impl<'a> Rd<'a> {
 }
 
 /// Parse one MPTCP option; `opt` is exactly `length` bytes, starting with kind 30.
+/// None when a field the length promises is missing (reported as `MptcpTooShort`).
 fn parse_mptcp<'a>(
     opt: &'a [u8],
     offset: usize,
@@ -172,208 +173,28 @@ fn parse_mptcp<'a>(
 ) -> Option<MptcpOption<'a>> {
     let len = *opt.get(1)?;
     let b2 = *opt.get(2)?;
-    let st = b2 >> 4;
-    let low = b2 & 0x0f;
+    let o = Head {
+        offset,
+        len,
+        st: b2 >> 4,
+        low: b2 & 0x0f,
+        raw_after_len: opt.get(2..).unwrap_or(&[]),
+    };
     let span = Span::new(offset, opt.len());
-    let subtype = Spanned::new(st, offset + 2, 1);
-    let nib = |v: u8| Spanned::new(v, offset + 2, 1);
-    let flag = |v: bool| Spanned::new(v, offset + 2, 1);
+    let subtype = Spanned::new(o.st, offset + 2, 1);
     // Reader positioned after kind, length and the subtype byte.
     let mut r = Rd {
         input: opt.get(3..).unwrap_or(&[]),
         pos: offset + 3,
     };
-    let raw_after_len = opt.get(2..).unwrap_or(&[]);
-    let bad = |anomalies: &mut Vec<OptionAnomaly>| {
-        anomalies.push(OptionAnomaly::MptcpBadLength {
-            offset,
-            subtype: st,
-            len,
-        });
-        MptcpBody::Malformed {
-            subtype: st,
-            bytes: raw_after_len,
-        }
-    };
-    let body = match st {
-        subtype::MP_CAPABLE => match len {
-            4 | 12 | 20 | 22 | 24 => {
-                let flags = r.u8()?;
-                let sender_key = if len >= 12 { r.u64() } else { None };
-                let receiver_key = if len >= 20 { r.u64() } else { None };
-                let data_len = if len >= 22 { r.u16() } else { None };
-                let checksum = if len >= 24 { r.u16() } else { None };
-                let v = Version::from_raw(low);
-                if v == Version::V0 && !matches!(len, 12 | 20) {
-                    anomalies.push(OptionAnomaly::MptcpVersionMismatch {
-                        offset,
-                        subtype: st,
-                        len,
-                    });
-                }
-                MptcpBody::MpCapable(MpCapable {
-                    version: nib(low),
-                    flags,
-                    sender_key,
-                    receiver_key,
-                    data_len,
-                    checksum,
-                })
-            }
-            _ => bad(anomalies),
-        },
-        subtype::MP_JOIN => match len {
-            12 => {
-                let addr_id = r.u8()?;
-                let token = r.u32()?;
-                let nonce = r.u32()?;
-                MptcpBody::MpJoin(MpJoin::Syn {
-                    backup: flag(low & 1 != 0),
-                    addr_id,
-                    token,
-                    nonce,
-                })
-            }
-            16 => {
-                let addr_id = r.u8()?;
-                let hmac = r.u64()?;
-                let nonce = r.u32()?;
-                MptcpBody::MpJoin(MpJoin::SynAck {
-                    backup: flag(low & 1 != 0),
-                    addr_id,
-                    hmac,
-                    nonce,
-                })
-            }
-            24 => {
-                let _reserved = r.u8()?;
-                let hmac = r.bytes(20)?;
-                MptcpBody::MpJoin(MpJoin::Ack { hmac })
-            }
-            _ => bad(anomalies),
-        },
-        subtype::DSS => {
-            if len < 4 {
-                bad(anomalies)
-            } else {
-                let flags = r.u8()?;
-                let f = flags.value;
-                let ack_w: u8 = if f & Dss::FLAG_A_LOWER != 0 { 8 } else { 4 };
-                let dsn_w: u8 = if f & Dss::FLAG_M_LOWER != 0 { 8 } else { 4 };
-                let has_ack = f & Dss::FLAG_A != 0;
-                let has_map = f & Dss::FLAG_M != 0;
-                let base = 4
-                    + if has_ack { ack_w as usize } else { 0 }
-                    + if has_map { dsn_w as usize + 6 } else { 0 };
-                let l = len as usize;
-                if l != base && !(has_map && l == base + 2) {
-                    bad(anomalies)
-                } else {
-                    let data_ack = if has_ack {
-                        Some((r.uint(ack_w)?, ack_w))
-                    } else {
-                        None
-                    };
-                    let mapping = if has_map {
-                        let dsn = r.uint(dsn_w)?;
-                        let subflow_seq = r.u32()?;
-                        let data_len = r.u16()?;
-                        let checksum = if l == base + 2 { Some(r.u16()?) } else { None };
-                        Some(DssMapping {
-                            dsn,
-                            dsn_len: dsn_w,
-                            subflow_seq,
-                            data_len,
-                            checksum,
-                        })
-                    } else {
-                        None
-                    };
-                    MptcpBody::Dss(Dss {
-                        flags,
-                        data_ack,
-                        mapping,
-                    })
-                }
-            }
-        }
-        subtype::ADD_ADDR => {
-            let version = match hint {
-                Some(v @ (Version::V0 | Version::V1)) => v,
-                _ if low == 4 || low == 6 => Version::V0,
-                _ => Version::V1,
-            };
-            let l = len as usize;
-            // (is_v6, has_port, has_hmac)
-            let layout = if version == Version::V0 {
-                match (low, l) {
-                    (4, 8) => Some((false, false, false)),
-                    (4, 10) => Some((false, true, false)),
-                    (6, 20) => Some((true, false, false)),
-                    (6, 22) => Some((true, true, false)),
-                    (4 | 6, _) => None,
-                    (v, _) => {
-                        anomalies.push(OptionAnomaly::AddAddrBadIpVersion { offset, ipver: v });
-                        match l {
-                            8 => Some((false, false, false)),
-                            10 => Some((false, true, false)),
-                            20 => Some((true, false, false)),
-                            22 => Some((true, true, false)),
-                            _ => None,
-                        }
-                    }
-                }
-            } else {
-                let echo = low & 1 != 0;
-                let h = if echo { 0 } else { 8 };
-                match l.checked_sub(h) {
-                    Some(8) => Some((false, false, !echo)),
-                    Some(10) => Some((false, true, !echo)),
-                    Some(20) => Some((true, false, !echo)),
-                    Some(22) => Some((true, true, !echo)),
-                    _ => None,
-                }
-            };
-            match layout {
-                None => bad(anomalies),
-                Some((v6, has_port, has_hmac)) => {
-                    let addr_id = r.u8()?;
-                    let addr = if v6 {
-                        let b = r.bytes(16)?;
-                        let mut a = [0u8; 16];
-                        a.copy_from_slice(b.value); // take(16) guarantees 16 bytes
-                        Spanned {
-                            value: IpAddr::V6(Ipv6Addr::from(a)),
-                            span: b.span,
-                        }
-                    } else {
-                        let b = r.u32()?;
-                        Spanned {
-                            value: IpAddr::V4(Ipv4Addr::from(b.value)),
-                            span: b.span,
-                        }
-                    };
-                    let port = if has_port { Some(r.u16()?) } else { None };
-                    let hmac = if has_hmac { Some(r.u64()?) } else { None };
-                    MptcpBody::AddAddr(AddAddr {
-                        version,
-                        ipver: if version == Version::V0 {
-                            Some(nib(low))
-                        } else {
-                            None
-                        },
-                        echo: flag(version != Version::V0 && low & 1 != 0),
-                        addr_id,
-                        addr,
-                        port,
-                        hmac,
-                    })
-                }
-            }
-        }
+    let body = match o.st {
+        subtype::MP_CAPABLE => mp_capable(&o, &mut r, anomalies)?,
+        subtype::MP_JOIN => mp_join(&o, &mut r, anomalies)?,
+        subtype::DSS => dss(&o, &mut r, anomalies)?,
+        subtype::ADD_ADDR => add_addr(&o, &mut r, hint, anomalies)?,
         subtype::REMOVE_ADDR => {
             if len < 4 {
-                bad(anomalies)
+                o.bad(anomalies)
             } else {
                 let n = len as usize - 3;
                 let addr_ids = r.bytes(n)?;
@@ -382,21 +203,21 @@ fn parse_mptcp<'a>(
         }
         subtype::MP_PRIO => match len {
             3 => MptcpBody::MpPrio(MpPrio {
-                backup: flag(low & 1 != 0),
+                backup: o.flag(o.low & 1 != 0),
                 addr_id: None,
             }),
             4 => MptcpBody::MpPrio(MpPrio {
-                backup: flag(low & 1 != 0),
+                backup: o.flag(o.low & 1 != 0),
                 addr_id: Some(r.u8()?),
             }),
-            _ => bad(anomalies),
+            _ => o.bad(anomalies),
         },
         subtype::MP_FAIL => match len {
             12 => {
                 let _reserved = r.u8()?;
                 MptcpBody::MpFail { dsn: r.u64()? }
             }
-            _ => bad(anomalies),
+            _ => o.bad(anomalies),
         },
         subtype::MP_FASTCLOSE => match len {
             12 => {
@@ -405,18 +226,18 @@ fn parse_mptcp<'a>(
                     receiver_key: r.u64()?,
                 }
             }
-            _ => bad(anomalies),
+            _ => o.bad(anomalies),
         },
         subtype::MP_TCPRST => match len {
             4 => MptcpBody::MpTcpRst(MpTcpRst {
-                flags: nib(low),
+                flags: o.nib(o.low),
                 reason: r.u8()?,
             }),
-            _ => bad(anomalies),
+            _ => o.bad(anomalies),
         },
         _ => MptcpBody::Unknown {
-            subtype: st,
-            bytes: raw_after_len,
+            subtype: o.st,
+            bytes: o.raw_after_len,
         },
     };
     Some(MptcpOption {
@@ -424,5 +245,250 @@ fn parse_mptcp<'a>(
         length: len,
         subtype,
         body,
+    })
+}
+
+/// The first three bytes of one MPTCP option, as every subtype parser needs them.
+struct Head<'a> {
+    /// Offset of the option in the options area.
+    offset: usize,
+    /// The option's length byte.
+    len: u8,
+    /// Subtype (high nibble of byte 2).
+    st: u8,
+    /// Low nibble of byte 2 (version, flags or IP version, by subtype).
+    low: u8,
+    /// The option's bytes after kind and length.
+    raw_after_len: &'a [u8],
+}
+
+impl<'a> Head<'a> {
+    /// A value held in byte 2 (a nibble or one of its bits), with that byte's span.
+    fn nib(&self, v: u8) -> Spanned<u8> {
+        Spanned::new(v, self.offset + 2, 1)
+    }
+    fn flag(&self, v: bool) -> Spanned<bool> {
+        Spanned::new(v, self.offset + 2, 1)
+    }
+    /// A length this subtype does not have: `MptcpBadLength`, and the raw bytes kept.
+    fn bad(&self, anomalies: &mut Vec<OptionAnomaly>) -> MptcpBody<'a> {
+        anomalies.push(OptionAnomaly::MptcpBadLength {
+            offset: self.offset,
+            subtype: self.st,
+            len: self.len,
+        });
+        MptcpBody::Malformed {
+            subtype: self.st,
+            bytes: self.raw_after_len,
+        }
+    }
+}
+
+/// MP_CAPABLE: lengths 4 (v1 SYN), 12, 20, 22 and 24 (v1).
+fn mp_capable<'a>(
+    o: &Head<'a>,
+    r: &mut Rd<'a>,
+    anomalies: &mut Vec<OptionAnomaly>,
+) -> Option<MptcpBody<'a>> {
+    let (len, low) = (o.len, o.low);
+    Some(match len {
+        4 | 12 | 20 | 22 | 24 => {
+            let flags = r.u8()?;
+            let sender_key = if len >= 12 { r.u64() } else { None };
+            let receiver_key = if len >= 20 { r.u64() } else { None };
+            let data_len = if len >= 22 { r.u16() } else { None };
+            let checksum = if len >= 24 { r.u16() } else { None };
+            let v = Version::from_raw(low);
+            if v == Version::V0 && !matches!(len, 12 | 20) {
+                anomalies.push(OptionAnomaly::MptcpVersionMismatch {
+                    offset: o.offset,
+                    subtype: o.st,
+                    len,
+                });
+            }
+            MptcpBody::MpCapable(MpCapable {
+                version: o.nib(low),
+                flags,
+                sender_key,
+                receiver_key,
+                data_len,
+                checksum,
+            })
+        }
+        _ => o.bad(anomalies),
+    })
+}
+
+/// MP_JOIN: the SYN (12), SYN/ACK (16) or third-ACK (24) form, by length.
+fn mp_join<'a>(
+    o: &Head<'a>,
+    r: &mut Rd<'a>,
+    anomalies: &mut Vec<OptionAnomaly>,
+) -> Option<MptcpBody<'a>> {
+    Some(match o.len {
+        12 => {
+            let addr_id = r.u8()?;
+            let token = r.u32()?;
+            let nonce = r.u32()?;
+            MptcpBody::MpJoin(MpJoin::Syn {
+                backup: o.flag(o.low & 1 != 0),
+                addr_id,
+                token,
+                nonce,
+            })
+        }
+        16 => {
+            let addr_id = r.u8()?;
+            let hmac = r.u64()?;
+            let nonce = r.u32()?;
+            MptcpBody::MpJoin(MpJoin::SynAck {
+                backup: o.flag(o.low & 1 != 0),
+                addr_id,
+                hmac,
+                nonce,
+            })
+        }
+        24 => {
+            let _reserved = r.u8()?;
+            let hmac = r.bytes(20)?;
+            MptcpBody::MpJoin(MpJoin::Ack { hmac })
+        }
+        _ => o.bad(anomalies),
+    })
+}
+
+/// DSS: the flags say which of data ack and mapping are present and their widths; the
+/// length must match them exactly (a mapping may add a 2-byte checksum).
+fn dss<'a>(
+    o: &Head<'a>,
+    r: &mut Rd<'a>,
+    anomalies: &mut Vec<OptionAnomaly>,
+) -> Option<MptcpBody<'a>> {
+    let len = o.len;
+    Some(if len < 4 {
+        o.bad(anomalies)
+    } else {
+        let flags = r.u8()?;
+        let f = flags.value;
+        let ack_w: u8 = if f & Dss::FLAG_A_LOWER != 0 { 8 } else { 4 };
+        let dsn_w: u8 = if f & Dss::FLAG_M_LOWER != 0 { 8 } else { 4 };
+        let has_ack = f & Dss::FLAG_A != 0;
+        let has_map = f & Dss::FLAG_M != 0;
+        let base = 4
+            + if has_ack { ack_w as usize } else { 0 }
+            + if has_map { dsn_w as usize + 6 } else { 0 };
+        let l = len as usize;
+        if l != base && !(has_map && l == base + 2) {
+            o.bad(anomalies)
+        } else {
+            let data_ack = if has_ack {
+                Some((r.uint(ack_w)?, ack_w))
+            } else {
+                None
+            };
+            let mapping = if has_map {
+                let dsn = r.uint(dsn_w)?;
+                let subflow_seq = r.u32()?;
+                let data_len = r.u16()?;
+                let checksum = if l == base + 2 { Some(r.u16()?) } else { None };
+                Some(DssMapping {
+                    dsn,
+                    dsn_len: dsn_w,
+                    subflow_seq,
+                    data_len,
+                    checksum,
+                })
+            } else {
+                None
+            };
+            MptcpBody::Dss(Dss {
+                flags,
+                data_ack,
+                mapping,
+            })
+        }
+    })
+}
+
+/// ADD_ADDR: v0 or v1 layout (by the connection's version, else the IP-version nibble),
+/// then IPv4 or IPv6, port and HMAC by length.
+fn add_addr<'a>(
+    o: &Head<'a>,
+    r: &mut Rd<'a>,
+    hint: Option<Version>,
+    anomalies: &mut Vec<OptionAnomaly>,
+) -> Option<MptcpBody<'a>> {
+    let (offset, low) = (o.offset, o.low);
+    let version = match hint {
+        Some(v @ (Version::V0 | Version::V1)) => v,
+        _ if low == 4 || low == 6 => Version::V0,
+        _ => Version::V1,
+    };
+    let l = o.len as usize;
+    // (is_v6, has_port, has_hmac)
+    let layout = if version == Version::V0 {
+        match (low, l) {
+            (4, 8) => Some((false, false, false)),
+            (4, 10) => Some((false, true, false)),
+            (6, 20) => Some((true, false, false)),
+            (6, 22) => Some((true, true, false)),
+            (4 | 6, _) => None,
+            (v, _) => {
+                anomalies.push(OptionAnomaly::AddAddrBadIpVersion { offset, ipver: v });
+                match l {
+                    8 => Some((false, false, false)),
+                    10 => Some((false, true, false)),
+                    20 => Some((true, false, false)),
+                    22 => Some((true, true, false)),
+                    _ => None,
+                }
+            }
+        }
+    } else {
+        let echo = low & 1 != 0;
+        let h = if echo { 0 } else { 8 };
+        match l.checked_sub(h) {
+            Some(8) => Some((false, false, !echo)),
+            Some(10) => Some((false, true, !echo)),
+            Some(20) => Some((true, false, !echo)),
+            Some(22) => Some((true, true, !echo)),
+            _ => None,
+        }
+    };
+    Some(match layout {
+        None => o.bad(anomalies),
+        Some((v6, has_port, has_hmac)) => {
+            let addr_id = r.u8()?;
+            let addr = if v6 {
+                let b = r.bytes(16)?;
+                let mut a = [0u8; 16];
+                a.copy_from_slice(b.value); // take(16) guarantees 16 bytes
+                Spanned {
+                    value: IpAddr::V6(Ipv6Addr::from(a)),
+                    span: b.span,
+                }
+            } else {
+                let b = r.u32()?;
+                Spanned {
+                    value: IpAddr::V4(Ipv4Addr::from(b.value)),
+                    span: b.span,
+                }
+            };
+            let port = if has_port { Some(r.u16()?) } else { None };
+            let hmac = if has_hmac { Some(r.u64()?) } else { None };
+            MptcpBody::AddAddr(AddAddr {
+                version,
+                ipver: if version == Version::V0 {
+                    Some(o.nib(low))
+                } else {
+                    None
+                },
+                echo: o.flag(version != Version::V0 && low & 1 != 0),
+                addr_id,
+                addr,
+                port,
+                hmac,
+            })
+        }
     })
 }
