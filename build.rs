@@ -64,32 +64,15 @@ fn read_version(ws_include: &Path) -> (u32, u32, u32) {
     )
 }
 
-/// Files `wireshark-headers/<prefix>*<suffix>`, sorted.
-fn area_files(prefix: &str, suffix: &str) -> Vec<PathBuf> {
+/// The C shims `wireshark-headers/shim*.c`, sorted.
+fn shim_sources() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fs::read_dir("wireshark-headers")
         .expect("wireshark-headers/")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(prefix) && n.ends_with(suffix)))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("shim") && n.ends_with(".c")))
         .collect();
     v.sort();
     v
-}
-
-fn area_allowlist() -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    for f in area_files("allow-", ".txt") {
-        for line in fs::read_to_string(&f).unwrap().lines().map(str::trim) {
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            out.push(match line.split_once(':') {
-                Some(("type", p)) => ("type", p.trim().to_string()),
-                Some(("var", p)) => ("var", p.trim().to_string()),
-                _ => ("function", line.to_string()),
-            });
-        }
-    }
-    out
 }
 
 fn main() {
@@ -170,13 +153,11 @@ fn main() {
         "proto_.*",
         "tvb_captured_length.*",
         "tvb_reported_length.*",
-        "tvb_memcpy",
         "tvb_get_ptr",
         "heur_dissector_add",
         "col_.*",
         "expert_.*",
         "prefs_register_.*",
-        "prefs_get_.*",
         "value_is_in_range",
         "range_.*",
         "find_or_create_conversation",
@@ -184,18 +165,13 @@ fn main() {
         "find_conversation.*",
         "p_add_proto_data",
         "p_get_proto_data",
-        "wmem_file_scope",
         "wmem_epan_scope",
-        "wmem_packet_scope",
+        "wmem_alloc0",
         "dissector_add_uint.*",
         "dissector_add_for_decode_as.*",
         "dissector_add_string",
         "register_dissector",
-        "create_dissector_handle.*",
         "find_dissector.*",
-        "call_dissector.*",
-        "register_tap",
-        "tap_queue_packet",
         "appleshark_.*",
     ] {
         builder = builder.allowlist_function(f);
@@ -224,23 +200,16 @@ fn main() {
         "HEURISTIC_.*",
         "AT_.*",
         "WIRESHARK_VERSION_.*",
+        "WTAP_ENCAP_.*",
+        "APPLESHARK_.*",
     ] {
         builder = builder.allowlist_var(v);
-    }
-    // Per-area additions: `wireshark-headers/allow-<area>.txt` lists further functions (one
-    // regex a line; `type:`/`var:` prefixes for types and variables; `#` comments).
-    for (kind, pattern) in area_allowlist() {
-        builder = match kind {
-            "type" => builder.allowlist_type(pattern),
-            "var" => builder.allowlist_var(pattern),
-            _ => builder.allowlist_function(pattern),
-        };
     }
     let bindings = builder.generate().expect("appleshark: bindgen failed on wireshark-headers/wrapper.h");
     bindings.write_to_file(out.join("bindings.rs")).unwrap();
 
     let mut cc = cc::Build::new();
-    for c in area_files("shim", ".c") {
+    for c in shim_sources() {
         cc.file(c);
     }
     cc.warnings(true).flag_if_supported("-Wno-unused-parameter");

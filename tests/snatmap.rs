@@ -415,11 +415,12 @@ fn bad_input_never_hurts_tshark() {
     }
 }
 
-/// A panic inside the dissector (provoked through the test-only environment variable) becomes
-/// an expert item, and tshark carries on with the next packet.
+/// A panic inside the dissector (provoked through the test-only environment variable of a
+/// plugin built with the `test-hooks` feature) becomes an expert item, and tshark carries on
+/// with the next packet.
 #[test]
 fn panics_become_expert_items() {
-    let t = Tshark::get();
+    let t = Tshark::with_test_hooks();
     let mut cap = Capture::new();
     let mut f = Flow::udp(sa("192.168.1.5:16402"), sa("17.0.0.10:5678"));
     cap.push(f.packet(&request(0x0dead, Ipv4Addr::new(192, 168, 1, 5), 16402)));

@@ -18,12 +18,11 @@
 #include <epan/dissectors/packet-tcp.h>
 #include <wiretap/wtap.h>  /* WTAP_ENCAP_* (not pulled in by epan headers from 4.4 on) */
 #include "shim.h"
-#include "shim_uat.h"
-#include "shim_stats_tree.h"
+#include "shim_column.h"
 #include "shim_media.h"
-#include "shim_ftstats.h"
-#include "shim_mptcp.h"
-#include "shim_courier.h"
+#include "shim_post.h"
+#include "shim_tap.h"
+#include "shim_uat.h"
 
 /*
  * The heuristic dissector's return type is gboolean (int) in 4.0 and bool from 4.2/4.4 on.

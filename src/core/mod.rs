@@ -9,6 +9,7 @@
 pub mod apns;
 pub mod apple;
 pub mod bplist;
+pub mod enums;
 pub mod facetime;
 pub mod frame;
 pub mod mptcp;

@@ -17,52 +17,40 @@
 //! preference `apns.tls.by_address` switches that off.
 
 use crate::core::apns::courier_tls::{Courier, Observed, SniTracker};
-use crate::core::apns::CourierEnv;
 use crate::core::frame;
 use crate::core::span::Span;
 use crate::epan::filestate::FileState;
-use crate::epan::post::register_postdissector;
+use crate::epan::post::{register_tcp_postdissector, TcpPostDissector};
 use crate::epan::*;
 
 pub static PROTO: Protocol = Protocol::new(c"Apple Push over TLS (without keys)", c"APNs-TLS", c"apns.tls");
 
-static HF_SNI: HfId = HfId::new();
-static HF_ENV: HfId = HfId::new();
-static HF_HELLO: HfId = HfId::new();
+crate::value_enum! {
+    /// `apns.tls.recognised_by`: how the connection was told to be a courier's.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RecognisedBy: u8 {
+        ServerName = 1 => "Server name (TLS ClientHello)";
+        Address = 2 => "Apple address and courier port 5223, TLS record (no ClientHello in the capture)";
+    }
+}
 
-static HF_HOW: HfId = HfId::new();
+fields! {
+    FIELDS;
+    HF_HOW: u8 = c"Recognised by", c"apns.tls.recognised_by", vals(RecognisedBy::VALS),
+        blurb(c"How this TLS connection was recognised as Apple Push: by the server name its ClientHello named (strong), or, for a connection whose ClientHello is not in the capture, by an Apple address on the courier port (weaker)");
+    HF_SNI: str = c"Courier server name", c"apns.tls.sni", blurb(c"The courier host the client named in its TLS ClientHello");
+    HF_ENV: str = c"Courier environment", c"apns.tls.environment",
+        blurb(c"production (push.apple.com) or sandbox (sandbox.push.apple.com)");
+    HF_HELLO: FrameNum = c"ClientHello in", c"apns.tls.client_hello_in", link(FrameLink::Request),
+        blurb(c"The frame that completed the ClientHello naming the courier");
+}
 
-/// `apns.tls.recognised_by`: how the connection was told to be a courier's.
-pub const BY_SERVER_NAME: u8 = 1;
-pub const BY_ADDRESS: u8 = 2;
-static HOW: [(u32, &std::ffi::CStr); 2] = [
-    (BY_SERVER_NAME as u32, c"Server name (TLS ClientHello)"),
-    (BY_ADDRESS as u32, c"Apple address and courier port 5223, TLS record (no ClientHello in the capture)"),
-];
+subtrees! { ETTS; ETT }
 
-static FIELDS: [Field; 4] = [
-    Field::new(&HF_HOW, c"Recognised by", c"apns.tls.recognised_by", FieldType::U8)
-        .vals(&HOW)
-        .blurb(c"How this TLS connection was recognised as Apple Push: by the server name its ClientHello named (strong), or, for a connection whose ClientHello is not in the capture, by an Apple address on the courier port (weaker)"),
-    Field::new(&HF_SNI, c"Courier server name", c"apns.tls.sni", FieldType::String)
-        .blurb(c"The courier host the client named in its TLS ClientHello"),
-    Field::new(&HF_ENV, c"Courier environment", c"apns.tls.environment", FieldType::String)
-        .blurb(c"production (push.apple.com) or sandbox (sandbox.push.apple.com)"),
-    Field::new(&HF_HELLO, c"ClientHello in", c"apns.tls.client_hello_in", FieldType::FrameNum(FrameLink::Request))
-        .blurb(c"The frame that completed the ClientHello naming the courier"),
-];
-
-static ETT: EttId = EttId::new();
-static ETTS: [&EttId; 1] = [&ETT];
-
-static EI_STATE_CAP: ExpertId = ExpertId::new();
-static EXPERTS: [Expert; 1] = [Expert::new(
-    &EI_STATE_CAP,
-    c"apns.tls.state_cap",
-    Group::Protocol,
-    Severity::Warn,
-    c"Too many courier connections (or ClientHellos being reassembled) in this capture; later ones are not labelled",
-)];
+experts! {
+    EXPERTS;
+    EI_STATE_CAP = c"apns.tls.state_cap", Protocol, Warn, c"Too many courier connections (or ClientHellos being reassembled) in this capture; later ones are not labelled";
+}
 
 static STATE: FileState<SniTracker> = FileState::new();
 
@@ -71,7 +59,7 @@ static STATE: FileState<SniTracker> = FileState::new();
 pub static PREF_BY_ADDRESS: PrefBool = PrefBool::new(true);
 
 pub fn register() {
-    PROTO.register(&FIELDS, &ETTS, &EXPERTS);
+    PROTO.register(FIELDS, ETTS, EXPERTS);
 }
 
 /// A frame of a courier connection whose ClientHello the capture does not have: TLS (as
@@ -83,18 +71,16 @@ fn courier_by_address(pkt: &Packet<'_>, seg: &frame::TcpView<'_>) -> bool {
 }
 
 pub fn handoff() {
-    register_postdissector::<Post>();
+    register_tcp_postdissector::<Post>();
 }
 
 /// The post-dissector.
 pub struct Post;
-impl Dissector for Post {
+impl TcpPostDissector for Post {
     fn protocol() -> &'static Protocol {
         &PROTO
     }
-    fn dissect(pkt: &mut Packet<'_>) -> usize {
-        let Some(link) = pkt.link_layer() else { return 0 };
-        let Some(seg) = frame::tcp_segment(link, pkt.bytes()) else { return 0 };
+    fn segment(pkt: &mut Packet<'_>, seg: frame::TcpView<'_>) {
         let (src, dst) = ((seg.src, seg.sport), (seg.dst, seg.dport));
         let frame_no = pkt.frame();
         let visited = pkt.visited();
@@ -115,7 +101,7 @@ impl Dissector for Post {
         }
         let by_address = found.is_none() && courier_by_address(pkt, &seg);
         if (found.is_none() && !by_address) || pkt.has_layer(c"apns") {
-            return 0;
+            return;
         }
         if !seg.payload.is_empty() {
             pkt.prepend_info("Apple Push: ");
@@ -127,24 +113,16 @@ impl Dissector for Post {
             match &found {
                 Some(c) => {
                     item.append_text(format_args!(", {}", c.sni));
-                    sub.add_generated(&HF_HOW, BY_SERVER_NAME);
+                    sub.add_generated(&HF_HOW, RecognisedBy::ServerName.code());
                     sub.add_generated(&HF_SNI, c.sni.as_str());
-                    sub.add_generated(&HF_ENV, env_name(c.env));
+                    sub.add_generated(&HF_ENV, c.env.name());
                     sub.add_generated(&HF_HELLO, c.hello_frame);
                 }
                 None => {
                     item.append_text(", by address and port");
-                    sub.add_generated(&HF_HOW, BY_ADDRESS);
+                    sub.add_generated(&HF_HOW, RecognisedBy::Address.code());
                 }
             }
         }
-        0
-    }
-}
-
-fn env_name(e: CourierEnv) -> &'static str {
-    match e {
-        CourierEnv::Production => "production",
-        CourierEnv::Sandbox => "sandbox",
     }
 }

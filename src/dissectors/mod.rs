@@ -1,7 +1,10 @@
 //! Thin glue from each core's results to Wireshark's tree: one file per protocol, no `unsafe`.
 //!
-//! To add a protocol: write its core in `src/core`, a file here with its `static` field,
-//! subtree and expert tables plus `register()`/`handoff()`, and list it below.
+//! To add a protocol: write its core in `src/core`, a file here that declares its fields,
+//! subtrees and expert infos once each (`epan::fields!`, `subtrees!`, `experts!`) plus
+//! `register()`/`handoff()`, and list it below. A new field is one line of its protocol's
+//! `fields!` block (kind, name, abbreviation, display options, description), used with
+//! `Tree::add(&HF_…, span, value)`.
 #![forbid(unsafe_code)]
 
 pub mod apns;

@@ -18,8 +18,8 @@ use crate::core::frame;
 use crate::core::mptcp::{Analyser, Annotation, Config, Connection, Direction, Event, Segment, TcpFlags, Version};
 use crate::core::span::Span;
 use crate::epan::filestate::FileState;
-use crate::epan::mptcp_stats::{Cell, ColType, Column, StatTable};
-use crate::epan::post::register_postdissector;
+use crate::epan::post::{register_tcp_postdissector, TcpPostDissector};
+use crate::epan::tap::{Cell, ColType, Column, StatTable};
 use crate::epan::*;
 use std::collections::HashMap;
 use std::ffi::CStr;
@@ -27,177 +27,124 @@ use std::net::IpAddr;
 
 pub static PROTO: Protocol = Protocol::new(c"Multipath TCP annotations (appleshark)", c"MPTCP-annot", c"mptcp_annot");
 
-macro_rules! hf {
-    ($($n:ident),* $(,)?) => { $(static $n: HfId = HfId::new();)* };
+static WIDTHS: [(u32, &CStr); 3] = [(4, c"4 bytes"), (8, c"8 bytes"), (12, c"4 and 8 bytes")];
+
+fields! {
+    FIELDS;
+    HF_CONNECTION: u32 = c"Connection", c"mptcp_annot.connection",
+        blurb(c"Index of the MPTCP connection in this capture (all its subflows share it)");
+    HF_SUBFLOW: u32 = c"Subflow", c"mptcp_annot.subflow",
+        blurb(c"Index of this segment's subflow within its connection (0: the initial subflow)");
+    HF_DIRECTION: u8 = c"Direction", c"mptcp_annot.direction", vals(Direction::VALS);
+    HF_REL_DSN: u64 = c"Relative data sequence number", c"mptcp_annot.rel_dsn",
+        blurb(c"Data sequence number of this segment's first data byte, relative (first byte = 1)");
+    HF_DATA_LEN: u32 = c"Data-level length", c"mptcp_annot.data_len",
+        blurb(c"Data-level bytes in this segment (payload, plus 1 for a DATA_FIN)");
+    HF_REL_DSN_NEXT: u64 = c"Next relative data sequence number", c"mptcp_annot.rel_dsn_next",
+        blurb(c"Relative DSN after this segment's data");
+    HF_DSN_BASE: u8 = c"DSN relative to", c"mptcp_annot.rel_dsn_base", vals(RelBase::VALS);
+    HF_REL_DACK: u64 = c"Relative data ACK", c"mptcp_annot.rel_dack",
+        blurb(c"Data-level acknowledgement, relative to the peer's IDSN");
+    HF_DACK_BASE: u8 = c"Data ACK relative to", c"mptcp_annot.rel_dack_base", vals(RelBase::VALS);
+    HF_IDSN_CHECK: bool = c"First DSN agrees with key-derived IDSN", c"mptcp_annot.idsn_check",
+        blurb(c"On a direction's first mapping: DSN == IDSN + 1, IDSN derived from the sender's key");
+    HF_IDSN_EXPECTED: u64 = c"Expected first DSN", c"mptcp_annot.idsn_expected",
+        blurb(c"IDSN + 1 from the sender's key (SHA-1 for v0, SHA-256 for v1)");
+    HF_DATA_RTT: RelTime = c"Data-level RTT", c"mptcp_annot.data_rtt",
+        blurb(c"Time from the first transmission of the data this data ACK newly covers to this ACK");
+    HF_DATA_RTT_FRAME: FrameNum = c"Data ACK of frame", c"mptcp_annot.data_rtt_frame", link(FrameLink::Ack),
+        blurb(c"The frame that first sent the data whose data ACK gave the RTT");
+    HF_REINJ_OF: FrameNum = c"Reinjection of", c"mptcp_annot.reinjection_of", link(FrameLink::RetransPrev),
+        blurb(c"The frame that first carried (the start of) this data");
+    HF_REINJ_KIND: u8 = c"Reinjection kind", c"mptcp_annot.reinjection_kind", vals(ReinjectionKind::VALS);
+    HF_REINJ_SUBFLOW: u32 = c"First sent on subflow", c"mptcp_annot.reinjection_subflow";
+    HF_IN_FLIGHT: u64 = c"Data-level bytes in flight", c"mptcp_annot.in_flight",
+        blurb(c"Bytes sent in this direction and not yet data-acknowledged");
+    HF_HANDOVER_FROM: u32 = c"Handover from subflow", c"mptcp_annot.handover_from";
+    HF_HANDOVER_TO: u32 = c"Handover to subflow", c"mptcp_annot.handover_to";
+    // Connection.
+    HF_C_VERSION: u8 = c"MPTCP version", c"mptcp_annot.conn.version";
+    HF_C_PROFILE: str = c"Profile", c"mptcp_annot.conn.profile",
+        blurb(c"Version, checksums, DSN/ACK widths, DSS per segment, key echo, in one line");
+    HF_C_CLIENT_KEY: u64 = c"Client key", c"mptcp_annot.conn.client_key", hex;
+    HF_C_SERVER_KEY: u64 = c"Server key", c"mptcp_annot.conn.server_key", hex;
+    HF_C_CLIENT_TOKEN: u32 = c"Client token", c"mptcp_annot.conn.client_token", hex,
+        blurb(c"Token derived from the client's key (names the connection at the client)");
+    HF_C_SERVER_TOKEN: u32 = c"Server token", c"mptcp_annot.conn.server_token", hex,
+        blurb(c"Token derived from the server's key (MP_JOIN SYNs to the server carry it)");
+    HF_C_CLIENT_IDSN: u64 = c"Client IDSN", c"mptcp_annot.conn.client_idsn";
+    HF_C_SERVER_IDSN: u64 = c"Server IDSN", c"mptcp_annot.conn.server_idsn";
+    HF_C_CSUM_NEG: bool = c"Checksums negotiated", c"mptcp_annot.conn.checksum_negotiated",
+        blurb(c"A host set the A (checksum required) flag in MP_CAPABLE");
+    HF_C_CSUM_PRESENT: bool = c"DSS checksums present", c"mptcp_annot.conn.checksum_present",
+        blurb(c"DSS mappings actually carried a checksum");
+    HF_C_MAP_CSUM: u64 = c"Mappings with checksum", c"mptcp_annot.conn.mappings_with_checksum";
+    HF_C_MAP_NOCSUM: u64 = c"Mappings without checksum", c"mptcp_annot.conn.mappings_without_checksum";
+    HF_C_CLIENT_DSN_W: u8 = c"Client DSN width", c"mptcp_annot.conn.client_dsn_width", vals(&WIDTHS);
+    HF_C_SERVER_DSN_W: u8 = c"Server DSN width", c"mptcp_annot.conn.server_dsn_width", vals(&WIDTHS);
+    HF_C_CLIENT_DACK_W: u8 = c"Client data ACK width", c"mptcp_annot.conn.client_dack_width", vals(&WIDTHS);
+    HF_C_SERVER_DACK_W: u8 = c"Server data ACK width", c"mptcp_annot.conn.server_dack_width", vals(&WIDTHS);
+    HF_C_DATA_SEGS: u64 = c"Data segments", c"mptcp_annot.conn.data_segments";
+    HF_C_DATA_SEGS_DSS: u64 = c"Data segments with DSS", c"mptcp_annot.conn.data_segments_with_dss";
+    HF_C_DSS_PER_SEG: f64 = c"DSS options per data segment", c"mptcp_annot.conn.dss_per_segment",
+        blurb(c"Share of data segments that carried a DSS option (1.0: one in every segment)");
+    HF_C_MAX_DSS: u8 = c"Most DSS options in one segment", c"mptcp_annot.conn.max_dss_per_segment";
+    HF_C_KEYS_ECHOED: bool = c"Third ACK echoed both keys", c"mptcp_annot.conn.keys_echoed",
+        blurb(c"The client repeated both keys in the third ACK (lets the server stay stateless)");
+    HF_C_SERVICE: str = c"Service", c"mptcp_annot.conn.service",
+        blurb(c"TLS server name (SNI) of the first subflow's ClientHello");
+    HF_C_SUBFLOWS: u32 = c"Subflows", c"mptcp_annot.conn.subflows";
+    HF_C_REINJ: u64 = c"Reinjections", c"mptcp_annot.conn.reinjections",
+        blurb(c"Data sent again at the data level (on another subflow or with new subflow sequence numbers)");
+    HF_C_SF_RETRANS: u64 = c"Subflow retransmissions", c"mptcp_annot.conn.subflow_retransmissions";
+    HF_C_HANDOVERS: u32 = c"Handovers", c"mptcp_annot.conn.handovers";
+    HF_C_FALLBACK: u8 = c"Fallback to TCP", c"mptcp_annot.conn.fallback", vals(FallbackReason::VALS);
+    HF_C_RTT_SAMPLES: u32 = c"Data RTT samples", c"mptcp_annot.conn.rtt_samples";
+    HF_C_RTT_MIN: RelTime = c"Data RTT min", c"mptcp_annot.conn.rtt_min";
+    HF_C_RTT_MEDIAN: RelTime = c"Data RTT median", c"mptcp_annot.conn.rtt_median";
+    HF_C_RTT_MAX: RelTime = c"Data RTT max", c"mptcp_annot.conn.rtt_max";
+    HF_C_FIRST_FRAME: FrameNum = c"First frame", c"mptcp_annot.conn.first_frame";
+    // Subflow.
+    HF_S_INDEX: u32 = c"Subflow", c"mptcp_annot.sf.index";
+    HF_S_CLIENT: str = c"Client end", c"mptcp_annot.sf.client";
+    HF_S_SERVER: str = c"Server end", c"mptcp_annot.sf.server";
+    HF_S_CLIENT_ID: u8 = c"Client address id", c"mptcp_annot.sf.client_addr_id";
+    HF_S_SERVER_ID: u8 = c"Server address id", c"mptcp_annot.sf.server_addr_id";
+    HF_S_CLIENT_BACKUP: bool = c"Client backup flag", c"mptcp_annot.sf.client_backup";
+    HF_S_SERVER_BACKUP: bool = c"Server backup flag", c"mptcp_annot.sf.server_backup";
+    HF_S_BYTES_C2S: u64 = c"Bytes client to server", c"mptcp_annot.sf.bytes_to_server";
+    HF_S_BYTES_S2C: u64 = c"Bytes server to client", c"mptcp_annot.sf.bytes_to_client";
+    HF_S_JOINED: bool = c"Joined (MP_JOIN)", c"mptcp_annot.sf.joined";
+    HF_S_FIRST_FRAME: FrameNum = c"First frame", c"mptcp_annot.sf.first_frame";
+    HF_S_CLOSED: u8 = c"Closed by", c"mptcp_annot.sf.closed", vals(CloseReason::VALS);
 }
 
-hf!(
-    HF_CONNECTION, HF_SUBFLOW, HF_DIRECTION, HF_REL_DSN, HF_DATA_LEN, HF_REL_DSN_NEXT, HF_DSN_BASE, HF_REL_DACK,
-    HF_DACK_BASE, HF_IDSN_CHECK, HF_IDSN_EXPECTED, HF_DATA_RTT, HF_DATA_RTT_FRAME, HF_REINJ_OF, HF_REINJ_KIND,
-    HF_REINJ_SUBFLOW, HF_IN_FLIGHT, HF_HANDOVER_FROM, HF_HANDOVER_TO,
-    // connection
-    HF_C_VERSION, HF_C_PROFILE, HF_C_CLIENT_KEY, HF_C_SERVER_KEY, HF_C_CLIENT_TOKEN, HF_C_SERVER_TOKEN,
-    HF_C_CLIENT_IDSN, HF_C_SERVER_IDSN, HF_C_CSUM_NEG, HF_C_CSUM_PRESENT, HF_C_MAP_CSUM, HF_C_MAP_NOCSUM,
-    HF_C_CLIENT_DSN_W, HF_C_SERVER_DSN_W, HF_C_CLIENT_DACK_W, HF_C_SERVER_DACK_W, HF_C_DATA_SEGS,
-    HF_C_DATA_SEGS_DSS, HF_C_DSS_PER_SEG, HF_C_MAX_DSS, HF_C_KEYS_ECHOED, HF_C_SERVICE, HF_C_SUBFLOWS,
-    HF_C_REINJ, HF_C_SF_RETRANS, HF_C_HANDOVERS, HF_C_FALLBACK, HF_C_RTT_SAMPLES, HF_C_RTT_MIN, HF_C_RTT_MEDIAN,
-    HF_C_RTT_MAX, HF_C_FIRST_FRAME,
-    // subflow
-    HF_S_INDEX, HF_S_CLIENT, HF_S_SERVER, HF_S_CLIENT_ID, HF_S_SERVER_ID, HF_S_CLIENT_BACKUP, HF_S_SERVER_BACKUP,
-    HF_S_BYTES_C2S, HF_S_BYTES_S2C, HF_S_JOINED, HF_S_FIRST_FRAME, HF_S_CLOSED,
-);
+subtrees! { ETTS; ETT, ETT_CONN, ETT_SF }
 
-static DIRECTIONS: [(u32, &CStr); 2] = [(0, c"client to server"), (1, c"server to client")];
-static BASES: [(u32, &CStr); 2] = [(1, c"key-derived IDSN"), (2, c"first DSN seen (no handshake)")];
-static REINJ_KINDS: [(u32, &CStr); 3] = [
-    (1, c"reinjected on another subflow"),
-    (2, c"sent again on the same subflow (data level)"),
-    (3, c"TCP retransmission on the same subflow"),
-];
-static WIDTHS: [(u32, &CStr); 3] = [(4, c"4 bytes"), (8, c"8 bytes"), (12, c"4 and 8 bytes")];
-static FALLBACKS: [(u32, &CStr); 3] = [
-    (1, c"SYN/ACK without MP_CAPABLE"),
-    (2, c"data without DSS"),
-    (3, c"infinite mapping"),
-];
-static CLOSES: [(u32, &CStr); 4] = [(1, c"REMOVE_ADDR"), (2, c"TCP reset"), (3, c"MP_FAIL"), (4, c"MP_FASTCLOSE")];
-
-const G: FieldType = FieldType::U64;
-
-static FIELDS: [Field; 63] = [
-    Field::new(&HF_CONNECTION, c"Connection", c"mptcp_annot.connection", FieldType::U32)
-        .blurb(c"Index of the MPTCP connection in this capture (all its subflows share it)"),
-    Field::new(&HF_SUBFLOW, c"Subflow", c"mptcp_annot.subflow", FieldType::U32)
-        .blurb(c"Index of this segment's subflow within its connection (0: the initial subflow)"),
-    Field::new(&HF_DIRECTION, c"Direction", c"mptcp_annot.direction", FieldType::U8).vals(&DIRECTIONS),
-    Field::new(&HF_REL_DSN, c"Relative data sequence number", c"mptcp_annot.rel_dsn", G)
-        .blurb(c"Data sequence number of this segment's first data byte, relative (first byte = 1)"),
-    Field::new(&HF_DATA_LEN, c"Data-level length", c"mptcp_annot.data_len", FieldType::U32)
-        .blurb(c"Data-level bytes in this segment (payload, plus 1 for a DATA_FIN)"),
-    Field::new(&HF_REL_DSN_NEXT, c"Next relative data sequence number", c"mptcp_annot.rel_dsn_next", G)
-        .blurb(c"Relative DSN after this segment's data"),
-    Field::new(&HF_DSN_BASE, c"DSN relative to", c"mptcp_annot.rel_dsn_base", FieldType::U8).vals(&BASES),
-    Field::new(&HF_REL_DACK, c"Relative data ACK", c"mptcp_annot.rel_dack", G)
-        .blurb(c"Data-level acknowledgement, relative to the peer's IDSN"),
-    Field::new(&HF_DACK_BASE, c"Data ACK relative to", c"mptcp_annot.rel_dack_base", FieldType::U8).vals(&BASES),
-    Field::new(&HF_IDSN_CHECK, c"First DSN agrees with key-derived IDSN", c"mptcp_annot.idsn_check", FieldType::Bool)
-        .blurb(c"On a direction's first mapping: DSN == IDSN + 1, IDSN derived from the sender's key"),
-    Field::new(&HF_IDSN_EXPECTED, c"Expected first DSN", c"mptcp_annot.idsn_expected", G)
-        .blurb(c"IDSN + 1 from the sender's key (SHA-1 for v0, SHA-256 for v1)"),
-    Field::new(&HF_DATA_RTT, c"Data-level RTT", c"mptcp_annot.data_rtt", FieldType::RelTime)
-        .blurb(c"Time from the first transmission of the data this data ACK newly covers to this ACK"),
-    Field::new(&HF_DATA_RTT_FRAME, c"Data ACK of frame", c"mptcp_annot.data_rtt_frame", FieldType::FrameNum(FrameLink::Ack))
-        .blurb(c"The frame that first sent the data whose data ACK gave the RTT"),
-    Field::new(&HF_REINJ_OF, c"Reinjection of", c"mptcp_annot.reinjection_of", FieldType::FrameNum(FrameLink::RetransPrev))
-        .blurb(c"The frame that first carried (the start of) this data"),
-    Field::new(&HF_REINJ_KIND, c"Reinjection kind", c"mptcp_annot.reinjection_kind", FieldType::U8).vals(&REINJ_KINDS),
-    Field::new(&HF_REINJ_SUBFLOW, c"First sent on subflow", c"mptcp_annot.reinjection_subflow", FieldType::U32),
-    Field::new(&HF_IN_FLIGHT, c"Data-level bytes in flight", c"mptcp_annot.in_flight", G)
-        .blurb(c"Bytes sent in this direction and not yet data-acknowledged"),
-    Field::new(&HF_HANDOVER_FROM, c"Handover from subflow", c"mptcp_annot.handover_from", FieldType::U32),
-    Field::new(&HF_HANDOVER_TO, c"Handover to subflow", c"mptcp_annot.handover_to", FieldType::U32),
-    // ---- connection ----
-    Field::new(&HF_C_VERSION, c"MPTCP version", c"mptcp_annot.conn.version", FieldType::U8),
-    Field::new(&HF_C_PROFILE, c"Profile", c"mptcp_annot.conn.profile", FieldType::String)
-        .blurb(c"Version, checksums, DSN/ACK widths, DSS per segment, key echo, in one line"),
-    Field::new(&HF_C_CLIENT_KEY, c"Client key", c"mptcp_annot.conn.client_key", G).hex(),
-    Field::new(&HF_C_SERVER_KEY, c"Server key", c"mptcp_annot.conn.server_key", G).hex(),
-    Field::new(&HF_C_CLIENT_TOKEN, c"Client token", c"mptcp_annot.conn.client_token", FieldType::U32)
-        .hex()
-        .blurb(c"Token derived from the client's key (names the connection at the client)"),
-    Field::new(&HF_C_SERVER_TOKEN, c"Server token", c"mptcp_annot.conn.server_token", FieldType::U32)
-        .hex()
-        .blurb(c"Token derived from the server's key (MP_JOIN SYNs to the server carry it)"),
-    Field::new(&HF_C_CLIENT_IDSN, c"Client IDSN", c"mptcp_annot.conn.client_idsn", G),
-    Field::new(&HF_C_SERVER_IDSN, c"Server IDSN", c"mptcp_annot.conn.server_idsn", G),
-    Field::new(&HF_C_CSUM_NEG, c"Checksums negotiated", c"mptcp_annot.conn.checksum_negotiated", FieldType::Bool)
-        .blurb(c"A host set the A (checksum required) flag in MP_CAPABLE"),
-    Field::new(&HF_C_CSUM_PRESENT, c"DSS checksums present", c"mptcp_annot.conn.checksum_present", FieldType::Bool)
-        .blurb(c"DSS mappings actually carried a checksum"),
-    Field::new(&HF_C_MAP_CSUM, c"Mappings with checksum", c"mptcp_annot.conn.mappings_with_checksum", G),
-    Field::new(&HF_C_MAP_NOCSUM, c"Mappings without checksum", c"mptcp_annot.conn.mappings_without_checksum", G),
-    Field::new(&HF_C_CLIENT_DSN_W, c"Client DSN width", c"mptcp_annot.conn.client_dsn_width", FieldType::U8).vals(&WIDTHS),
-    Field::new(&HF_C_SERVER_DSN_W, c"Server DSN width", c"mptcp_annot.conn.server_dsn_width", FieldType::U8).vals(&WIDTHS),
-    Field::new(&HF_C_CLIENT_DACK_W, c"Client data ACK width", c"mptcp_annot.conn.client_dack_width", FieldType::U8)
-        .vals(&WIDTHS),
-    Field::new(&HF_C_SERVER_DACK_W, c"Server data ACK width", c"mptcp_annot.conn.server_dack_width", FieldType::U8)
-        .vals(&WIDTHS),
-    Field::new(&HF_C_DATA_SEGS, c"Data segments", c"mptcp_annot.conn.data_segments", G),
-    Field::new(&HF_C_DATA_SEGS_DSS, c"Data segments with DSS", c"mptcp_annot.conn.data_segments_with_dss", G),
-    Field::new(&HF_C_DSS_PER_SEG, c"DSS options per data segment", c"mptcp_annot.conn.dss_per_segment", FieldType::Double)
-        .blurb(c"Share of data segments that carried a DSS option (1.0: one in every segment)"),
-    Field::new(&HF_C_MAX_DSS, c"Most DSS options in one segment", c"mptcp_annot.conn.max_dss_per_segment", FieldType::U8),
-    Field::new(&HF_C_KEYS_ECHOED, c"Third ACK echoed both keys", c"mptcp_annot.conn.keys_echoed", FieldType::Bool)
-        .blurb(c"The client repeated both keys in the third ACK (lets the server stay stateless)"),
-    Field::new(&HF_C_SERVICE, c"Service", c"mptcp_annot.conn.service", FieldType::String)
-        .blurb(c"TLS server name (SNI) of the first subflow's ClientHello"),
-    Field::new(&HF_C_SUBFLOWS, c"Subflows", c"mptcp_annot.conn.subflows", FieldType::U32),
-    Field::new(&HF_C_REINJ, c"Reinjections", c"mptcp_annot.conn.reinjections", G)
-        .blurb(c"Data sent again at the data level (on another subflow or with new subflow sequence numbers)"),
-    Field::new(&HF_C_SF_RETRANS, c"Subflow retransmissions", c"mptcp_annot.conn.subflow_retransmissions", G),
-    Field::new(&HF_C_HANDOVERS, c"Handovers", c"mptcp_annot.conn.handovers", FieldType::U32),
-    Field::new(&HF_C_FALLBACK, c"Fallback to TCP", c"mptcp_annot.conn.fallback", FieldType::U8).vals(&FALLBACKS),
-    Field::new(&HF_C_RTT_SAMPLES, c"Data RTT samples", c"mptcp_annot.conn.rtt_samples", FieldType::U32),
-    Field::new(&HF_C_RTT_MIN, c"Data RTT min", c"mptcp_annot.conn.rtt_min", FieldType::RelTime),
-    Field::new(&HF_C_RTT_MEDIAN, c"Data RTT median", c"mptcp_annot.conn.rtt_median", FieldType::RelTime),
-    Field::new(&HF_C_RTT_MAX, c"Data RTT max", c"mptcp_annot.conn.rtt_max", FieldType::RelTime),
-    Field::new(&HF_C_FIRST_FRAME, c"First frame", c"mptcp_annot.conn.first_frame", FieldType::FrameNum(FrameLink::None)),
-    // ---- subflow ----
-    Field::new(&HF_S_INDEX, c"Subflow", c"mptcp_annot.sf.index", FieldType::U32),
-    Field::new(&HF_S_CLIENT, c"Client end", c"mptcp_annot.sf.client", FieldType::String),
-    Field::new(&HF_S_SERVER, c"Server end", c"mptcp_annot.sf.server", FieldType::String),
-    Field::new(&HF_S_CLIENT_ID, c"Client address id", c"mptcp_annot.sf.client_addr_id", FieldType::U8),
-    Field::new(&HF_S_SERVER_ID, c"Server address id", c"mptcp_annot.sf.server_addr_id", FieldType::U8),
-    Field::new(&HF_S_CLIENT_BACKUP, c"Client backup flag", c"mptcp_annot.sf.client_backup", FieldType::Bool),
-    Field::new(&HF_S_SERVER_BACKUP, c"Server backup flag", c"mptcp_annot.sf.server_backup", FieldType::Bool),
-    Field::new(&HF_S_BYTES_C2S, c"Bytes client to server", c"mptcp_annot.sf.bytes_to_server", G),
-    Field::new(&HF_S_BYTES_S2C, c"Bytes server to client", c"mptcp_annot.sf.bytes_to_client", G),
-    Field::new(&HF_S_JOINED, c"Joined (MP_JOIN)", c"mptcp_annot.sf.joined", FieldType::Bool),
-    Field::new(&HF_S_FIRST_FRAME, c"First frame", c"mptcp_annot.sf.first_frame", FieldType::FrameNum(FrameLink::None)),
-    Field::new(&HF_S_CLOSED, c"Closed by", c"mptcp_annot.sf.closed", FieldType::U8).vals(&CLOSES),
-];
-
-static ETT: EttId = EttId::new();
-static ETT_CONN: EttId = EttId::new();
-static ETT_SF: EttId = EttId::new();
-static ETTS: [&EttId; 3] = [&ETT, &ETT_CONN, &ETT_SF];
-
-static EI_IDSN: ExpertId = ExpertId::new();
-static EI_HANDOVER: ExpertId = ExpertId::new();
-static EI_CLOSED: ExpertId = ExpertId::new();
-static EI_MP_FAIL: ExpertId = ExpertId::new();
-static EI_FALLBACK: ExpertId = ExpertId::new();
-static EI_INFINITE: ExpertId = ExpertId::new();
-static EI_FASTCLOSE: ExpertId = ExpertId::new();
-static EI_MP_RST: ExpertId = ExpertId::new();
-static EI_UNKNOWN_TOKEN: ExpertId = ExpertId::new();
-static EI_KEYS: ExpertId = ExpertId::new();
-static EI_MULTI_DSS: ExpertId = ExpertId::new();
-static EI_REINJ: ExpertId = ExpertId::new();
-static EI_CAP: ExpertId = ExpertId::new();
-static EI_FIRST_SEEN: ExpertId = ExpertId::new();
-
-static EXPERTS: [Expert; 14] = [
-    Expert::new(&EI_IDSN, c"mptcp_annot.idsn_mismatch", Group::Sequence, Severity::Warn, c"First DSN does not agree with the key-derived IDSN"),
-    Expert::new(&EI_HANDOVER, c"mptcp_annot.handover", Group::Sequence, Severity::Note, c"Handover: data moved to another subflow"),
-    Expert::new(&EI_CLOSED, c"mptcp_annot.subflow_closed", Group::Sequence, Severity::Note, c"Subflow closed"),
-    Expert::new(&EI_MP_FAIL, c"mptcp_annot.mp_fail", Group::Checksum, Severity::Warn, c"MP_FAIL: a DSS checksum failed"),
-    Expert::new(&EI_FALLBACK, c"mptcp_annot.fallback", Group::Protocol, Severity::Warn, c"Fallback to plain TCP"),
-    Expert::new(&EI_INFINITE, c"mptcp_annot.infinite_mapping", Group::Protocol, Severity::Warn, c"Infinite mapping (DSS data-level length 0)"),
-    Expert::new(&EI_FASTCLOSE, c"mptcp_annot.fastclose", Group::Sequence, Severity::Note, c"MP_FASTCLOSE: connection closed abruptly"),
-    Expert::new(&EI_MP_RST, c"mptcp_annot.mp_rst", Group::Sequence, Severity::Note, c"MP_TCPRST: subflow reset with a reason"),
-    Expert::new(&EI_UNKNOWN_TOKEN, c"mptcp_annot.join_unknown_token", Group::Sequence, Severity::Note, c"MP_JOIN token names no connection seen in this capture"),
-    Expert::new(&EI_KEYS, c"mptcp_annot.keys_not_echoed", Group::Protocol, Severity::Warn, c"Third ACK keys differ from those of the SYN and SYN/ACK"),
-    Expert::new(&EI_MULTI_DSS, c"mptcp_annot.multiple_dss", Group::Protocol, Severity::Note, c"More than one DSS option in a segment"),
-    Expert::new(&EI_REINJ, c"mptcp_annot.reinjection", Group::Sequence, Severity::Note, c"Data sent again at the data level"),
-    Expert::new(&EI_CAP, c"mptcp_annot.state_cap", Group::Protocol, Severity::Warn, c"MPTCP analysis limit reached; some state was dropped"),
-    Expert::new(&EI_FIRST_SEEN, c"mptcp_annot.no_handshake", Group::Assumption, Severity::Chat, c"Handshake not captured: relative numbers start at the first DSN seen"),
-];
+experts! {
+    EXPERTS;
+    EI_IDSN = c"mptcp_annot.idsn_mismatch", Sequence, Warn, c"First DSN does not agree with the key-derived IDSN";
+    EI_HANDOVER = c"mptcp_annot.handover", Sequence, Note, c"Handover: data moved to another subflow";
+    EI_CLOSED = c"mptcp_annot.subflow_closed", Sequence, Note, c"Subflow closed";
+    EI_MP_FAIL = c"mptcp_annot.mp_fail", Checksum, Warn, c"MP_FAIL: a DSS checksum failed";
+    EI_FALLBACK = c"mptcp_annot.fallback", Protocol, Warn, c"Fallback to plain TCP";
+    EI_INFINITE = c"mptcp_annot.infinite_mapping", Protocol, Warn, c"Infinite mapping (DSS data-level length 0)";
+    EI_FASTCLOSE = c"mptcp_annot.fastclose", Sequence, Note, c"MP_FASTCLOSE: connection closed abruptly";
+    EI_MP_RST = c"mptcp_annot.mp_rst", Sequence, Note, c"MP_TCPRST: subflow reset with a reason";
+    EI_UNKNOWN_TOKEN = c"mptcp_annot.join_unknown_token", Sequence, Note, c"MP_JOIN token names no connection seen in this capture";
+    EI_KEYS = c"mptcp_annot.keys_not_echoed", Protocol, Warn, c"Third ACK keys differ from those of the SYN and SYN/ACK";
+    EI_MULTI_DSS = c"mptcp_annot.multiple_dss", Protocol, Note, c"More than one DSS option in a segment";
+    EI_REINJ = c"mptcp_annot.reinjection", Sequence, Note, c"Data sent again at the data level";
+    EI_CAP = c"mptcp_annot.state_cap", Protocol, Warn, c"MPTCP analysis limit reached; some state was dropped";
+    EI_FIRST_SEEN = c"mptcp_annot.no_handshake", Assumption, Chat, c"Handshake not captured: relative numbers start at the first DSN seen";
+}
 
 static PREF_INFO: PrefBool = PrefBool::new(true);
 static PREF_SILENCE_MS: PrefUint = PrefUint::new(1000);
 
-pub static STATS: StatTable = StatTable::new();
+/// `tshark -z mptcp_annot,conn` (Statistics → MPTCP connections): one row per connection,
+/// on the `mptcp_annot` tap.
+pub static STATS: StatTable = StatTable::new(c"mptcp_annot", c"MPTCP connections (appleshark)", c"mptcp_annot,conn", &STAT_COLS);
 static STAT_COLS: [Column; 15] = [
     Column { name: c"Conn", ty: ColType::Uint, format: c"%4u" },
     Column { name: c"Ver", ty: ColType::Str, format: c"%-3s" },
@@ -217,7 +164,7 @@ static STAT_COLS: [Column; 15] = [
 ];
 
 pub fn register() {
-    PROTO.register(&FIELDS, &ETTS, &EXPERTS);
+    PROTO.register(FIELDS, ETTS, EXPERTS);
     PROTO
         .prefs()
         .bool(
@@ -232,11 +179,11 @@ pub fn register() {
             c"A subflow silent this long while the connection stays busy on another one counts as a handover",
             &PREF_SILENCE_MS,
         );
-    STATS.register(c"MPTCP connections (appleshark)", c"mptcp_annot", c"mptcp_annot,conn", &STAT_COLS);
+    STATS.register();
 }
 
 pub fn handoff() {
-    register_postdissector::<Post>();
+    register_tcp_postdissector::<Post>();
 }
 
 /// Most ClientHello attempts looked at per connection for the service name.
@@ -255,18 +202,16 @@ static STATE: FileState<State> = FileState::new();
 
 /// The post-dissector.
 pub struct Post;
-impl Dissector for Post {
+impl TcpPostDissector for Post {
     fn protocol() -> &'static Protocol {
         &PROTO
     }
-    fn dissect(pkt: &mut Packet<'_>) -> usize {
-        let Some(link) = pkt.link_layer() else { return 0 };
-        let Some(view) = frame::tcp_segment(link, pkt.bytes()) else { return 0 };
+    fn segment(pkt: &mut Packet<'_>, view: frame::TcpView<'_>) {
         let visited = pkt.visited();
         let frame_no = pkt.frame();
         let time_ns = pkt.time().as_nanos();
         let tree = pkt.tree();
-        let want_stats = STATS.wanted();
+        let want_stats = STATS.listening();
         let mut info = None;
         let mut row = None;
         let pkt_ref: &Packet<'_> = pkt;
@@ -316,16 +261,12 @@ impl Dissector for Post {
             }
         });
         if let Some((r, cells)) = row {
-            STATS.queue_row(pkt, r, &cells);
+            STATS.queue_row(pkt, r, cells);
         }
-        match info {
-            Some(i) => {
-                if PREF_INFO.get() && !i.is_empty() {
-                    pkt.append_info(&i);
-                }
-                0
+        if let Some(i) = info {
+            if PREF_INFO.get() && !i.is_empty() {
+                pkt.append_info(&i);
             }
-            None => 0,
         }
     }
 }
@@ -348,47 +289,6 @@ fn learn_service(st: &mut State, a: &Annotation, payload: &[u8]) {
 
 fn width_code(w: Widths) -> u8 {
     w.0 & 0x0c
-}
-
-fn base_code(b: RelBase) -> u8 {
-    match b {
-        RelBase::Idsn => 1,
-        RelBase::FirstSeen => 2,
-    }
-}
-
-fn close_code(r: CloseReason) -> u8 {
-    match r {
-        CloseReason::RemoveAddr => 1,
-        CloseReason::Reset => 2,
-        CloseReason::MpFail => 3,
-        CloseReason::FastClose => 4,
-    }
-}
-
-fn close_text(r: CloseReason) -> &'static str {
-    match r {
-        CloseReason::RemoveAddr => "removed by REMOVE_ADDR",
-        CloseReason::Reset => "reset",
-        CloseReason::MpFail => "closed after MP_FAIL",
-        CloseReason::FastClose => "closed by MP_FASTCLOSE",
-    }
-}
-
-fn fallback_code(r: FallbackReason) -> u8 {
-    match r {
-        FallbackReason::SynAckWithoutMpCapable => 1,
-        FallbackReason::DataWithoutDss => 2,
-        FallbackReason::InfiniteMapping => 3,
-    }
-}
-
-fn fallback_text(r: FallbackReason) -> &'static str {
-    match r {
-        FallbackReason::SynAckWithoutMpCapable => "the SYN/ACK did not carry MP_CAPABLE",
-        FallbackReason::DataWithoutDss => "data arrived without any DSS option",
-        FallbackReason::InfiniteMapping => "an infinite mapping was sent",
-    }
 }
 
 fn version_num(v: Option<Version>) -> Option<u8> {
@@ -486,7 +386,7 @@ fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option
         root.append_text(format_args!(", Subflow {s}"));
     }
     if let Some(d) = a.direction {
-        t.add_generated(&HF_DIRECTION, d.index() as u8);
+        t.add_generated(&HF_DIRECTION, d.code());
     }
     if let Some(d) = a.rel_dsn {
         t.add_generated(&HF_REL_DSN, d);
@@ -495,7 +395,7 @@ fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option
         root.append_text(format_args!(", DSN {d}"));
     }
     if let Some(b) = a.dsn_base {
-        let it = t.add_generated(&HF_DSN_BASE, base_code(b));
+        let it = t.add_generated(&HF_DSN_BASE, b.code());
         if b == RelBase::FirstSeen && a.rel_dsn == Some(1) {
             it.expert(&EI_FIRST_SEEN, None);
         }
@@ -505,7 +405,7 @@ fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option
         root.append_text(format_args!(", DACK {d}"));
     }
     if let Some(b) = a.dack_base {
-        t.add_generated(&HF_DACK_BASE, base_code(b));
+        t.add_generated(&HF_DACK_BASE, b.code());
     }
     match a.idsn_check {
         Some(IdsnCheck::Ok) => {
@@ -525,16 +425,14 @@ fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option
         t.add_generated(&HF_DATA_RTT_FRAME, r.acked_frame);
     }
     if let Some(r) = a.reinjection_of {
-        let kind = match r.kind {
-            ReinjectionKind::OtherSubflow => 1u8,
-            ReinjectionKind::SameSubflow => 2,
-            ReinjectionKind::SubflowRetransmission => 3,
-        };
         let it = t.add_generated(&HF_REINJ_OF, r.frame);
-        t.add_generated(&HF_REINJ_KIND, kind);
+        t.add_generated(&HF_REINJ_KIND, r.kind.code());
         t.add_generated(&HF_REINJ_SUBFLOW, r.subflow as u32);
-        if kind != 3 {
-            let how = if kind == 1 { format!("reinjected from subflow {}", r.subflow) } else { "sent again on the same subflow".into() };
+        if r.kind != ReinjectionKind::SubflowRetransmission {
+            let how = match r.kind {
+                ReinjectionKind::OtherSubflow => format!("reinjected from subflow {}", r.subflow),
+                _ => "sent again on the same subflow".into(),
+            };
             it.expert(&EI_REINJ, Some(&format!("Data of frame {} {how}", r.frame)));
         }
     }
@@ -556,7 +454,7 @@ fn show_event(t: &Tree<'_>, opts: Span, e: &Event) {
         Event::Handover { from_subflow, to_subflow, reason } => {
             t.add_generated(&HF_HANDOVER_FROM, from_subflow as u32);
             let why = match reason {
-                HandoverReason::Closed(r) => format!("subflow {from_subflow} {}", close_text(r)),
+                HandoverReason::Closed(r) => format!("subflow {from_subflow} {}", r.phrase()),
                 HandoverReason::Silence { gap_ns } => {
                     format!("subflow {from_subflow} silent for {:.3} s", gap_ns as f64 / 1e9)
                 }
@@ -567,15 +465,15 @@ fn show_event(t: &Tree<'_>, opts: Span, e: &Event) {
             );
         }
         Event::SubflowClosed { subflow, reason } => {
-            t.expert(&EI_CLOSED, opts, Some(&format!("Subflow {subflow} {}", close_text(reason))));
+            t.expert(&EI_CLOSED, opts, Some(&format!("Subflow {subflow} {}", reason.phrase())));
         }
         Event::MpFail { rel_dsn } => {
             let at = rel_dsn.map(|d| format!(" at relative DSN {d}")).unwrap_or_default();
             t.expert(&EI_MP_FAIL, opts, Some(&format!("MP_FAIL: the peer reports a DSS checksum failure{at}")));
         }
         Event::FallbackToTcp(r) => {
-            t.add_generated(&HF_C_FALLBACK, fallback_code(r))
-                .expert(&EI_FALLBACK, Some(&format!("Fallback to plain TCP: {}", fallback_text(r))));
+            t.add_generated(&HF_C_FALLBACK, r.code())
+                .expert(&EI_FALLBACK, Some(&format!("Fallback to plain TCP: {}", r.phrase())));
         }
         Event::InfiniteMapping => {
             t.expert(&EI_INFINITE, opts, None);
@@ -658,7 +556,7 @@ fn show_connection(t: &Tree<'_>, idx: usize, c: &Connection, service: Option<&st
     ct.add_generated(&HF_C_SF_RETRANS, c.subflow_retransmissions);
     ct.add_generated(&HF_C_HANDOVERS, c.handovers.len() as u32);
     if let Some(f) = c.fallback {
-        ct.add_generated(&HF_C_FALLBACK, fallback_code(f));
+        ct.add_generated(&HF_C_FALLBACK, f.code());
     }
     if let Some(r) = c.rtt_stats() {
         ct.add_generated(&HF_C_RTT_SAMPLES, r.samples as u32);
@@ -688,7 +586,7 @@ fn show_connection(t: &Tree<'_>, idx: usize, c: &Connection, service: Option<&st
         st.add_generated(&HF_S_JOINED, s.joined);
         st.add_generated(&HF_S_FIRST_FRAME, s.first_frame);
         if let Some(r) = s.closed {
-            st.add_generated(&HF_S_CLOSED, close_code(r));
+            st.add_generated(&HF_S_CLOSED, r.code());
         }
     }
 }
@@ -724,6 +622,6 @@ fn stat_row(idx: usize, c: &Connection, service: Option<&str>) -> Vec<Cell> {
         f(rtt.map(|r| r.median)),
         f(rtt.map(|r| r.max)),
         Cell::Uint(c.handovers.len() as u32),
-        c.fallback.map_or(Cell::Str("no".into()), |r| Cell::Str(fallback_text(r).into())),
+        c.fallback.map_or(Cell::Str("no".into()), |r| Cell::Str(r.phrase().into())),
     ]
 }

@@ -24,80 +24,46 @@ use std::net::Ipv4Addr;
 
 pub static PROTO: Protocol = Protocol::new(c"SNATMAP (Apple NAT mapping)", c"SNATMAP", c"snatmap");
 
-static HF_TYPE: HfId = HfId::new();
-static HF_NONCE: HfId = HfId::new();
-static HF_LOCAL_IP: HfId = HfId::new();
-static HF_LOCAL_PORT: HfId = HfId::new();
-static HF_TRAILER: HfId = HfId::new();
-static HF_MAPPED_IP_RAW: HfId = HfId::new();
-static HF_MAPPED_PORT_RAW: HfId = HfId::new();
-static HF_MAPPED_IP: HfId = HfId::new();
-static HF_MAPPED_PORT: HfId = HfId::new();
-static HF_UNUSED: HfId = HfId::new();
-static HF_RESPONSE_IN: HfId = HfId::new();
-static HF_RESPONSE_TO: HfId = HfId::new();
-static HF_TIME: HfId = HfId::new();
-static HF_NAT: HfId = HfId::new();
-static HF_PORT_PRESERVED: HfId = HfId::new();
-static HF_RETRANS_OF: HfId = HfId::new();
-
 static TYPES: [(u32, &std::ffi::CStr); 2] = [(snatmap::TYPE_REQUEST, c"Request"), (snatmap::TYPE_RESPONSE, c"Response")];
 
-static FIELDS: [Field; 16] = [
-    Field::new(&HF_TYPE, c"Type", c"snatmap.type", FieldType::U32).vals(&TYPES).blurb(c"1 = request, 2 = response"),
-    Field::new(&HF_NONCE, c"Nonce", c"snatmap.nonce", FieldType::U32)
-        .hex()
-        .blurb(c"Random 31-bit value chosen by the client, echoed in the response"),
-    Field::new(&HF_LOCAL_IP, c"Local address", c"snatmap.local_ip", FieldType::Ipv4)
-        .blurb(c"The client's own address, as it sees it (request)"),
-    Field::new(&HF_LOCAL_PORT, c"Local port", c"snatmap.local_port", FieldType::U16).blurb(c"The client's own port (request)"),
-    Field::new(&HF_TRAILER, c"Trailer", c"snatmap.trailer", FieldType::U16).hex().blurb(c"Always 0xAAAA in a request"),
-    Field::new(&HF_MAPPED_IP_RAW, c"Mapped address (inverted)", c"snatmap.mapped_ip_raw", FieldType::U32)
-        .hex()
-        .blurb(c"The mapped address as sent: every bit inverted"),
-    Field::new(&HF_MAPPED_PORT_RAW, c"Mapped port (inverted)", c"snatmap.mapped_port_raw", FieldType::U16)
-        .hex()
-        .blurb(c"The mapped port as sent: every bit inverted"),
-    Field::new(&HF_MAPPED_IP, c"Mapped address", c"snatmap.mapped_ip", FieldType::Ipv4)
-        .blurb(c"The client's address as the server saw it (response, decoded from the inverted form)"),
-    Field::new(&HF_MAPPED_PORT, c"Mapped port", c"snatmap.mapped_port", FieldType::U16)
-        .blurb(c"The client's port as the server saw it (response, decoded from the inverted form)"),
-    Field::new(&HF_UNUSED, c"Unused", c"snatmap.unused", FieldType::U16).hex().blurb(c"Bytes 14-15 of a response, ignored by the client"),
-    Field::new(&HF_RESPONSE_IN, c"Response in", c"snatmap.response_in", FieldType::FrameNum(FrameLink::Response))
-        .blurb(c"The frame holding the response to this request"),
-    Field::new(&HF_RESPONSE_TO, c"Response to", c"snatmap.response_to", FieldType::FrameNum(FrameLink::Request))
-        .blurb(c"The frame holding the request this response answers"),
-    Field::new(&HF_TIME, c"Time", c"snatmap.time", FieldType::RelTime).blurb(c"Time between the request and its response"),
-    Field::new(&HF_NAT, c"Behind NAT", c"snatmap.nat", FieldType::Bool)
-        .blurb(c"The mapped address or port differs from the request's local address"),
-    Field::new(&HF_PORT_PRESERVED, c"Port preserved", c"snatmap.port_preserved", FieldType::Bool)
-        .blurb(c"The mapped port equals the request's local port"),
-    Field::new(&HF_RETRANS_OF, c"Retransmission of", c"snatmap.retransmission_of", FieldType::FrameNum(FrameLink::RetransPrev))
-        .blurb(c"The frame that first sent this request"),
-];
+fields! {
+    FIELDS;
+    HF_TYPE: u32 = c"Type", c"snatmap.type", vals(&TYPES), blurb(c"1 = request, 2 = response");
+    HF_NONCE: u32 = c"Nonce", c"snatmap.nonce", hex, blurb(c"Random 31-bit value chosen by the client, echoed in the response");
+    HF_LOCAL_IP: Ipv4Addr = c"Local address", c"snatmap.local_ip", blurb(c"The client's own address, as it sees it (request)");
+    HF_LOCAL_PORT: u16 = c"Local port", c"snatmap.local_port", blurb(c"The client's own port (request)");
+    HF_TRAILER: u16 = c"Trailer", c"snatmap.trailer", hex, blurb(c"Always 0xAAAA in a request");
+    HF_MAPPED_IP_RAW: u32 = c"Mapped address (inverted)", c"snatmap.mapped_ip_raw", hex, blurb(c"The mapped address as sent: every bit inverted");
+    HF_MAPPED_PORT_RAW: u16 = c"Mapped port (inverted)", c"snatmap.mapped_port_raw", hex, blurb(c"The mapped port as sent: every bit inverted");
+    HF_MAPPED_IP: Ipv4Addr = c"Mapped address", c"snatmap.mapped_ip",
+        blurb(c"The client's address as the server saw it (response, decoded from the inverted form)");
+    HF_MAPPED_PORT: u16 = c"Mapped port", c"snatmap.mapped_port",
+        blurb(c"The client's port as the server saw it (response, decoded from the inverted form)");
+    HF_UNUSED: u16 = c"Unused", c"snatmap.unused", hex, blurb(c"Bytes 14-15 of a response, ignored by the client");
+    HF_RESPONSE_IN: FrameNum = c"Response in", c"snatmap.response_in", link(FrameLink::Response),
+        blurb(c"The frame holding the response to this request");
+    HF_RESPONSE_TO: FrameNum = c"Response to", c"snatmap.response_to", link(FrameLink::Request),
+        blurb(c"The frame holding the request this response answers");
+    HF_TIME: RelTime = c"Time", c"snatmap.time", blurb(c"Time between the request and its response");
+    HF_NAT: bool = c"Behind NAT", c"snatmap.nat", blurb(c"The mapped address or port differs from the request's local address");
+    HF_PORT_PRESERVED: bool = c"Port preserved", c"snatmap.port_preserved", blurb(c"The mapped port equals the request's local port");
+    HF_RETRANS_OF: FrameNum = c"Retransmission of", c"snatmap.retransmission_of", link(FrameLink::RetransPrev),
+        blurb(c"The frame that first sent this request");
+}
 
-static ETT: EttId = EttId::new();
-static ETTS: [&EttId; 1] = [&ETT];
+subtrees! { ETTS; ETT }
 
-static EI_UNMATCHED: ExpertId = ExpertId::new();
-static EI_NONCE_MISMATCH: ExpertId = ExpertId::new();
-static EI_RETRANSMISSION: ExpertId = ExpertId::new();
-static EI_DUP_RESPONSE: ExpertId = ExpertId::new();
-static EI_UNANSWERED: ExpertId = ExpertId::new();
-static EI_NONCE_TOP_BIT: ExpertId = ExpertId::new();
-static EI_NAT: ExpertId = ExpertId::new();
-static EI_STATE_CAP: ExpertId = ExpertId::new();
-
-static EXPERTS: [Expert; 8] = [
-    Expert::new(&EI_UNMATCHED, c"snatmap.unmatched_response", Group::Sequence, Severity::Warn, c"Response without any request in this conversation"),
-    Expert::new(&EI_NONCE_MISMATCH, c"snatmap.nonce_mismatch", Group::Sequence, Severity::Warn, c"Response nonce matches no request of this conversation"),
-    Expert::new(&EI_RETRANSMISSION, c"snatmap.retransmission", Group::Sequence, Severity::Note, c"Retransmitted request"),
-    Expert::new(&EI_DUP_RESPONSE, c"snatmap.duplicate_response", Group::Sequence, Severity::Note, c"Duplicate response"),
-    Expert::new(&EI_UNANSWERED, c"snatmap.unanswered", Group::Sequence, Severity::Note, c"Request never answered in this capture"),
-    Expert::new(&EI_NONCE_TOP_BIT, c"snatmap.nonce_top_bit", Group::Protocol, Severity::Note, c"Nonce has its top bit set (Apple's client draws 31-bit nonces)"),
-    Expert::new(&EI_NAT, c"snatmap.nat_detected", Group::Protocol, Severity::Chat, c"Client is behind a NAT"),
-    Expert::new(&EI_STATE_CAP, c"snatmap.state_cap", Group::Protocol, Severity::Warn, c"More requests in this conversation than snatmap.max_requests; this one is not matched"),
-];
+experts! {
+    EXPERTS, fn anomaly_expert(snatmap::Anomaly);
+    EI_UNMATCHED = c"snatmap.unmatched_response", Sequence, Warn, c"Response without any request in this conversation";
+    EI_NONCE_MISMATCH = c"snatmap.nonce_mismatch", Sequence, Warn, c"Response nonce matches no request of this conversation";
+    EI_RETRANSMISSION = c"snatmap.retransmission", Sequence, Note, c"Retransmitted request";
+    EI_DUP_RESPONSE = c"snatmap.duplicate_response", Sequence, Note, c"Duplicate response";
+    EI_UNANSWERED = c"snatmap.unanswered", Sequence, Note, c"Request never answered in this capture";
+    EI_NONCE_TOP_BIT [snatmap::Anomaly::NonceTopBit] = c"snatmap.nonce_top_bit", Protocol, Note, c"Nonce has its top bit set (Apple's client draws 31-bit nonces)";
+    EI_NAT = c"snatmap.nat_detected", Protocol, Chat, c"Client is behind a NAT";
+    EI_STATE_CAP = c"snatmap.state_cap", Protocol, Warn, c"More requests in this conversation than snatmap.max_requests; this one is not matched";
+}
 
 /// The SNATMAP server port (the default of `snatmap.udp.port`).
 pub const DEFAULT_PORT: u32 = 5678;
@@ -115,7 +81,7 @@ static SERVER_PORTS: PrefRange = PrefRange::new(c"5678"); // DEFAULT_PORT
 static HANDLE: Handle = Handle::new();
 
 pub fn register() {
-    PROTO.register(&FIELDS, &ETTS, &EXPERTS);
+    PROTO.register(FIELDS, ETTS, EXPERTS);
     PROTO
         .prefs_checked(check_prefs)
         .uint(
@@ -203,8 +169,10 @@ fn endpoint(ip: Ipv4Addr, port: u16) -> String {
     format!("{ip}:{port}")
 }
 
-/// Test hook: `APPLESHARK_TEST_PANIC_NONCE=<hex>` makes the dissector panic on that nonce, so
-/// the tests can prove that a panic becomes an expert item and tshark carries on.
+/// Test hook (cargo feature `test-hooks`, absent from release builds):
+/// `APPLESHARK_TEST_PANIC_NONCE=<hex>` makes the dissector panic on that nonce, so the tests
+/// can prove that a panic becomes an expert item and tshark carries on.
+#[cfg(feature = "test-hooks")]
 fn test_panic_nonce() -> Option<u32> {
     static NONCE: once_cell::sync::Lazy<Option<u32>> = once_cell::sync::Lazy::new(|| {
         std::env::var("APPLESHARK_TEST_PANIC_NONCE").ok().and_then(|v| u32::from_str_radix(&v, 16).ok())
@@ -213,6 +181,7 @@ fn test_panic_nonce() -> Option<u32> {
 }
 
 fn show(pkt: &mut Packet<'_>, msg: &Message) {
+    #[cfg(feature = "test-hooks")]
     if test_panic_nonce() == Some(msg.nonce()) {
         panic!("test panic for nonce 0x{:08x}", msg.nonce());
     }
@@ -230,8 +199,9 @@ fn show(pkt: &mut Packet<'_>, msg: &Message) {
     let tree = root.subtree(&ETT);
     tree.add(&HF_TYPE, at::TYPE, msg.type_code());
     let nonce = tree.add(&HF_NONCE, at::NONCE, msg.nonce());
-    if snatmap::anomalies(msg).next().is_some() {
-        nonce.expert(&EI_NONCE_TOP_BIT, None);
+    // The nonce is the one thing a core anomaly can be about.
+    for ei in snatmap::anomalies(msg).filter_map(|a| anomaly_expert(&a)) {
+        nonce.expert(ei, None);
     }
 
     match msg {

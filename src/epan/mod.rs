@@ -7,37 +7,43 @@
 //! - [`prefs`]: preferences (uint, bool, range);
 //! - [`handoff`]: heuristics, port tables, handles, calling another dissector by name;
 //! - [`media`]: a shared signalling/media UDP port: conversation ownership, RTP set-up;
-//! - [`ft_stats`]: the FaceTime tap and its stats tree (`-z facetime_calls,tree`);
 //! - [`filestate`]: per-capture-file Rust state;
 //! - [`entry`]: the `extern "C"` entry points, each catching panics;
-//! - [`pdu`], [`uat`], [`stats_tree`]: TCP PDU helpers, UAT
-//!   tables, stats trees (APNs);
-//! - [`post`]: post-dissectors and the frame's link-layer encapsulation;
-//! - [`mptcp_stats`]: one-row-per-key statistics tables (tshark -z, Statistics menu);
+//! - [`pdu`], [`uat`]: TCP PDU helpers, UAT tables;
+//! - [`column`]: prepending to a read-only Info column;
+//! - [`post`]: post-dissectors (those reading the frame's own TCP segment, and any other) and
+//!   the frame's link-layer encapsulation;
+//! - [`tap`]: taps with typed records, stats trees and one-row-per-key statistics tables
+//!   (tshark -z, Statistics menu);
 //! - [`version`]: every difference between Wireshark versions, in one place;
-//! - `plugin`: the symbols Wireshark's plugin loader looks for.
+//! - [`plugin`]: version checks and registration for the plugin's entry points (`crate::plugin`).
+//!
+//! Each C shim `wireshark-headers/shim_<name>.c` serves the module of the same name
+//! (`shim.c`: the calls several modules share: exceptions caught, macros made functions).
 
+pub mod column;
 pub mod conversation;
 pub mod entry;
 pub mod filestate;
-pub mod ft_stats;
 pub mod handoff;
 pub mod media;
 pub mod packet;
 pub mod pdu;
-pub mod mptcp_stats;
+pub mod plugin;
 pub mod post;
 pub mod prefs;
 pub mod registry;
-pub mod stats_tree;
 pub mod sys;
+pub mod tap;
 pub mod uat;
 pub mod version;
-#[cfg(not(test))]
-mod plugin;
 
 pub use entry::{Dissector, Heuristic, TcpPdus};
 pub use handoff::{add_heuristic, Handle};
 pub use packet::{FieldValue, Item, Packet, Time, Tree};
 pub use prefs::{PrefBool, PrefRange, PrefUint};
-pub use registry::{Base, EttId, Expert, ExpertId, Field, FieldType, FrameLink, Group, HfId, Protocol, Severity};
+pub use registry::{
+    AbsTime, Base, EttId, Expert, ExpertId, Field, FieldKind, FieldType, FrameLink, FrameNum, Group, Hf, HfId, Protocol, RelTime,
+    Severity,
+};
+pub(crate) use registry::{experts, fields, subtrees};

@@ -2,9 +2,10 @@
 //!
 //! Nothing here can make Wireshark throw: bytes are read once, for the captured length only,
 //! into a slice; every tree item's range is clamped to that length; values are added with
-//! explicit-value calls (`proto_tree_add_uint` …) after checking the field's registered type.
+//! explicit-value calls (`proto_tree_add_uint` …) whose value type the field's typed handle
+//! fixes when compiling.
 
-use super::registry::{EttId, ExpertId, FieldType, HfId, Protocol};
+use super::registry::{AbsTime, EttId, ExpertId, FrameNum, Hf, Protocol, RelTime};
 use super::sys;
 use crate::core::span::Span;
 use std::ffi::{c_int, c_void, CStr, CString};
@@ -225,100 +226,44 @@ pub struct Item<'p> {
     _life: PhantomData<&'p ()>,
 }
 
-/// A value that can be added to a field of a matching type.
-pub trait FieldValue {
-    #[doc(hidden)]
-    fn accepts(ty: FieldType) -> bool;
+/// A value that can be added to a field of kind `K` (`Hf<K>`): the pairing is checked when
+/// compiling. Integers widen losslessly (a `u8` to a `u32` field); a frame number is a `u32`;
+/// both time kinds take a [`Time`].
+pub trait FieldValue<K: ?Sized> {
     #[doc(hidden)]
     /// # Safety
-    /// Called only with a live tree/tvb and a field whose registered type `accepts` allowed.
+    /// Called only with a live tree/tvb and a registered field of kind `K`.
     unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item;
 }
 
-macro_rules! uint_value {
-    ($($t:ty),*) => {$(
-        impl FieldValue for $t {
-            fn accepts(ty: FieldType) -> bool {
-                matches!(ty, FieldType::U8 | FieldType::U16 | FieldType::U24 | FieldType::U32 | FieldType::FrameNum(_))
-            }
+macro_rules! field_value {
+    ($($v:ty => [$($k:ty),*] |$x:ident| $call:ident($conv:expr);)*) => {$($(
+        impl FieldValue<$k> for $v {
             unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
-                sys::proto_tree_add_uint(tree, hf, tvb, start, len, *self as u32)
+                let $x = self;
+                sys::$call(tree, hf, tvb, start, len, $conv)
             }
         }
-    )*};
-}
-uint_value!(u8, u16, u32);
-
-impl FieldValue for u64 {
-    fn accepts(ty: FieldType) -> bool {
-        matches!(ty, FieldType::U64)
-    }
-    unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
-        sys::proto_tree_add_uint64(tree, hf, tvb, start, len, *self)
-    }
+    )*)*};
 }
 
-impl FieldValue for i32 {
-    fn accepts(ty: FieldType) -> bool {
-        matches!(ty, FieldType::I32)
-    }
-    unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
-        sys::proto_tree_add_int(tree, hf, tvb, start, len, *self)
-    }
+field_value! {
+    u8 => [u8, u16, u32] |x| proto_tree_add_uint(u32::from(*x));
+    u16 => [u16, u32] |x| proto_tree_add_uint(u32::from(*x));
+    u32 => [u32, FrameNum] |x| proto_tree_add_uint(*x);
+    u64 => [u64] |x| proto_tree_add_uint64(*x);
+    i32 => [i32] |x| proto_tree_add_int(*x);
+    i64 => [i64] |x| proto_tree_add_int64(*x);
+    f64 => [f64] |x| proto_tree_add_double(*x);
+    // The value parameter is guint32 in 4.0 and uint64_t later: `as _` follows the binding.
+    bool => [bool] |x| proto_tree_add_boolean(*x as u32 as _);
+    // ws_in4_addr is the address in network byte order, as it lies in memory.
+    Ipv4Addr => [Ipv4Addr] |x| proto_tree_add_ipv4(u32::from_ne_bytes(x.octets()));
+    Ipv6Addr => [Ipv6Addr] |x| proto_tree_add_ipv6(&sys::ws_in6_addr { bytes: x.octets() });
+    Time => [RelTime, AbsTime] |x| proto_tree_add_time(&x.to_nstime());
 }
 
-impl FieldValue for i64 {
-    fn accepts(ty: FieldType) -> bool {
-        matches!(ty, FieldType::I64)
-    }
-    unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
-        sys::proto_tree_add_int64(tree, hf, tvb, start, len, *self)
-    }
-}
-
-impl FieldValue for f64 {
-    fn accepts(ty: FieldType) -> bool {
-        matches!(ty, FieldType::Double)
-    }
-    unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
-        sys::proto_tree_add_double(tree, hf, tvb, start, len, *self)
-    }
-}
-
-impl FieldValue for bool {
-    fn accepts(ty: FieldType) -> bool {
-        matches!(ty, FieldType::Bool)
-    }
-    unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
-        // The value parameter is guint32 in 4.0 and uint64_t later: `as _` follows the binding.
-        sys::proto_tree_add_boolean(tree, hf, tvb, start, len, *self as u32 as _)
-    }
-}
-
-impl FieldValue for Ipv4Addr {
-    fn accepts(ty: FieldType) -> bool {
-        matches!(ty, FieldType::Ipv4)
-    }
-    unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
-        // ws_in4_addr is the address in network byte order, as it lies in memory.
-        sys::proto_tree_add_ipv4(tree, hf, tvb, start, len, u32::from_ne_bytes(self.octets()))
-    }
-}
-
-impl FieldValue for Ipv6Addr {
-    fn accepts(ty: FieldType) -> bool {
-        matches!(ty, FieldType::Ipv6)
-    }
-    unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
-        let a = sys::ws_in6_addr { bytes: self.octets() };
-        sys::proto_tree_add_ipv6(tree, hf, tvb, start, len, &a)
-    }
-}
-
-impl FieldValue for &[u8] {
-    fn accepts(ty: FieldType) -> bool {
-        matches!(ty, FieldType::Bytes)
-    }
+impl FieldValue<[u8]> for &[u8] {
     unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
         // proto_tree_add_bytes_with_length copies `self.len()` bytes from our pointer (not the
         // tvb), so the value may be longer or shorter than the highlighted range.
@@ -326,23 +271,10 @@ impl FieldValue for &[u8] {
     }
 }
 
-impl FieldValue for &str {
-    fn accepts(ty: FieldType) -> bool {
-        matches!(ty, FieldType::String)
-    }
+impl FieldValue<str> for &str {
     unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
         let c = cstring(self);
         sys::proto_tree_add_string(tree, hf, tvb, start, len, c.as_ptr())
-    }
-}
-
-impl FieldValue for Time {
-    fn accepts(ty: FieldType) -> bool {
-        matches!(ty, FieldType::RelTime | FieldType::AbsTime)
-    }
-    unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
-        let t = self.to_nstime();
-        sys::proto_tree_add_time(tree, hf, tvb, start, len, &t)
     }
 }
 
@@ -362,25 +294,25 @@ impl<'p> Tree<'p> {
         self.tree.is_null()
     }
 
-    /// Adds `value` to field `hf` over `span`. Panics (reported as an expert item by the entry
-    /// point) when the field is unregistered or of another type: a programming error.
-    pub fn add<V: FieldValue>(&self, hf: &HfId, span: Span, value: V) -> Item<'p> {
+    /// Adds `value` to field `hf` over `span`; the value's type is checked against the
+    /// field's kind when compiling. Panics (reported as an expert item by the entry point) when
+    /// the field is unregistered: a programming error.
+    pub fn add<K: ?Sized, V: FieldValue<K>>(&self, hf: &Hf<K>, span: Span, value: V) -> Item<'p> {
         let id = hf.get();
-        let ty = hf.kind();
         assert!(id >= 0, "field used before registration");
-        assert!(ty.is_some_and(V::accepts), "value of type {} added to a field of type {ty:?}", std::any::type_name::<V>());
         if self.tree.is_null() {
             // Nothing to add to (tshark without a tree): skip the value's conversion.
             return self.item(std::ptr::null_mut());
         }
         let (start, len) = self.clamp(span);
-        // SAFETY: live tree/tvb for 'p; the field's type accepts this value (checked above),
-        // and the range lies inside the captured bytes, so nothing can throw.
+        // SAFETY: live tree/tvb for 'p; the field is registered with the kind this value is
+        // for (`FieldValue<K>`), and the range lies inside the captured bytes, so nothing can
+        // throw.
         self.item(unsafe { value.add(self.tree, id, self.tvb, start, len) })
     }
 
     /// Adds a value computed rather than read (no bytes highlighted), marked generated.
-    pub fn add_generated<V: FieldValue>(&self, hf: &HfId, value: V) -> Item<'p> {
+    pub fn add_generated<K: ?Sized, V: FieldValue<K>>(&self, hf: &Hf<K>, value: V) -> Item<'p> {
         self.add(hf, Span::new(0, 0), value).generated()
     }
 

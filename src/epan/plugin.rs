@@ -1,54 +1,40 @@
-//! The symbols Wireshark's plugin loader looks for. They must be defined in Rust: symbols
-//! defined in the C shim are hidden by rustc's version script for a cdylib.
+//! What the plugin's entry points (`crate::plugin`, the symbols Wireshark's loader looks for)
+//! need from epan: the Wireshark version this build is for, and [`register`], which checks
+//! the running libwireshark and hands the two registration phases to Wireshark. epan knows
+//! no protocol: the top of the crate says which functions run in each phase.
 
 use super::entry::install_panic_hook;
 use super::sys;
 use super::version::{load_refusal, WS_MAJOR, WS_MICRO, WS_MINOR};
 use std::ffi::c_int;
+use std::sync::OnceLock;
 
-const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+/// The Wireshark major.minor this build is for (`plugin_want_major`/`_minor`); Wireshark
+/// refuses any other.
+pub const WANT_MAJOR: c_int = WS_MAJOR;
+pub const WANT_MINOR: c_int = WS_MINOR;
 
-const fn version_bytes<const N: usize>() -> [u8; N] {
-    let src = VERSION.as_bytes();
-    let mut out = [0u8; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = src[i];
-        i += 1;
-    }
-    out
-}
+/// `WS_PLUGIN_DESC_DISSECTOR` (`plugin_describe`: read from 4.2 on, ignored by 4.0).
+pub const DESCRIBE_DISSECTOR: u32 = 1;
 
-/// The plugin's version, shown by `tshark -G plugins` and in About → Plugins.
-#[unsafe(no_mangle)]
-#[used]
-pub static plugin_version: [u8; VERSION.len()] = version_bytes::<{ VERSION.len() }>();
-
-/// The Wireshark major.minor this build is for; Wireshark refuses any other.
-#[unsafe(no_mangle)]
-#[used]
-pub static plugin_want_major: c_int = WS_MAJOR;
-#[unsafe(no_mangle)]
-#[used]
-pub static plugin_want_minor: c_int = WS_MINOR;
-
-/// WS_PLUGIN_DESC_DISSECTOR: read from 4.2 on, ignored by 4.0.
-#[unsafe(no_mangle)]
-pub extern "C" fn plugin_describe() -> u32 {
-    1
-}
+/// The functions of the two phases, given once by [`register`].
+static PHASES: OnceLock<(fn(), fn())> = OnceLock::new();
 
 unsafe extern "C" fn register_protoinfo() {
     // A panic here would abort Wireshark: registration code is plain table-walking and is
     // exercised by every test run, but catch anyway and report on stderr.
-    if std::panic::catch_unwind(crate::dissectors::register_all).is_err() {
-        eprintln!("appleshark: registration failed; the plugin's protocols may be missing");
+    if let Some((register, _)) = PHASES.get() {
+        if std::panic::catch_unwind(*register).is_err() {
+            eprintln!("appleshark: registration failed; the plugin's protocols may be missing");
+        }
     }
 }
 
 unsafe extern "C" fn register_handoff() {
-    if std::panic::catch_unwind(crate::dissectors::handoff_all).is_err() {
-        eprintln!("appleshark: hand-off failed; the plugin's dissectors may not be called");
+    if let Some((_, handoff)) = PHASES.get() {
+        if std::panic::catch_unwind(*handoff).is_err() {
+            eprintln!("appleshark: hand-off failed; the plugin's dissectors may not be called");
+        }
     }
 }
 
@@ -61,11 +47,12 @@ unsafe extern "C" {
     fn epan_get_version_number(major: *mut c_int, minor: *mut c_int, micro: *mut c_int);
 }
 
-/// Called once by Wireshark's plugin loader. Registers nothing (one line on stderr instead)
-/// when the running libwireshark is known to be ABI-incompatible with the headers of this
-/// build (`version::load_refusal`).
-#[unsafe(no_mangle)]
-pub extern "C" fn plugin_register() {
+/// For `plugin_register`, called once by Wireshark's plugin loader: `register` will run in
+/// Wireshark's register_protoinfo phase (protocols, fields, preferences, taps), `handoff` in
+/// its handoff phase (ports, heuristics, other dissectors' handles), each with panics caught.
+/// Registers nothing (one line on stderr instead) when the running libwireshark is known to
+/// be ABI-incompatible with the headers of this build (`version::load_refusal`).
+pub fn register(register: fn(), handoff: fn()) {
     install_panic_hook();
     let (mut major, mut minor, mut micro) = (0, 0, 0);
     // SAFETY: three valid out-pointers; the function only writes them.
@@ -73,6 +60,9 @@ pub extern "C" fn plugin_register() {
     if let Some(why) = load_refusal((WS_MAJOR, WS_MINOR, WS_MICRO), (major, minor, micro)) {
         eprintln!("appleshark: not loading: {why}");
         return;
+    }
+    if PHASES.set((register, handoff)).is_err() {
+        return; // called twice: Wireshark already has the plugin
     }
     // SAFETY: PLUGIN is 'static, as proto_register_plugin keeps the pointer.
     unsafe { sys::proto_register_plugin(&PLUGIN) }

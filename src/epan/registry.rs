@@ -1,14 +1,17 @@
 //! Declarative registration: protocols, fields, subtrees and expert infos.
 //!
-//! A dissector declares `static` ids and one `static` table of each kind; [`Protocol::register`]
-//! turns the tables into the C arrays Wireshark keeps for the life of the process. Ids are
-//! atomics written once at registration, so there is no `static mut` anywhere.
+//! A dissector declares its fields, subtrees and expert infos once each, with [`fields!`],
+//! [`subtrees!`] and [`experts!`]: every entry becomes a `static` id (a field's typed by the
+//! kind of its values, [`Hf`]) and a row of a `static` table; [`Protocol::register`] turns the
+//! tables into the C arrays Wireshark keeps for the life of the process. Ids are atomics
+//! written once at registration, so there is no `static mut` anywhere.
 
 use super::sys;
 use std::cell::UnsafeCell;
 use std::ffi::{c_int, CStr, CString};
+use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// A protocol's id (`proto_*`), -1 until registered.
 pub struct ProtoId(AtomicI32);
@@ -28,23 +31,33 @@ impl Default for ProtoId {
     }
 }
 
-/// A header field's id (`hf_*`), -1 until registered; remembers its type so that adding a value
-/// of the wrong kind is caught in Rust (a panic, reported as an expert item) instead of by
-/// Wireshark's DISSECTOR_ASSERT (a longjmp through Rust frames).
-pub struct HfId {
-    id: AtomicI32,
-    kind: AtomicU8,
-}
+/// A header field's id (`hf_*`) as registration fills it in, -1 until registered. Dissectors
+/// hold the typed [`Hf`] instead; this is what the registration table points at.
+pub struct HfId(AtomicI32);
 
 impl HfId {
-    pub const fn new() -> Self {
-        HfId { id: AtomicI32::new(-1), kind: AtomicU8::new(0) }
+    const fn new() -> Self {
+        HfId(AtomicI32::new(-1))
     }
     pub fn get(&self) -> c_int {
-        self.id.load(Ordering::Relaxed)
+        self.0.load(Ordering::Relaxed)
     }
-    pub(crate) fn kind(&self) -> Option<FieldType> {
-        FieldType::from_tag(self.kind.load(Ordering::Relaxed))
+}
+
+/// A header field whose values are of kind `K` (`u32`, `Ipv4Addr`, `str`, `[u8]`,
+/// [`RelTime`] …): `Tree::add` takes only values of that kind, so a wrong value type does not
+/// compile. Declared with [`fields!`](crate::epan::fields).
+pub struct Hf<K: ?Sized> {
+    id: HfId,
+    _kind: PhantomData<fn() -> *const K>,
+}
+
+impl<K: ?Sized> Hf<K> {
+    pub const fn new() -> Self {
+        Hf { id: HfId::new(), _kind: PhantomData }
+    }
+    pub fn get(&self) -> c_int {
+        self.id.get()
     }
     /// Whether a filter or the tree needs this field (cheap check before costly work).
     pub fn registered(&self) -> bool {
@@ -52,11 +65,48 @@ impl HfId {
     }
 }
 
-impl Default for HfId {
+impl<K: ?Sized> Default for Hf<K> {
     fn default() -> Self {
         Self::new()
     }
 }
+
+/// The kind of a field's value, named by a Rust type; each maps to one Wireshark FT_ type.
+pub trait FieldKind {
+    const TYPE: FieldType;
+}
+
+/// Kind of a frame-number field (FT_FRAMENUM); its arrow is set with `Field::link`.
+pub struct FrameNum;
+/// Kind of a duration field (FT_RELATIVE_TIME); values are `packet::Time`.
+pub struct RelTime;
+/// Kind of a point-in-time field (FT_ABSOLUTE_TIME, shown in UTC); values are `packet::Time`.
+pub struct AbsTime;
+
+macro_rules! field_kinds {
+    ($($k:ty => $t:expr),* $(,)?) => {$(
+        impl FieldKind for $k {
+            const TYPE: FieldType = $t;
+        }
+    )*};
+}
+field_kinds!(
+    u8 => FieldType::U8,
+    u16 => FieldType::U16,
+    u32 => FieldType::U32,
+    u64 => FieldType::U64,
+    i32 => FieldType::I32,
+    i64 => FieldType::I64,
+    f64 => FieldType::Double,
+    bool => FieldType::Bool,
+    std::net::Ipv4Addr => FieldType::Ipv4,
+    std::net::Ipv6Addr => FieldType::Ipv6,
+    [u8] => FieldType::Bytes,
+    str => FieldType::String,
+    FrameNum => FieldType::FrameNum(FrameLink::None),
+    RelTime => FieldType::RelTime,
+    AbsTime => FieldType::AbsTime,
+);
 
 /// A subtree id (`ett_*`).
 pub struct EttId(AtomicI32);
@@ -114,12 +164,11 @@ pub enum FrameLink {
     RetransNext,
 }
 
-/// The type of a field's value; each maps to one Wireshark FT_ type.
+/// The type of a field's value; each maps to one Wireshark FT_ type (see [`FieldKind`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldType {
     U8,
     U16,
-    U24,
     U32,
     U64,
     I32,
@@ -133,59 +182,13 @@ pub enum FieldType {
     RelTime,
     AbsTime,
     Double,
-    /// A label with no value (FT_NONE): a subtree header.
-    None,
 }
 
 impl FieldType {
-    fn tag(self) -> u8 {
-        match self {
-            FieldType::U8 => 1,
-            FieldType::U16 => 2,
-            FieldType::U24 => 3,
-            FieldType::U32 => 4,
-            FieldType::U64 => 5,
-            FieldType::I32 => 6,
-            FieldType::I64 => 7,
-            FieldType::Bool => 8,
-            FieldType::Ipv4 => 9,
-            FieldType::Ipv6 => 10,
-            FieldType::Bytes => 11,
-            FieldType::String => 12,
-            FieldType::FrameNum(_) => 13,
-            FieldType::RelTime => 14,
-            FieldType::AbsTime => 15,
-            FieldType::Double => 16,
-            FieldType::None => 17,
-        }
-    }
-    fn from_tag(t: u8) -> Option<Self> {
-        Some(match t {
-            1 => FieldType::U8,
-            2 => FieldType::U16,
-            3 => FieldType::U24,
-            4 => FieldType::U32,
-            5 => FieldType::U64,
-            6 => FieldType::I32,
-            7 => FieldType::I64,
-            8 => FieldType::Bool,
-            9 => FieldType::Ipv4,
-            10 => FieldType::Ipv6,
-            11 => FieldType::Bytes,
-            12 => FieldType::String,
-            13 => FieldType::FrameNum(FrameLink::None),
-            14 => FieldType::RelTime,
-            15 => FieldType::AbsTime,
-            16 => FieldType::Double,
-            17 => FieldType::None,
-            _ => return None,
-        })
-    }
     fn ftenum(self) -> sys::ftenum {
         match self {
             FieldType::U8 => sys::FT_UINT8,
             FieldType::U16 => sys::FT_UINT16,
-            FieldType::U24 => sys::FT_UINT24,
             FieldType::U32 => sys::FT_UINT32,
             FieldType::U64 => sys::FT_UINT64,
             FieldType::I32 => sys::FT_INT32,
@@ -199,7 +202,6 @@ impl FieldType {
             FieldType::RelTime => sys::FT_RELATIVE_TIME,
             FieldType::AbsTime => sys::FT_ABSOLUTE_TIME,
             FieldType::Double => sys::FT_DOUBLE,
-            FieldType::None => sys::FT_NONE,
         }
     }
     fn is_integer(self) -> bool {
@@ -207,7 +209,6 @@ impl FieldType {
             self,
             FieldType::U8
                 | FieldType::U16
-                | FieldType::U24
                 | FieldType::U32
                 | FieldType::U64
                 | FieldType::I32
@@ -225,20 +226,31 @@ pub enum Base {
     HexDec,
 }
 
-/// One header field: its id, names, type, display and value names.
+/// A field's value names: a static table, or one built (once) at registration.
+#[derive(Clone, Copy)]
+pub enum Vals {
+    Static(&'static [(u32, &'static CStr)]),
+    Built(fn() -> &'static [(u32, &'static CStr)]),
+}
+
+/// One header field: its id, names, type, display, value names and bitmask. Built by
+/// [`fields!`](crate::epan::fields), which also declares the typed handle.
+#[derive(Clone, Copy)]
 pub struct Field {
     pub id: &'static HfId,
     pub name: &'static CStr,
     pub abbrev: &'static CStr,
     pub ty: FieldType,
     pub base: Base,
-    pub vals: Option<&'static [(u32, &'static CStr)]>,
+    pub vals: Option<Vals>,
+    pub bitmask: u64,
     pub blurb: Option<&'static CStr>,
 }
 
 impl Field {
-    pub const fn new(id: &'static HfId, name: &'static CStr, abbrev: &'static CStr, ty: FieldType) -> Self {
-        Field { id, name, abbrev, ty, base: Base::Dec, vals: None, blurb: None }
+    /// A field of `hf`'s kind, shown in decimal (integers), without value names or blurb.
+    pub const fn new<K: FieldKind + ?Sized>(hf: &'static Hf<K>, name: &'static CStr, abbrev: &'static CStr) -> Self {
+        Field { id: &hf.id, name, abbrev, ty: K::TYPE, base: Base::Dec, vals: None, bitmask: 0, blurb: None }
     }
     /// Integers shown in hex.
     pub const fn hex(mut self) -> Self {
@@ -253,9 +265,28 @@ impl Field {
         self.base = Base::HexDec;
         self
     }
-    /// Names for integer values (Wireshark's value_string).
+    /// Names for integer values (Wireshark's value_string), e.g. a core enum's `VALS`.
     pub const fn vals(mut self, vals: &'static [(u32, &'static CStr)]) -> Self {
-        self.vals = Some(vals);
+        self.vals = Some(Vals::Static(vals));
+        self
+    }
+    /// Value names built from other tables when the protocol registers.
+    pub const fn vals_fn(mut self, build: fn() -> &'static [(u32, &'static CStr)]) -> Self {
+        self.vals = Some(Vals::Built(build));
+        self
+    }
+    /// The bits of the value this field shows (Wireshark's bitmask).
+    pub const fn mask(mut self, bitmask: u64) -> Self {
+        self.bitmask = bitmask;
+        self
+    }
+    /// Which way a frame-number field points (Wireshark draws request/response arrows). On
+    /// a field of another kind it stops the build (the tables are evaluated when compiling).
+    pub const fn link(mut self, link: FrameLink) -> Self {
+        match self.ty {
+            FieldType::FrameNum(_) => self.ty = FieldType::FrameNum(link),
+            _ => panic!("link() on a field that is not a frame number"),
+        }
         self
     }
     /// The description shown in the status bar and `tshark -G fields`.
@@ -264,6 +295,74 @@ impl Field {
         self
     }
 }
+
+/// Declares a protocol's header fields once: each entry gives the typed handle (a `static`
+/// [`Hf`] of the value's Rust kind), its name, abbreviation and the `Field` builder calls
+/// (`hex`, `vals(..)`, `mask(..)`, `link(..)`, `blurb(..)`), in registration order; `$table`
+/// becomes the `&[Field]` that `Protocol::register` takes. A visibility before `$table`
+/// applies to the table and every handle.
+///
+/// ```ignore
+/// fields! {
+///     FIELDS;
+///     HF_TYPE: u32 = c"Type", c"snatmap.type", vals(&TYPES), blurb(c"1 = request, 2 = response");
+///     HF_RESPONSE_IN: FrameNum = c"Response in", c"snatmap.response_in", link(FrameLink::Response);
+/// }
+/// ```
+macro_rules! fields {
+    ($vis:vis $table:ident; $( $(#[$attr:meta])* $name:ident : $kind:ty = $label:literal, $abbrev:literal $(, $opt:ident $( ( $($arg:expr),* ) )? )* ; )*) => {
+        $( $(#[$attr])* $vis static $name: $crate::epan::Hf<$kind> = $crate::epan::Hf::new(); )*
+        $vis static $table: &[$crate::epan::Field] = &[ $( $crate::epan::Field::new(&$name, $label, $abbrev) $( .$opt($($($arg),*)?) )* ),* ];
+    };
+}
+pub(crate) use fields;
+
+/// Declares a protocol's subtrees once: the `static` ids and the `$table` of them (a
+/// visibility before `$table` applies to all).
+macro_rules! subtrees {
+    ($vis:vis $table:ident; $($name:ident),* $(,)?) => {
+        $( $vis static $name: $crate::epan::EttId = $crate::epan::EttId::new(); )*
+        $vis static $table: &[&$crate::epan::EttId] = &[ $(&$name),* ];
+    };
+}
+pub(crate) use subtrees;
+
+/// Declares a protocol's expert infos once: each entry gives the `static` id, abbreviation,
+/// group, severity and summary, in registration order; `$table` becomes the `&[Expert]` that
+/// `Protocol::register` takes (a visibility before `$table` applies to all). An entry may name the core anomaly it reports (`[pattern]`
+/// before `=`); `fn $lookup` then maps such an anomaly to its expert info, so the anomaly →
+/// expert pairing is written once, here.
+///
+/// ```ignore
+/// experts! {
+///     EXPERTS, fn anomaly_expert(AnomalyKind);
+///     EI_TRUNCATED [AnomalyKind::Truncated { .. }] = c"apns.truncated", Malformed, Error, c"Message truncated";
+///     EI_PACKED = c"apns.packed", Undecoded, Note, c"Packed encoding, not decoded";
+/// }
+/// ```
+macro_rules! experts {
+    (@decl $vis:vis $table:ident; $( $name:ident = $abbrev:literal, $group:ident, $severity:ident, $summary:literal ; )*) => {
+        $( $vis static $name: $crate::epan::ExpertId = $crate::epan::ExpertId::new(); )*
+        $vis static $table: &[$crate::epan::Expert] = &[ $(
+            $crate::epan::Expert::new(&$name, $abbrev, $crate::epan::Group::$group, $crate::epan::Severity::$severity, $summary)
+        ),* ];
+    };
+    ($vis:vis $table:ident, fn $lookup:ident($key:ty); $( $name:ident $([$pat:pat])? = $abbrev:literal, $group:ident, $severity:ident, $summary:literal ; )*) => {
+        $crate::epan::experts!(@decl $vis $table; $( $name = $abbrev, $group, $severity, $summary; )*);
+        /// The expert info that reports this anomaly, if it has one of its own.
+        #[allow(unreachable_patterns)]
+        $vis fn $lookup(key: &$key) -> Option<&'static $crate::epan::ExpertId> {
+            match key {
+                $( $( $pat => Some(&$name), )? )*
+                _ => None,
+            }
+        }
+    };
+    ($vis:vis $table:ident; $( $name:ident = $abbrev:literal, $group:ident, $severity:ident, $summary:literal ; )*) => {
+        $crate::epan::experts!(@decl $vis $table; $( $name = $abbrev, $group, $severity, $summary; )*);
+    };
+}
+pub(crate) use experts;
 
 /// Expert info groups (what kind of thing was noticed).
 #[derive(Clone, Copy, Debug)]
@@ -370,9 +469,6 @@ impl Protocol {
             let hf: Vec<sys::hf_register_info> = fields.iter().map(hf_info).collect();
             let hf: &'static mut [sys::hf_register_info] = Box::leak(hf.into_boxed_slice());
             sys::proto_register_field_array(proto, hf.as_mut_ptr(), hf.len() as c_int);
-            for f in fields {
-                f.id.kind.store(f.ty.tag(), Ordering::Relaxed);
-            }
 
             let ett: Vec<*mut c_int> = etts.iter().map(|e| e.0.as_ptr()).collect();
             let ett: &'static mut [*mut c_int] = Box::leak(ett.into_boxed_slice());
@@ -421,18 +517,24 @@ fn hf_info(f: &Field) -> sys::hf_register_info {
                 FrameLink::RetransNext => sys::FT_FRAMENUM_RETRANS_NEXT,
             }) as usize as *const _
         }
-        (t, Some(vals)) if t.is_integer() => value_string(vals) as *const _,
+        (t, Some(vals)) if t.is_integer() => {
+            let vals = match vals {
+                Vals::Static(v) => v,
+                Vals::Built(build) => build(),
+            };
+            value_string(vals) as *const _
+        }
         _ => ptr::null(),
     };
     sys::hf_register_info {
-        p_id: f.id.id.as_ptr(),
+        p_id: f.id.0.as_ptr(),
         hfinfo: sys::header_field_info {
             name: f.name.as_ptr(),
             abbrev: f.abbrev.as_ptr(),
             type_: f.ty.ftenum(),
             display,
             strings,
-            bitmask: 0,
+            bitmask: f.bitmask,
             blurb: f.blurb.map_or(ptr::null(), |b| b.as_ptr()),
             id: -1,
             parent: 0,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/fresh-machine/run.sh [SUITE...]   (default: bookworm trixie)
+# tests/fresh-machine/run.sh [--full] [SUITE...]   (default: bookworm trixie)
 #
 # README's first command on a fresh machine: a bare `debootstrap --variant=minbase` Debian
 # (bookworm: Wireshark 4.0, trixie: 4.4) with nothing but the host's Rust toolchain
@@ -7,6 +7,13 @@
 # `./install.sh` as root must install what is missing with apt, build, install and end with
 # the SNATMAP demo. Before that, in the same bare system: without Rust on PATH it must say
 # which Rust is needed, and as a user it must print the apt-get command and fail.
+#
+# --full (not in run-tests.sh: ≈ 45 min per suite): after the install, README's second
+# command, `./run-tests.sh`, must pass in the same system, with the global copy installed;
+# then --uninstall. The chroot gets /dev, /sys and the host's cache folder (the tshark
+# chroots, headers and downloads the multi-version and package tests use, so they are not
+# rebuilt); inside it the fresh-machine test itself is not run again (it would need the
+# minbase chroot it is running in: run-tests.sh sees /etc/appleshark-fresh-machine).
 #
 # Cached (outside the repo) in ${APPLESHARK_CACHE:-~/.cache/appleshark}:
 #   chroot/<suite>-minbase      the pristine system (tests/multiversion/make-chroot.sh --bare),
@@ -23,6 +30,7 @@ die() { printf 'fresh-machine: %s\n' "$*" >&2; exit 1; }
 cache=${APPLESHARK_CACHE:-$HOME/.cache/appleshark}
 
 if [ "${APPLESHARK_INNER:-}" != 1 ]; then
+  if [ "${1:-}" = --full ]; then export APPLESHARK_FRESH_FULL=1; shift; fi
   suites=("$@"); [ ${#suites[@]} -gt 0 ] || suites=(bookworm trixie)
   command -v rustc >/dev/null || die "no Rust toolchain on this host to bind-mount"
   # The toolchain itself (cargo, rustc, std), not rustup's proxies.
@@ -46,7 +54,11 @@ mounts=()
 cleanup() {
   local i
   for (( i=${#mounts[@]}-1; i>=0; i-- )); do umount "${mounts[$i]}" 2>/dev/null || umount -l "${mounts[$i]}" 2>/dev/null || true; done
-  rm -rf "$scratch"
+  # Never delete through a mount that is still there (/dev, /sys, the cache with --full).
+  if awk -v s="$scratch" 'index($2, s) == 1 { found = 1 } END { exit !found }' /proc/self/mounts; then
+    echo "fresh-machine: mounts left under $scratch; not deleting it" >&2; return
+  fi
+  rm -rf --one-file-system "$scratch"
 }
 trap cleanup EXIT
 bind() {  # bind SRC DEST [ro]
@@ -111,6 +123,24 @@ expect "tshark lists the plugin" "/usr/lib/x86_64-linux-gnu/wireshark/plugins/$w
 expect "the SNATMAP demo: request" "SNATMAP 58 Request" "$scratch/install.log"
 expect "the SNATMAP demo: response" "Response mapped 203.0.113.7:5060 (behind NAT, port preserved)" "$scratch/install.log"
 expect "the SNATMAP demo: port changed" "Response mapped 203.0.113.7:61234 (behind NAT, port changed)" "$scratch/install.log"
+# 4. (--full) README's second command, in the same system, with the global copy installed.
+if [ "${APPLESHARK_FRESH_FULL:-}" = 1 ]; then
+  mkdir -p "$root/dev" "$root/sys" "$root/root/.cache/appleshark"
+  mount --rbind /dev "$root/dev"; mounts+=("$root/dev")
+  mount --rbind /sys "$root/sys"; mounts+=("$root/sys")
+  bind "$cache" "$root/root/.cache/appleshark"
+  echo "this system is the fresh-machine test's (tests/fresh-machine/run.sh --full)" > "$root/etc/appleshark-fresh-machine"
+  t0=$(date +%s)
+  if run_in "/opt/rust/bin:$sys" sh -c 'cd /root/appleshark && ./run-tests.sh' >"$scratch/tests.log" 2>&1; then
+    echo "   ok   ./run-tests.sh passes ($(( $(date +%s) - t0 )) s)"
+  else
+    echo "   FAIL ./run-tests.sh ($(( $(date +%s) - t0 )) s):"; tail -n 60 "$scratch/tests.log" | sed 's/^/      | /'
+    fails=$((fails + 1))
+  fi
+  cp "$scratch/tests.log" "$cache/fresh/run-tests-$suite.log"
+  echo "   the whole output: $cache/fresh/run-tests-$suite.log"
+  grep -E '^test result:|^run-tests: |passed|FAIL' "$scratch/tests.log" | sed 's/^/      | /' | tail -n 60
+fi
 if run_in "/opt/rust/bin:$sys" sh -c 'cd /root/appleshark && ./install.sh --uninstall' >"$scratch/uninstall.log" 2>&1 &&
    [ ! -e "$root/usr/lib/x86_64-linux-gnu/wireshark/plugins/$ws/epan/appleshark.so" ]; then
   echo "   ok   ./install.sh --uninstall removes it"

@@ -48,14 +48,62 @@ pub fn plugin_path() -> PathBuf {
     if let Ok(p) = std::env::var("APPLESHARK_PLUGIN") {
         return PathBuf::from(p);
     }
+    build_plugin(&[], None)
+}
+
+/// The plugin with the cargo feature `test-hooks` (hooks the release plugin does not have,
+/// such as the provoked panic of tests/snatmap.rs), for tshark `version` (major.minor).
+/// `APPLESHARK_PLUGIN_TEST_HOOKS` names a prebuilt one; otherwise cargo builds it (once per
+/// test binary that asks; a no-op when up to date) into a target directory of its own,
+/// `<target>/test-hooks`, so the ordinary plugin is never rebuilt. When `APPLESHARK_PLUGIN`
+/// names a prebuilt plugin (maybe for another Wireshark version), this one is built against
+/// the headers of the tshark under test (`wireshark-headers/fetch-headers.sh <version>`, a
+/// cache) into `<target>/test-hooks-<version>`.
+pub fn plugin_with_test_hooks(version: &str) -> PathBuf {
+    if let Ok(p) = std::env::var("APPLESHARK_PLUGIN_TEST_HOOKS") {
+        return PathBuf::from(p);
+    }
+    let target = target_dir();
+    if std::env::var_os("APPLESHARK_PLUGIN").is_none() {
+        return build_plugin(&["--features", "test-hooks"], Some((target.join("test-hooks"), None)));
+    }
+    let out = Command::new("wireshark-headers/fetch-headers.sh")
+        .arg(version)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("wireshark-headers/fetch-headers.sh runs");
+    assert!(out.status.success(), "fetching Wireshark {version}'s headers failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let include = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().trim().to_string();
+    build_plugin(&["--features", "test-hooks"], Some((target.join(format!("test-hooks-{version}")), Some(include))))
+}
+
+/// `target/<profile>` of this test binary.
+fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>");
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    exe.parent().and_then(|d| d.parent()).expect("target/<profile>").to_path_buf()
+}
+
+/// The target directory of this test binary.
+fn target_dir() -> PathBuf {
+    profile_dir().parent().expect("target directory").to_path_buf()
+}
+
+/// `cargo build --lib` (in the test binary's profile) with `args`, optionally into another
+/// target directory and against the headers in another include directory; the .so cargo
+/// reports.
+fn build_plugin(args: &[&str], elsewhere: Option<(PathBuf, Option<String>)>) -> PathBuf {
+    let release = profile_dir().file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--lib", "--message-format=json"]).current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.args(["build", "--lib", "--message-format=json"]).args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
     if release {
         cmd.arg("--release");
+    }
+    if let Some((dir, include)) = elsewhere {
+        cmd.arg("--target-dir").arg(dir);
+        if let Some(inc) = include {
+            cmd.env("APPLESHARK_WS_INCLUDE", inc);
+        }
     }
     let out = cmd.output().expect("cargo runs");
     assert!(out.status.success(), "building the plugin failed:\n{}", String::from_utf8_lossy(&out.stderr));
@@ -75,14 +123,21 @@ impl Tshark {
     /// The shared instance for this test binary (plugin installed once).
     pub fn get() -> &'static Tshark {
         static T: OnceLock<Tshark> = OnceLock::new();
-        T.get_or_init(|| Tshark::install(true, prefix()))
+        T.get_or_init(|| Tshark::install(Some(|_| plugin_path()), "home", prefix()))
+    }
+
+    /// The same as [`Tshark::get`], with the plugin built with the `test-hooks` feature
+    /// ([`plugin_with_test_hooks`]): only for tests of those hooks.
+    pub fn with_test_hooks() -> &'static Tshark {
+        static T: OnceLock<Tshark> = OnceLock::new();
+        T.get_or_init(|| Tshark::install(Some(plugin_with_test_hooks), "hooks-home", prefix()))
     }
 
     /// The same tshark (same prefix, user and empty global plugin folder) in a HOME without
     /// the plugin: stock Wireshark's reading, the oracle for "the plugin changes nothing".
     pub fn stock() -> &'static Tshark {
         static T: OnceLock<Tshark> = OnceLock::new();
-        T.get_or_init(|| Tshark::install(false, prefix()))
+        T.get_or_init(|| Tshark::install(None, "stock-home", prefix()))
     }
 
     /// The host's stock tshark (`TSHARK` or PATH; never the chroot of
@@ -91,10 +146,12 @@ impl Tshark {
     /// but no appleshark at all, checked like [`Tshark::get`]'s copy.
     pub fn host_stock() -> &'static Tshark {
         static T: OnceLock<Tshark> = OnceLock::new();
-        T.get_or_init(|| Tshark::install(false, Vec::new()))
+        T.get_or_init(|| Tshark::install(None, "stock-home", Vec::new()))
     }
 
-    fn install(with_plugin: bool, prefix: Vec<String>) -> Tshark {
+    /// A private HOME for this tshark (`kind` names it), with the plugin `plugin(version)`
+    /// returns installed, or none.
+    fn install(plugin: Option<fn(&str) -> PathBuf>, kind: &str, prefix: Vec<String>) -> Tshark {
         let root = if prefix.is_empty() {
             PathBuf::from("/")
         } else {
@@ -112,17 +169,16 @@ impl Tshark {
         let mut parts = v.split('.');
         t.version = format!("{}.{}", parts.next().unwrap(), parts.next().unwrap());
 
-        let kind = if with_plugin { "home" } else { "stock-home" };
         let home = root.join(format!("tmp/appleshark-{kind}-{}", std::process::id()));
         let plugdir = home.join(format!(".local/lib/wireshark/plugins/{}/epan", t.version));
         std::fs::create_dir_all(&plugdir).unwrap();
         std::fs::create_dir_all(home.join("no-global-plugins")).unwrap();
-        if with_plugin {
-            std::fs::copy(plugin_path(), plugdir.join("appleshark.so")).unwrap();
+        if let Some(plugin) = plugin {
+            std::fs::copy(plugin(&t.version), plugdir.join("appleshark.so")).unwrap();
         }
         chmod_world_readable(&home);
         t.home = home;
-        t.check_loaded_copy(with_plugin.then(|| plugdir.join("appleshark.so")).as_deref());
+        t.check_loaded_copy(plugin.map(|_| plugdir.join("appleshark.so")).as_deref());
         t
     }
 

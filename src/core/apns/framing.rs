@@ -87,13 +87,15 @@ pub fn next_pdu(buf: &[u8], max_message_size: u32) -> PduLen {
     }
 }
 
-/// Which framing a courier stream uses, from its first bytes (either direction).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
-    /// iOS 5+ TLV framing (first command 0x07 Connect from the device, 0x08 from the server).
-    Modern,
-    /// iOS 4 framing (first command 0x00 from the device, 0x01 from the server).
-    Legacy,
+crate::value_enum! {
+    /// Which framing a courier stream uses, from its first bytes (either direction).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Framing: u8 {
+        /// iOS 5+ TLV framing (first command 0x07 Connect from the device, 0x08 from the server).
+        Modern = 0 => "iOS 5+ (TLV items)";
+        /// iOS 4 framing (first command 0x00 from the device, 0x01 from the server).
+        Legacy = 1 => "iOS 4 (legacy)";
+    }
 }
 
 /// Tell the framing from the first byte of a stream: 0x00–0x06 are legacy commands,

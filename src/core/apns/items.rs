@@ -5,37 +5,38 @@
 
 use crate::core::span::Span;
 
-/// The command byte of a modern (iOS 5+) courier message. Unknown values are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Command {
-    /// 0x07, device→server.
-    Connect,
-    /// 0x08, server→device.
-    ConnectResponse,
-    /// 0x09, device→server.
-    FilterTopics,
-    /// 0x0A, both directions (push notification; iMessage sends go device→server).
-    Message,
-    /// 0x0B, both directions.
-    MessageAck,
-    /// 0x0C, device→server.
-    KeepAlive,
-    /// 0x0D, server→device.
-    KeepAliveAck,
-    /// 0x0E, server→device.
-    NoStorage,
-    /// 0x0F, both directions.
-    Flush,
-    /// 0x10, server→device.
-    FlushResponse,
-    /// 0x11, device→server.
-    ScopedTokenRequest,
-    /// 0x12, server→device.
-    ScopedTokenResponse,
-    /// 0x14, device→server.
-    SetActiveState,
-    /// Any other command byte (0x13, 0x1D, 0x1E, 0x20 … are seen in the wild unnamed).
-    Unknown(u8),
+crate::value_enum! {
+    /// The command byte of a modern (iOS 5+) courier message. Unknown values are kept
+    /// (0x13, 0x1D, 0x1E, 0x20 … are seen in the wild unnamed).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Command: u8, open Unknown => "Unknown" {
+        /// 0x07, device→server.
+        Connect = 0x07 => "Connect";
+        /// 0x08, server→device.
+        ConnectResponse = 0x08 => "Connect Response";
+        /// 0x09, device→server.
+        FilterTopics = 0x09 => "Filter Topics";
+        /// 0x0A, both directions (push notification; iMessage sends go device→server).
+        Message = 0x0A => "Message";
+        /// 0x0B, both directions.
+        MessageAck = 0x0B => "Message Ack";
+        /// 0x0C, device→server.
+        KeepAlive = 0x0C => "Keep-Alive";
+        /// 0x0D, server→device.
+        KeepAliveAck = 0x0D => "Keep-Alive Ack";
+        /// 0x0E, server→device.
+        NoStorage = 0x0E => "No Storage";
+        /// 0x0F, both directions.
+        Flush = 0x0F => "Flush";
+        /// 0x10, server→device.
+        FlushResponse = 0x10 => "Flush Response";
+        /// 0x11, device→server.
+        ScopedTokenRequest = 0x11 => "Scoped Token Request";
+        /// 0x12, server→device.
+        ScopedTokenResponse = 0x12 => "Scoped Token Response";
+        /// 0x14, device→server.
+        SetActiveState = 0x14 => "Set Active State";
+    }
 }
 
 /// Which way a message normally travels.
@@ -49,65 +50,11 @@ pub enum Direction {
 
 impl Command {
     pub const fn from_u8(b: u8) -> Command {
-        match b {
-            0x07 => Command::Connect,
-            0x08 => Command::ConnectResponse,
-            0x09 => Command::FilterTopics,
-            0x0A => Command::Message,
-            0x0B => Command::MessageAck,
-            0x0C => Command::KeepAlive,
-            0x0D => Command::KeepAliveAck,
-            0x0E => Command::NoStorage,
-            0x0F => Command::Flush,
-            0x10 => Command::FlushResponse,
-            0x11 => Command::ScopedTokenRequest,
-            0x12 => Command::ScopedTokenResponse,
-            0x14 => Command::SetActiveState,
-            other => Command::Unknown(other),
-        }
-    }
-
-    pub const fn code(self) -> u8 {
-        match self {
-            Command::Connect => 0x07,
-            Command::ConnectResponse => 0x08,
-            Command::FilterTopics => 0x09,
-            Command::Message => 0x0A,
-            Command::MessageAck => 0x0B,
-            Command::KeepAlive => 0x0C,
-            Command::KeepAliveAck => 0x0D,
-            Command::NoStorage => 0x0E,
-            Command::Flush => 0x0F,
-            Command::FlushResponse => 0x10,
-            Command::ScopedTokenRequest => 0x11,
-            Command::ScopedTokenResponse => 0x12,
-            Command::SetActiveState => 0x14,
-            Command::Unknown(b) => b,
-        }
+        Command::from_code(b)
     }
 
     pub const fn is_known(self) -> bool {
         !matches!(self, Command::Unknown(_))
-    }
-
-    /// Display name (for the Info column and the tree).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Command::Connect => "Connect",
-            Command::ConnectResponse => "Connect Response",
-            Command::FilterTopics => "Filter Topics",
-            Command::Message => "Message",
-            Command::MessageAck => "Message Ack",
-            Command::KeepAlive => "Keep-Alive",
-            Command::KeepAliveAck => "Keep-Alive Ack",
-            Command::NoStorage => "No Storage",
-            Command::Flush => "Flush",
-            Command::FlushResponse => "Flush Response",
-            Command::ScopedTokenRequest => "Scoped Token Request",
-            Command::ScopedTokenResponse => "Scoped Token Response",
-            Command::SetActiveState => "Set Active State",
-            Command::Unknown(_) => "Unknown",
-        }
     }
 
     pub const fn direction(self) -> Direction {
@@ -461,28 +408,12 @@ pub fn item_def(command: Command, id: u8, value_len: usize) -> Option<&'static I
     command.items().iter().find(|def| def.id == id)
 }
 
-/// The network interface in a Connect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Interface {
-    Cellular,
-    WiFi,
-    Unknown(u8),
-}
-
-impl Interface {
-    pub const fn from_u8(b: u8) -> Interface {
-        match b {
-            0 => Interface::Cellular,
-            1 => Interface::WiFi,
-            other => Interface::Unknown(other),
-        }
-    }
-    pub const fn name(self) -> &'static str {
-        match self {
-            Interface::Cellular => "Cellular",
-            Interface::WiFi => "Wi-Fi",
-            Interface::Unknown(_) => "Unknown",
-        }
+crate::value_enum! {
+    /// The network interface in a Connect.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Interface: u8, open Unknown => "Unknown" {
+        Cellular = 0 => "Cellular";
+        WiFi = 1 => "Wi-Fi";
     }
 }
 
@@ -587,7 +518,7 @@ pub fn decode(kind: Kind, value: &[u8]) -> (Value<'_>, Option<ValueError>) {
             Err(_) => Value::Bytes(value),
         },
         Kind::Interface => match be_u8::<_, E>(value) {
-            Ok((_, x)) => Value::Interface(Interface::from_u8(x)),
+            Ok((_, x)) => Value::Interface(Interface::from_code(x)),
             Err(_) => Value::Bytes(value),
         },
         Kind::U16 => match be_u16::<_, E>(value) {

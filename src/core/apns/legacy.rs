@@ -30,54 +30,22 @@ pub const MAX_IDS: usize = 1024;
 
 type E<'a> = nom::error::Error<&'a [u8]>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LegacyCommand {
-    DeviceHello,
-    ServerHello,
-    AppIds,
-    Notification,
-    Confirmation,
-    KeepAlive,
-    KeepAliveAck,
-    Unknown(u8),
+crate::value_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum LegacyCommand: u8, open Unknown => "Unknown" {
+        DeviceHello = 0 => "Device Hello";
+        ServerHello = 1 => "Server Hello";
+        AppIds = 2 => "Push Application IDs";
+        Notification = 3 => "Notification";
+        Confirmation = 4 => "Notification Confirmation";
+        KeepAlive = 5 => "Keep-Alive";
+        KeepAliveAck = 6 => "Keep-Alive Ack";
+    }
 }
 
 impl LegacyCommand {
     pub const fn from_u8(b: u8) -> Self {
-        match b {
-            0 => LegacyCommand::DeviceHello,
-            1 => LegacyCommand::ServerHello,
-            2 => LegacyCommand::AppIds,
-            3 => LegacyCommand::Notification,
-            4 => LegacyCommand::Confirmation,
-            5 => LegacyCommand::KeepAlive,
-            6 => LegacyCommand::KeepAliveAck,
-            other => LegacyCommand::Unknown(other),
-        }
-    }
-    pub const fn code(self) -> u8 {
-        match self {
-            LegacyCommand::DeviceHello => 0,
-            LegacyCommand::ServerHello => 1,
-            LegacyCommand::AppIds => 2,
-            LegacyCommand::Notification => 3,
-            LegacyCommand::Confirmation => 4,
-            LegacyCommand::KeepAlive => 5,
-            LegacyCommand::KeepAliveAck => 6,
-            LegacyCommand::Unknown(b) => b,
-        }
-    }
-    pub const fn name(self) -> &'static str {
-        match self {
-            LegacyCommand::DeviceHello => "Device Hello",
-            LegacyCommand::ServerHello => "Server Hello",
-            LegacyCommand::AppIds => "Push Application IDs",
-            LegacyCommand::Notification => "Notification",
-            LegacyCommand::Confirmation => "Notification Confirmation",
-            LegacyCommand::KeepAlive => "Keep-Alive",
-            LegacyCommand::KeepAliveAck => "Keep-Alive Ack",
-            LegacyCommand::Unknown(_) => "Unknown",
-        }
+        LegacyCommand::from_code(b)
     }
 }
 

@@ -17,11 +17,13 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use super::items::{Command, Interface, Value};
 use super::message::Message;
 
-/// Which way a message travelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Dir {
-    ToServer,
-    ToDevice,
+crate::value_enum! {
+    /// Which way a message travelled.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Dir: u8 {
+        ToServer = 0 => "Device to server";
+        ToDevice = 1 => "Server to device";
+    }
 }
 
 impl Dir {

@@ -33,11 +33,13 @@ impl Alpn {
     }
 }
 
-/// Production or sandbox courier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CourierEnv {
-    Production,
-    Sandbox,
+crate::value_enum! {
+    /// Production or sandbox courier.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum CourierEnv: u8 {
+        Production = 0 => "production";
+        Sandbox = 1 => "sandbox";
+    }
 }
 
 /// Highest N accepted in `N-courier.push.apple.com`.

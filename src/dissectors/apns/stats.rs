@@ -1,41 +1,55 @@
 //! `tshark -z apns,tree` (Statistics → APNs courier): per courier connection, commands by
 //! type, topics subscribed, messages each way and answer times.
 //!
-//! The record queued per message is tab-separated text: connection, direction, command
-//! name, answer time in µs (or empty), then the topics it subscribed (Filter Topics).
+//! One [`Record`] is queued per message on the `apns` tap, and counted by [`tally`].
 use crate::core::apns::{Command, Dir, Message, Value};
-use crate::epan::stats_tree::{register_tree, StatsTree, Tap};
+use crate::epan::tap::{no_init, Nodes, StatsTree, Tap};
 use crate::epan::Packet;
 
-static TAP: Tap = Tap::new();
-
-pub fn register() {
-    TAP.register(c"apns");
-    register_tree(c"apns", c"apns", c"APNs courier");
+/// What the statistics learn from one message.
+pub struct Record {
+    /// "Device <addr:port> - server <addr:port>".
+    conn: String,
+    /// "Messages to server" / "Messages to device".
+    dir: &'static str,
+    /// The command's name ("Unknown 0x.." for an unknown one).
+    command: String,
+    /// Answer time in µs, when this message answers an earlier one.
+    ack_us: Option<i64>,
+    /// The topics a Filter Topics command subscribed.
+    topics: Vec<String>,
 }
 
-fn handle(st: &StatsTree<'_>, rec: &[u8]) {
-    let text = String::from_utf8_lossy(rec);
-    let mut f = text.split('\t');
-    let (Some(conn), Some(dir), Some(cmd), Some(ack_us)) = (f.next(), f.next(), f.next(), f.next()) else { return };
-    let c = st.tick(conn, StatsTree::ROOT);
-    let cmds = st.tick("Commands", c);
-    st.tick(cmd, cmds);
-    if cmd == Command::Message.name() {
-        st.tick(dir, c);
+static TAP: Tap<Record> = Tap::new(c"apns");
+static TREE: StatsTree<Record> = StatsTree::new(&TAP, c"apns", c"APNs courier", no_init, tally);
+
+pub fn register() {
+    TAP.register();
+    TREE.register();
+}
+
+fn tally(st: &Nodes<'_>, r: &Record) {
+    let c = st.tick(&r.conn, Nodes::ROOT, true);
+    let cmds = st.tick("Commands", c, true);
+    st.tick(&r.command, cmds, true);
+    if r.command == Command::Message.name() {
+        st.tick(r.dir, c, true);
     }
-    if let Ok(us) = ack_us.parse::<i64>() {
-        st.avg("Answer time (ms)", c, i32::try_from(us / 1000).unwrap_or(i32::MAX));
+    if let Some(us) = r.ack_us {
+        st.avg("Answer time (ms)", c, false, i32::try_from(us / 1000).unwrap_or(i32::MAX));
     }
     // One count per topic subscribed.
-    for name in f {
-        let t = st.tick("Topics subscribed", c);
-        st.tick(name, t);
+    for name in &r.topics {
+        let t = st.tick("Topics subscribed", c, true);
+        st.tick(name, t, true);
     }
 }
 
 /// Queues this message for the statistics (only when a listener wants it).
 pub fn tap(pkt: &Packet<'_>, m: &Message<'_>, dir: Dir, ack_ns: Option<i64>) {
+    if !TAP.listening() {
+        return;
+    }
     let (dev, srv) = match dir {
         Dir::ToServer => ((pkt.src(), pkt.src_port()), (pkt.dst(), pkt.dst_port())),
         Dir::ToDevice => ((pkt.dst(), pkt.dst_port()), (pkt.src(), pkt.src_port())),
@@ -50,16 +64,16 @@ pub fn tap(pkt: &Packet<'_>, m: &Message<'_>, dir: Dir, ack_ns: Option<i64>) {
         Dir::ToServer => "Messages to server",
         Dir::ToDevice => "Messages to device",
     };
-    let cmd = if m.command.is_known() { m.command.name().to_string() } else { format!("Unknown 0x{:02x}", m.command.code()) };
-    let mut rec = format!("{conn}\t{dir_s}\t{cmd}\t{}", ack_ns.map(|n| (n / 1000).to_string()).unwrap_or_default());
+    let command = if m.command.is_known() { m.command.name().to_string() } else { format!("Unknown 0x{:02x}", m.command.code()) };
+    let mut topics = Vec::new();
     if m.command == Command::FilterTopics {
         for i in &m.items {
             if let (Value::TopicHash(h), "enabled_topic") = (i.value, i.key()) {
                 let name = super::topic_name(h).unwrap_or_else(|| h.iter().map(|x| format!("{x:02x}")).collect());
-                rec.push('\t');
-                rec.push_str(&name.replace('\t', " "));
+                // A tab in a (user-given) topic name shows as a space, as it always has.
+                topics.push(name.replace('\t', " "));
             }
         }
     }
-    TAP.queue(pkt, rec.as_bytes(), handle);
+    TAP.queue(pkt, Record { conn, dir: dir_s, command, ack_us: ack_ns.map(|n| n / 1000), topics });
 }

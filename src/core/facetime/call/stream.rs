@@ -14,15 +14,17 @@ pub enum StreamKind {
     Rtcp,
 }
 
-/// Direction of a media stream relative to its call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamDir {
-    /// Sent by the caller.
-    FromCaller,
-    /// Sent by the callee.
-    FromCallee,
-    /// Not known.
-    Unknown,
+crate::value_enum! {
+    /// Direction of a media stream relative to its call.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum StreamDir: u8 {
+        /// Sent by the caller.
+        FromCaller = 0 => "caller to callee";
+        /// Sent by the callee.
+        FromCallee = 1 => "callee to caller";
+        /// Not known.
+        Unknown = 2 => "unknown";
+    }
 }
 
 /// A stream: one (source, destination, SSRC, RTP/RTCP).

@@ -92,22 +92,21 @@ pub struct Segment<'a> {
     pub options: &'a [u8],
 }
 
-/// Direction of a segment within its connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// Client → server.
-    Forward,
-    /// Server → client.
-    Reverse,
+crate::value_enum! {
+    /// Direction of a segment within its connection.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Direction: u8 {
+        /// Client → server.
+        Forward = 0 => "client to server";
+        /// Server → client.
+        Reverse = 1 => "server to client";
+    }
 }
 
 impl Direction {
     /// 0 for Forward, 1 for Reverse (the index of the sending host).
     pub fn index(self) -> usize {
-        match self {
-            Direction::Forward => 0,
-            Direction::Reverse => 1,
-        }
+        usize::from(self.code())
     }
     pub(super) fn from_idx(i: usize) -> Self {
         if i == 0 {
@@ -118,13 +117,15 @@ impl Direction {
     }
 }
 
-/// What relative DSNs / data acks are relative to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelBase {
-    /// The key-derived IDSN.
-    Idsn,
-    /// The first DSN or data ack seen in that space, taken as IDSN + 1.
-    FirstSeen,
+crate::value_enum! {
+    /// What relative DSNs / data acks are relative to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RelBase: u8 {
+        /// The key-derived IDSN.
+        Idsn = 1 => "key-derived IDSN";
+        /// The first DSN or data ack seen in that space, taken as IDSN + 1.
+        FirstSeen = 2 => "first DSN seen (no handshake)";
+    }
 }
 
 /// Result of comparing a space's first mapping with its key-derived IDSN.
@@ -139,15 +140,17 @@ pub enum IdsnCheck {
     },
 }
 
-/// How a DSN range carried again relates to its first carrier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReinjectionKind {
-    /// Sent again on another subflow.
-    OtherSubflow,
-    /// Same subflow, new subflow sequence numbers (data-level retransmission).
-    SameSubflow,
-    /// Same subflow, same subflow sequence numbers (ordinary TCP retransmission).
-    SubflowRetransmission,
+crate::value_enum! {
+    /// How a DSN range carried again relates to its first carrier.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ReinjectionKind: u8 {
+        /// Sent again on another subflow.
+        OtherSubflow = 1 => "reinjected on another subflow";
+        /// Same subflow, new subflow sequence numbers (data-level retransmission).
+        SameSubflow = 2 => "sent again on the same subflow (data level)";
+        /// Same subflow, same subflow sequence numbers (ordinary TCP retransmission).
+        SubflowRetransmission = 3 => "TCP retransmission on the same subflow";
+    }
 }
 
 /// A segment re-carrying DSNs already sent.
@@ -170,17 +173,19 @@ pub struct DataRtt {
     pub acked_frame: u32,
 }
 
-/// Why a subflow stopped being usable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// REMOVE_ADDR named one of its addresses.
-    RemoveAddr,
-    /// A TCP RST.
-    Reset,
-    /// MP_FAIL.
-    MpFail,
-    /// MP_FASTCLOSE (the whole connection).
-    FastClose,
+crate::value_enum! {
+    /// Why a subflow stopped being usable (name: the field value; phrase: "subflow N …").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum CloseReason: u8 {
+        /// REMOVE_ADDR named one of its addresses.
+        RemoveAddr = 1 => "REMOVE_ADDR", "removed by REMOVE_ADDR";
+        /// A TCP RST.
+        Reset = 2 => "TCP reset", "reset";
+        /// MP_FAIL.
+        MpFail = 3 => "MP_FAIL", "closed after MP_FAIL";
+        /// MP_FASTCLOSE (the whole connection).
+        FastClose = 4 => "MP_FASTCLOSE", "closed by MP_FASTCLOSE";
+    }
 }
 
 /// Why data moved to another subflow.
@@ -199,15 +204,18 @@ pub enum HandoverReason {
     },
 }
 
-/// Why the connection fell back to plain TCP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FallbackReason {
-    /// SYN had MP_CAPABLE, SYN/ACK did not.
-    SynAckWithoutMpCapable,
-    /// Payload without any DSS after MPTCP was negotiated.
-    DataWithoutDss,
-    /// A DSS mapping with data-level length 0.
-    InfiniteMapping,
+crate::value_enum! {
+    /// Why the connection fell back to plain TCP (name: the field value; phrase: "Fallback to
+    /// plain TCP: …").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum FallbackReason: u8 {
+        /// SYN had MP_CAPABLE, SYN/ACK did not.
+        SynAckWithoutMpCapable = 1 => "SYN/ACK without MP_CAPABLE", "the SYN/ACK did not carry MP_CAPABLE";
+        /// Payload without any DSS after MPTCP was negotiated.
+        DataWithoutDss = 2 => "data without DSS", "data arrived without any DSS option";
+        /// A DSS mapping with data-level length 0.
+        InfiniteMapping = 3 => "infinite mapping", "an infinite mapping was sent";
+    }
 }
 
 /// Which bound was hit.

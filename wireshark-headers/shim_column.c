@@ -1,5 +1,9 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "shim_courier.h"
+/*
+ * appleshark C shim, columns (see shim_column.h).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "shim_column.h"
 #include <epan/column-utils.h>
 
 void appleshark_col_prepend_info(packet_info *pinfo, const char *text)

@@ -26,43 +26,17 @@
 //! pair), after RTP has been set up with every payload type of the call on that endpoint.
 
 use crate::core::facetime::adopt::FlowAdoption;
-use crate::core::facetime::call::{Call, CallTracker, Endpoint, Role, StreamDir};
+use crate::core::facetime::call::{Call, CallTracker, Endpoint, Role};
 use crate::core::facetime::{self, classify, rtp, sdp, sip, Class};
 use crate::core::span::Span;
-use crate::epan::ft_stats::{CallRecord, MediaRecord, TapRecord};
 use crate::epan::media::{PayloadType, RTP_MEDIA_AUDIO, RTP_MEDIA_OTHER, RTP_MEDIA_VIDEO};
 use crate::epan::*;
 use std::ffi::CStr;
+use stats::{CallRecord, MediaRecord, TapRecord};
+
+mod stats;
 
 pub static PROTO: Protocol = Protocol::new(c"FaceTime (shared UDP port)", c"FaceTime", c"facetime");
-
-static HF_CLASS: HfId = HfId::new();
-static HF_CALL: HfId = HfId::new();
-static HF_CALL_ID: HfId = HfId::new();
-static HF_CALLER: HfId = HfId::new();
-static HF_CALLEE: HfId = HfId::new();
-static HF_ROLE: HfId = HfId::new();
-static HF_STATE: HfId = HfId::new();
-static HF_FROM_CALLER: HfId = HfId::new();
-static HF_RETRANS: HfId = HfId::new();
-static HF_INVITE_IN: HfId = HfId::new();
-static HF_ANSWER_IN: HfId = HfId::new();
-static HF_ACK_IN: HfId = HfId::new();
-static HF_BYE_IN: HfId = HfId::new();
-static HF_SETUP_TIME: HfId = HfId::new();
-static HF_DURATION: HfId = HfId::new();
-static HF_MESSAGE_BODY: HfId = HfId::new();
-static HF_MEDIA_SETUP: HfId = HfId::new();
-static HF_STREAM: HfId = HfId::new();
-static HF_DIRECTION: HfId = HfId::new();
-static HF_SSRC: HfId = HfId::new();
-static HF_PT: HfId = HfId::new();
-static HF_ENCODING: HfId = HfId::new();
-static HF_EXT_PROFILE: HfId = HfId::new();
-static HF_EXT_KIND: HfId = HfId::new();
-static HF_EXT_LEN: HfId = HfId::new();
-static HF_EXT_DATA: HfId = HfId::new();
-static HF_APPLE_EXT_DATA: HfId = HfId::new();
 
 static EXT_PROFILES: [(u32, &CStr); 3] = [
     (rtp::EXT_PROFILE_APPLE as u32, c"Apple FaceTime"),
@@ -70,73 +44,61 @@ static EXT_PROFILES: [(u32, &CStr); 3] = [
     (rtp::EXT_PROFILE_TWO_BYTE as u32, c"RFC 8285 two-byte elements"),
 ];
 
-static FIELDS: [Field; 27] = [
-    Field::new(&HF_CLASS, c"Class", c"facetime.class", FieldType::String)
-        .blurb(c"What the packet is, from its first bytes: sip, stun, snatmap, rtp, rtcp or unknown"),
-    Field::new(&HF_CALL, c"Call", c"facetime.call", FieldType::U32).blurb(c"Call number in this capture (from 1), one per SIP Call-ID"),
-    Field::new(&HF_CALL_ID, c"Call-ID", c"facetime.call_id", FieldType::String).blurb(c"The SIP Call-ID of the call"),
-    Field::new(&HF_CALLER, c"Caller", c"facetime.caller", FieldType::String).blurb(c"From URI of the call's INVITE"),
-    Field::new(&HF_CALLEE, c"Callee", c"facetime.callee", FieldType::String).blurb(c"To URI of the call's INVITE"),
-    Field::new(&HF_ROLE, c"Role", c"facetime.role", FieldType::String).blurb(c"What this SIP message is to its call"),
-    Field::new(&HF_STATE, c"Call state", c"facetime.state", FieldType::String).blurb(c"The call's state after this message"),
-    Field::new(&HF_FROM_CALLER, c"Sent by the caller", c"facetime.from_caller", FieldType::Bool)
-        .blurb(c"The message (or media) was sent by the party that sent the INVITE"),
-    Field::new(&HF_RETRANS, c"Retransmission", c"facetime.retransmission", FieldType::Bool)
-        .blurb(c"The same SIP transaction message was already seen in this call"),
-    Field::new(&HF_INVITE_IN, c"INVITE in", c"facetime.invite_in", FieldType::FrameNum(FrameLink::Request))
-        .blurb(c"The frame holding the call's INVITE"),
-    Field::new(&HF_ANSWER_IN, c"Final response in", c"facetime.answer_in", FieldType::FrameNum(FrameLink::Response))
-        .blurb(c"The frame holding the final response to the call's INVITE"),
-    Field::new(&HF_ACK_IN, c"ACK in", c"facetime.ack_in", FieldType::FrameNum(FrameLink::Ack)).blurb(c"The frame holding the ACK of the call's INVITE"),
-    Field::new(&HF_BYE_IN, c"BYE in", c"facetime.bye_in", FieldType::FrameNum(FrameLink::None)).blurb(c"The frame holding the BYE that ended the call"),
-    Field::new(&HF_SETUP_TIME, c"Setup time", c"facetime.setup_time", FieldType::RelTime).blurb(c"From the call's INVITE to its ACK"),
-    Field::new(&HF_DURATION, c"Call duration", c"facetime.duration", FieldType::RelTime).blurb(c"From the call's INVITE to its BYE"),
-    Field::new(&HF_MESSAGE_BODY, c"MESSAGE body", c"facetime.message_body", FieldType::String)
-        .blurb(c"The text body of a SIP MESSAGE sent during the call"),
-    Field::new(&HF_MEDIA_SETUP, c"RTP set up for", c"facetime.media_setup", FieldType::String)
-        .blurb(c"Media endpoint (address:port) this message's SDP set RTP up on, with its payload types"),
-    Field::new(&HF_STREAM, c"Stream", c"facetime.stream", FieldType::U32).blurb(c"RTP/RTCP stream number in this capture (from 1)"),
-    Field::new(&HF_DIRECTION, c"Direction", c"facetime.direction", FieldType::String)
-        .blurb(c"Media direction relative to the call: caller to callee, or callee to caller"),
-    Field::new(&HF_SSRC, c"SSRC", c"facetime.ssrc", FieldType::U32).hex(),
-    Field::new(&HF_PT, c"Payload type", c"facetime.rtp.payload_type", FieldType::U8),
-    Field::new(&HF_ENCODING, c"Encoding", c"facetime.rtp.encoding", FieldType::String)
-        .blurb(c"The payload type's encoding as the call's SDP named it (rtpmap or static table)"),
-    Field::new(&HF_EXT_PROFILE, c"Header extension profile", c"facetime.rtp.ext.profile", FieldType::U16)
-        .hex()
-        .vals(&EXT_PROFILES)
-        .blurb(c"RTP header extension 'defined by profile' field; 0x4400 is Apple's"),
-    Field::new(&HF_EXT_KIND, c"Header extension kind", c"facetime.rtp.ext.kind", FieldType::String),
-    Field::new(&HF_EXT_LEN, c"Header extension length", c"facetime.rtp.ext.length", FieldType::U16)
-        .blurb(c"Extension data length in 32-bit words"),
-    Field::new(&HF_EXT_DATA, c"Header extension data", c"facetime.rtp.ext.data", FieldType::Bytes),
-    Field::new(&HF_APPLE_EXT_DATA, c"Apple extension data", c"facetime.apple_ext.data", FieldType::Bytes)
-        .blurb(c"The bytes of Apple's 0x4400 header extension, undecoded (layout not public)"),
-];
+fields! {
+    FIELDS;
+    HF_CLASS: str = c"Class", c"facetime.class",
+        blurb(c"What the packet is, from its first bytes: sip, stun, snatmap, rtp, rtcp or unknown");
+    HF_CALL: u32 = c"Call", c"facetime.call", blurb(c"Call number in this capture (from 1), one per SIP Call-ID");
+    HF_CALL_ID: str = c"Call-ID", c"facetime.call_id", blurb(c"The SIP Call-ID of the call");
+    HF_CALLER: str = c"Caller", c"facetime.caller", blurb(c"From URI of the call's INVITE");
+    HF_CALLEE: str = c"Callee", c"facetime.callee", blurb(c"To URI of the call's INVITE");
+    HF_ROLE: str = c"Role", c"facetime.role", blurb(c"What this SIP message is to its call");
+    HF_STATE: str = c"Call state", c"facetime.state", blurb(c"The call's state after this message");
+    HF_FROM_CALLER: bool = c"Sent by the caller", c"facetime.from_caller",
+        blurb(c"The message (or media) was sent by the party that sent the INVITE");
+    HF_RETRANS: bool = c"Retransmission", c"facetime.retransmission",
+        blurb(c"The same SIP transaction message was already seen in this call");
+    HF_INVITE_IN: FrameNum = c"INVITE in", c"facetime.invite_in", link(FrameLink::Request),
+        blurb(c"The frame holding the call's INVITE");
+    HF_ANSWER_IN: FrameNum = c"Final response in", c"facetime.answer_in", link(FrameLink::Response),
+        blurb(c"The frame holding the final response to the call's INVITE");
+    HF_ACK_IN: FrameNum = c"ACK in", c"facetime.ack_in", link(FrameLink::Ack),
+        blurb(c"The frame holding the ACK of the call's INVITE");
+    HF_BYE_IN: FrameNum = c"BYE in", c"facetime.bye_in", blurb(c"The frame holding the BYE that ended the call");
+    HF_SETUP_TIME: RelTime = c"Setup time", c"facetime.setup_time", blurb(c"From the call's INVITE to its ACK");
+    HF_DURATION: RelTime = c"Call duration", c"facetime.duration", blurb(c"From the call's INVITE to its BYE");
+    HF_MESSAGE_BODY: str = c"MESSAGE body", c"facetime.message_body",
+        blurb(c"The text body of a SIP MESSAGE sent during the call");
+    HF_MEDIA_SETUP: str = c"RTP set up for", c"facetime.media_setup",
+        blurb(c"Media endpoint (address:port) this message's SDP set RTP up on, with its payload types");
+    HF_STREAM: u32 = c"Stream", c"facetime.stream", blurb(c"RTP/RTCP stream number in this capture (from 1)");
+    HF_DIRECTION: str = c"Direction", c"facetime.direction",
+        blurb(c"Media direction relative to the call: caller to callee, or callee to caller");
+    HF_SSRC: u32 = c"SSRC", c"facetime.ssrc", hex;
+    HF_PT: u8 = c"Payload type", c"facetime.rtp.payload_type";
+    HF_ENCODING: str = c"Encoding", c"facetime.rtp.encoding",
+        blurb(c"The payload type's encoding as the call's SDP named it (rtpmap or static table)");
+    HF_EXT_PROFILE: u16 = c"Header extension profile", c"facetime.rtp.ext.profile", hex, vals(&EXT_PROFILES),
+        blurb(c"RTP header extension 'defined by profile' field; 0x4400 is Apple's");
+    HF_EXT_KIND: str = c"Header extension kind", c"facetime.rtp.ext.kind";
+    HF_EXT_LEN: u16 = c"Header extension length", c"facetime.rtp.ext.length", blurb(c"Extension data length in 32-bit words");
+    HF_EXT_DATA: [u8] = c"Header extension data", c"facetime.rtp.ext.data";
+    HF_APPLE_EXT_DATA: [u8] = c"Apple extension data", c"facetime.apple_ext.data",
+        blurb(c"The bytes of Apple's 0x4400 header extension, undecoded (layout not public)");
+}
 
-static ETT: EttId = EttId::new();
-static ETT_CALL: EttId = EttId::new();
-static ETT_MEDIA: EttId = EttId::new();
-static ETT_EXT: EttId = EttId::new();
-static ETTS: [&EttId; 4] = [&ETT, &ETT_CALL, &ETT_MEDIA, &ETT_EXT];
+subtrees! { ETTS; ETT, ETT_CALL, ETT_MEDIA, ETT_EXT }
 
-static EI_UNKNOWN: ExpertId = ExpertId::new();
-static EI_IN_CLEAR: ExpertId = ExpertId::new();
-static EI_RETRANS: ExpertId = ExpertId::new();
-static EI_CALL_ENDED: ExpertId = ExpertId::new();
-static EI_NOT_DISSECTED: ExpertId = ExpertId::new();
-static EI_STATE_CAP: ExpertId = ExpertId::new();
-static EI_APPLE_EXT: ExpertId = ExpertId::new();
-
-static EXPERTS: [Expert; 7] = [
-    Expert::new(&EI_UNKNOWN, c"facetime.unknown", Group::Undecoded, Severity::Warn, c"Payload of no known class on the FaceTime port"),
-    Expert::new(&EI_IN_CLEAR, c"facetime.media_in_clear", Group::Security, Severity::Note, c"Media in clear: RTP, not SRTP"),
-    Expert::new(&EI_RETRANS, c"facetime.sip_retransmission", Group::Sequence, Severity::Note, c"SIP retransmission"),
-    Expert::new(&EI_CALL_ENDED, c"facetime.call_ended", Group::Sequence, Severity::Chat, c"BYE ends the call"),
-    Expert::new(&EI_NOT_DISSECTED, c"facetime.not_dissected", Group::Undecoded, Severity::Warn, c"The protocol's own dissector did not take the packet"),
-    Expert::new(&EI_STATE_CAP, c"facetime.state_cap", Group::Protocol, Severity::Warn, c"Call tracking limit reached; later calls, streams or frames are not tracked"),
-    Expert::new(&EI_APPLE_EXT, c"facetime.apple_ext.undecoded", Group::Undecoded, Severity::Chat, c"Apple header extension 0x4400: layout not public, shown as data"),
-];
+experts! {
+    EXPERTS;
+    EI_UNKNOWN = c"facetime.unknown", Undecoded, Warn, c"Payload of no known class on the FaceTime port";
+    EI_IN_CLEAR = c"facetime.media_in_clear", Security, Note, c"Media in clear: RTP, not SRTP";
+    EI_RETRANS = c"facetime.sip_retransmission", Sequence, Note, c"SIP retransmission";
+    EI_CALL_ENDED = c"facetime.call_ended", Sequence, Chat, c"BYE ends the call";
+    EI_NOT_DISSECTED = c"facetime.not_dissected", Undecoded, Warn, c"The protocol's own dissector did not take the packet";
+    EI_STATE_CAP = c"facetime.state_cap", Protocol, Warn, c"Call tracking limit reached; later calls, streams or frames are not tracked";
+    EI_APPLE_EXT = c"facetime.apple_ext.undecoded", Undecoded, Chat, c"Apple header extension 0x4400: layout not public, shown as data";
+}
 
 /// Apple's FaceTime UDP range (protocol notes §3), the default of `facetime.udp.port`.
 pub const DEFAULT_PORTS: &CStr = c"16393-16472";
@@ -151,10 +113,10 @@ static RTCP: Handle = Handle::new();
 static DATA: Handle = Handle::new();
 
 pub fn register() {
-    PROTO.register(&FIELDS, &ETTS, &EXPERTS);
+    PROTO.register(FIELDS, ETTS, EXPERTS);
     HANDLE.register::<Demux>(c"facetime");
     EXT_HANDLE.register::<AppleExt>(c"facetime.rtp_ext");
-    crate::epan::ft_stats::register();
+    stats::register();
 }
 
 pub fn handoff() {
@@ -168,7 +130,7 @@ pub fn handoff() {
     HANDLE.add_for_decode_as(c"udp.port");
     EXT_HANDLE.add_uint(c"rtp.hdr_ext", rtp::EXT_PROFILE_APPLE as u32);
     add_heuristic::<Heur>(c"udp", c"FaceTime over UDP (SIP and media on one port)", c"facetime_udp", true);
-    crate::epan::ft_stats::handoff();
+    stats::handoff();
 }
 
 /// The port / conversation / Decode-As entry: every packet of the flow.
@@ -302,7 +264,7 @@ fn demux(pkt: &mut Packet<'_>, known: Option<Class>) -> usize {
         root.append_text(&format!(", {}", class.name()));
         tree.add(&HF_CLASS, Span::new(0, 0), class_name(class)).generated();
     }
-    let mut tap = pkt.facetime_tap_wanted().then(|| TapRecord::new(class_name(class)));
+    let mut tap = stats::listening().then(|| TapRecord::new(class_name(class)));
 
     let taken = match class {
         Class::Sip => sip_packet(pkt, &tree, &mut tap),
@@ -323,7 +285,7 @@ fn demux(pkt: &mut Packet<'_>, known: Option<Class>) -> usize {
         pkt.call(&DATA, Span::new(0, len));
     }
     if let Some(rec) = tap {
-        pkt.facetime_tap(rec);
+        stats::queue(pkt, rec);
     }
     len
 }
@@ -539,14 +501,6 @@ fn setup_media(pkt: &Packet<'_>, tree: &Tree<'_>, call: &Call, added: usize) {
     }
 }
 
-fn stream_dir_text(d: StreamDir) -> &'static str {
-    match d {
-        StreamDir::FromCaller => "caller to callee",
-        StreamDir::FromCallee => "callee to caller",
-        StreamDir::Unknown => "unknown",
-    }
-}
-
 fn media_record(t: &CallTracker, call: Option<u32>, label: String) -> MediaRecord {
     let call = call.and_then(|c| t.call(c)).map(|c| {
         (c.index + 1, c.caller.clone().unwrap_or_else(|| "?".into()), c.callee.clone().unwrap_or_else(|| "?".into()))
@@ -588,7 +542,7 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>
         if let (Some((s, d)), Some((call, dir))) = (eps, matched) {
             if let Some(c) = call.and_then(|c| t.call(c)) {
                 mt.add_generated(&HF_CALL, c.index + 1);
-                mt.add_generated(&HF_DIRECTION, stream_dir_text(dir));
+                mt.add_generated(&HF_DIRECTION, dir.name());
                 if !mt.is_null() {
                     if let Some((enc, rate)) = c.encoding(Some(d), h.payload_type) {
                         let text = match rate {
@@ -654,7 +608,7 @@ fn rtcp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord
             let (call, dir) = st.tracker.match_media(s, d);
             if let Some(c) = call {
                 mt.add_generated(&HF_CALL, c + 1);
-                mt.add_generated(&HF_DIRECTION, stream_dir_text(dir));
+                mt.add_generated(&HF_DIRECTION, dir.name());
             }
             if let Some(rec) = tap.as_mut() {
                 let label = format!("RTCP {}:{} → {}:{} SSRC 0x{:08X}", s.addr, s.port, d.addr, d.port, ssrc);

@@ -1,7 +1,8 @@
 //! The FaceTime tap and its statistics tree: `tshark -q -z facetime_calls,tree` (and
 //! Statistics → FaceTime Calls in the GUI).
 //!
-//! The `facetime` dissector queues one [`TapRecord`] per packet; the stats tree shows
+//! The `facetime` dissector queues one [`TapRecord`] per packet on the `facetime` tap; the
+//! stats tree shows
 //!
 //! ```text
 //! FaceTime packets by class        count per class (sip, stun, snatmap, rtp, rtcp, unknown)
@@ -16,20 +17,9 @@
 //!       RTP <src> → <dst> SSRC 0x… (<encoding>)    count = packets
 //! Streams without a call           media seen before (or without) the SIP describing it
 //! ```
-//!
-//! Self-contained: the C side (wireshark-headers/shim_ftstats.c) adapts Wireshark's callback
-//! types and ties each record's lifetime to the packet's pool.
 
-use super::packet::Packet;
-use super::sys;
-use std::ffi::{c_int, c_void, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicI32, Ordering};
-
-/// The tap's name (`-z …` listeners, Lua taps).
-pub const TAP_NAME: &std::ffi::CStr = c"facetime";
-
-static TAP: AtomicI32 = AtomicI32::new(-1);
+use crate::epan::tap::{NodeId, Nodes, StatsTree, Tap};
+use crate::epan::Packet;
 
 /// A SIP message's place in its call.
 #[derive(Debug, Clone, Default)]
@@ -80,72 +70,49 @@ impl TapRecord {
     }
 }
 
+/// The tap (`-z …` listeners, Lua taps).
+static TAP: Tap<TapRecord> = Tap::new(c"facetime");
+static TREE: StatsTree<TapRecord> = StatsTree::new(&TAP, c"facetime_calls", c"FaceTime Calls", init, tally);
+
 /// Registers the tap (protocol registration phase).
 pub fn register() {
-    // SAFETY: registration phase; the name is 'static.
-    let id = unsafe { sys::appleshark_ftstats_register_tap(TAP_NAME.as_ptr()) };
-    TAP.store(id, Ordering::Relaxed);
+    TAP.register();
 }
 
 /// Registers the stats tree (hand-off phase, before tshark parses `-z`).
 pub fn handoff() {
-    // SAFETY: strings are 'static; the callbacks are plain extern "C" fns that catch panics.
-    unsafe {
-        sys::appleshark_ftstats_register_tree(TAP_NAME.as_ptr(), c"facetime_calls".as_ptr(), c"FaceTime Calls".as_ptr(), Some(packet_cb), Some(init_cb))
-    }
+    TREE.register();
 }
 
-unsafe extern "C" fn drop_record(p: *mut c_void) {
-    // SAFETY: `p` came from Box::into_raw(Box<TapRecord>) in `queue`; freed once, here.
-    drop(Box::from_raw(p as *mut TapRecord));
+/// True when a listener wants FaceTime tap records (build them only then).
+pub fn listening() -> bool {
+    TAP.listening()
 }
 
-impl<'p> Packet<'p> {
-    /// True when a listener wants FaceTime tap records (build them only then).
-    pub fn facetime_tap_wanted(&self) -> bool {
-        let tap = TAP.load(Ordering::Relaxed);
-        // SAFETY: have_tap_listener only reads the tap registry.
-        tap >= 0 && unsafe { sys::appleshark_ftstats_listening(tap) != 0 }
-    }
-
-    /// Queues `rec` for this packet's tap listeners.
-    pub fn facetime_tap(&self, mut rec: TapRecord) {
-        let tap = TAP.load(Ordering::Relaxed);
-        if tap < 0 {
-            return;
-        }
-        rec.frame = self.frame();
-        // SAFETY: live pinfo.
-        rec.rel_ns = unsafe { sys::appleshark_ftstats_rel_ns(self.pinfo) } as i64;
-        let p = Box::into_raw(Box::new(rec));
-        // SAFETY: the record lives until the packet's pool is freed (after the taps ran),
-        // when `drop_record` frees it.
-        unsafe { sys::appleshark_ftstats_queue(tap, self.pinfo, p as *mut c_void, Some(drop_record)) }
-    }
+/// Queues `rec` for this packet's tap listeners.
+pub fn queue(pkt: &Packet<'_>, mut rec: TapRecord) {
+    rec.frame = pkt.frame();
+    rec.rel_ns = pkt.relative_time().as_nanos() as i64;
+    TAP.queue(pkt, rec);
 }
 
 const ROOT_CLASSES: &str = "FaceTime packets by class";
 const ROOT_CALLS: &str = "Calls";
 const ROOT_LOOSE: &str = "Streams without a call";
 
-struct Node(*mut c_void);
+/// The tree's nodes under the names this tree gives them (NULs dropped).
+struct Node<'a>(&'a Nodes<'a>);
 
-impl Node {
-    fn op(&self, mode: c_int, name: &str, parent: c_int, children: bool, value: c_int) -> c_int {
-        let c = CString::new(name.replace('\0', "")).unwrap_or_default();
-        // SAFETY: `self.0` is the stats tree Wireshark handed to the callback; the name is
-        // copied by the stats tree.
-        unsafe { sys::appleshark_ftstats_node(self.0, mode, c.as_ptr(), parent, children as c_int, value) }
-    }
-    fn tick(&self, name: &str, parent: c_int, children: bool) -> c_int {
-        self.op(0, name, parent, children, 1)
+impl Node<'_> {
+    fn tick(&self, name: &str, parent: NodeId, children: bool) -> NodeId {
+        self.0.tick(&name.replace('\0', ""), parent, children)
     }
     /// The node (created when missing) without changing its count.
-    fn find(&self, name: &str, parent: c_int, children: bool) -> c_int {
-        self.op(0, name, parent, children, 0)
+    fn find(&self, name: &str, parent: NodeId, children: bool) -> NodeId {
+        self.0.add(&name.replace('\0', ""), parent, children, 0)
     }
-    fn set(&self, name: &str, parent: c_int, children: bool, value: c_int) -> c_int {
-        self.op(1, name, parent, children, value)
+    fn set(&self, name: &str, parent: NodeId, children: bool, value: i32) -> NodeId {
+        self.0.set(&name.replace('\0', ""), parent, children, value)
     }
 }
 
@@ -153,25 +120,17 @@ fn secs(ns: u64) -> String {
     format!("{}.{:06}", ns / 1_000_000_000, (ns % 1_000_000_000) / 1000)
 }
 
-unsafe extern "C" fn init_cb(st: *mut c_void) {
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        let n = Node(st);
-        n.find(ROOT_CLASSES, 0, true);
-        n.find(ROOT_CALLS, 0, true);
-    }));
+fn init(st: &Nodes<'_>) {
+    let n = Node(st);
+    n.find(ROOT_CLASSES, Nodes::ROOT, true);
+    n.find(ROOT_CALLS, Nodes::ROOT, true);
 }
 
-unsafe extern "C" fn packet_cb(st: *mut c_void, record: *const c_void) {
-    // SAFETY: the only records queued on this tap are TapRecords (see `facetime_tap`), alive
-    // until the packet's pool is freed, after the taps.
-    let rec = &*(record as *const TapRecord);
-    let _ = catch_unwind(AssertUnwindSafe(|| tally(&Node(st), rec)));
-}
-
-fn tally(n: &Node, rec: &TapRecord) {
-    let classes = n.find(ROOT_CLASSES, 0, true);
+fn tally(st: &Nodes<'_>, rec: &TapRecord) {
+    let n = Node(st);
+    let classes = n.find(ROOT_CLASSES, Nodes::ROOT, true);
     n.tick(rec.class, classes, false);
-    let calls = n.find(ROOT_CALLS, 0, true);
+    let calls = n.find(ROOT_CALLS, Nodes::ROOT, true);
     if let Some(c) = &rec.call {
         let call = n.tick(&CallRecord::node_name(c.number, &c.caller, &c.callee), calls, true);
         n.set(&format!("Call-ID: {}", c.call_id), call, false, 1);
@@ -197,7 +156,7 @@ fn tally(n: &Node, rec: &TapRecord) {
                 n.tick(&m.label, streams, false);
             }
             None => {
-                let loose = n.find(ROOT_LOOSE, 0, true);
+                let loose = n.find(ROOT_LOOSE, Nodes::ROOT, true);
                 n.tick(&m.label, loose, false);
             }
         }

@@ -1,0 +1,233 @@
+//! The APNs protocol's declarations: every header field (`apns.*`, including the per-command
+//! item fields generated from the core's item tables), subtree and expert info, each written
+//! once.
+
+use crate::core::apns::items::{Command, Interface, Kind, KNOWN_COMMANDS};
+use crate::core::apns::legacy::LegacyCommand;
+use crate::core::apns::message::AnomalyKind;
+use crate::core::apns::{Dir, Framing};
+use crate::epan::*;
+use std::collections::HashMap;
+use std::ffi::{CStr, CString};
+use std::sync::OnceLock;
+
+fields! {
+    pub(super) FIELDS;
+    HF_COMMAND: u8 = c"Command", c"apns.command", hex, vals_fn(command_vals);
+    HF_LENGTH: u32 = c"Length", c"apns.length", blurb(c"Payload length declared in the message header");
+    HF_ITEM_ID: u8 = c"Item id", c"apns.item.id";
+    HF_ITEM_LENGTH: u16 = c"Item length", c"apns.item.length";
+    HF_ITEM_VALUE: [u8] = c"Item value", c"apns.item.value",
+        blurb(c"Value of an item with no known meaning, or whose length does not fit its type");
+    HF_TOKEN: [u8] = c"Push token", c"apns.token";
+    HF_TOPIC_HASH: [u8] = c"Topic hash", c"apns.topic_hash", blurb(c"SHA-1 of the topic name");
+    HF_TOPIC: str = c"Topic", c"apns.topic",
+        blurb(c"Topic name: resolved from its hash (built-in table or the apns_topics table), or sent as text");
+    HF_MESSAGE_ID: u32 = c"Message id", c"apns.message_id";
+    HF_PAYLOAD: [u8] = c"Payload", c"apns.payload";
+    HF_STATUS: u8 = c"Status", c"apns.status";
+    HF_TIMESTAMP: AbsTime = c"Timestamp", c"apns.timestamp";
+    HF_EXPIRY: AbsTime = c"Expiry", c"apns.expiry";
+    HF_NONCE: [u8] = c"Nonce", c"apns.nonce";
+    HF_NONCE_VERSION: u8 = c"Nonce version", c"apns.nonce.version";
+    HF_NONCE_TIME: AbsTime = c"Nonce time", c"apns.nonce.time";
+    HF_NONCE_RANDOM: [u8] = c"Nonce random", c"apns.nonce.random";
+    HF_SIG_SCHEME: u16 = c"Signature scheme", c"apns.signature.scheme", hex;
+    HF_OS_VERSION: str = c"OS version", c"apns.os_version";
+    HF_OS_BUILD: str = c"OS build", c"apns.os_build";
+    HF_HARDWARE: str = c"Hardware model", c"apns.hardware";
+    HF_CARRIER: str = c"Carrier", c"apns.carrier", blurb(c"\"WiFi\" or the mobile network's MCC+MNC");
+    HF_INTERFACE: u8 = c"Interface", c"apns.interface", vals(Interface::VALS);
+    HF_KEEPALIVE_INTERVAL: u32 = c"Keep-alive interval (min)", c"apns.keepalive_interval";
+    HF_ACK_IN: FrameNum = c"Answered in", c"apns.ack_in", link(FrameLink::Response),
+        blurb(c"The frame holding the acknowledgement or response to this message");
+    HF_ACK_TO: FrameNum = c"Answer to", c"apns.ack_to", link(FrameLink::Request),
+        blurb(c"The frame holding the message this acknowledges or answers");
+    HF_ACK_TIME: RelTime = c"Answer time", c"apns.ack_time",
+        blurb(c"Time between the message and its acknowledgement or response");
+    HF_DIRECTION: u8 = c"Direction", c"apns.direction", vals(Dir::VALS);
+    HF_FRAMING: u8 = c"Framing", c"apns.framing", vals(Framing::VALS);
+    HF_ALPN: str = c"ALPN", c"apns.alpn";
+    HF_PACKED: [u8] = c"Packed data", c"apns.packed_data",
+        blurb(c"apns-pack-v1 data (the packed encoding is not publicly documented; not decoded)");
+    // Legacy (iOS 4) framing.
+    HF_LEGACY_RESERVED: u32 = c"Reserved", c"apns.legacy.reserved", hex;
+    HF_LEGACY_TOKEN_LEN: u8 = c"Token length", c"apns.legacy.token_length";
+    HF_LEGACY_HELLO: [u8] = c"Hello data", c"apns.legacy.hello_data";
+    HF_LEGACY_COUNT: u32 = c"Id count", c"apns.legacy.count";
+    HF_LEGACY_ITEM_SIZE: u32 = c"Id size", c"apns.legacy.item_size";
+    HF_LEGACY_TOPIC_LEN: u32 = c"Topic length", c"apns.legacy.topic_length";
+    HF_LEGACY_PAYLOAD_LEN: u32 = c"Payload length", c"apns.legacy.payload_length";
+    HF_LEGACY_CONFIRMATION: [u8] = c"Confirmation bytes", c"apns.legacy.confirmation";
+    HF_LEGACY_KA_TEXT: str = c"Keep-alive text", c"apns.legacy.keepalive_text";
+    // Binary property lists.
+    HF_PLIST_KEY: str = c"Key", c"apns.plist.key";
+    HF_PLIST_STRING: str = c"String", c"apns.plist.string";
+    HF_PLIST_INTEGER: i64 = c"Integer", c"apns.plist.integer";
+    HF_PLIST_REAL: f64 = c"Real", c"apns.plist.real";
+    HF_PLIST_BOOL: bool = c"Boolean", c"apns.plist.bool";
+    HF_PLIST_DATE: AbsTime = c"Date", c"apns.plist.date";
+    HF_PLIST_DATA: [u8] = c"Data", c"apns.plist.data";
+    HF_PLIST_UID: u64 = c"UID", c"apns.plist.uid";
+    // iMessage envelope (com.apple.madrid).
+    HF_IM_COMMAND: u32 = c"iMessage command", c"apns.imessage.command", vals(&IM_COMMANDS);
+    HF_IM_SENDER: str = c"iMessage sender", c"apns.imessage.sender";
+    HF_IM_TARGET: str = c"iMessage target", c"apns.imessage.target";
+    HF_IM_UUID: str = c"iMessage UUID", c"apns.imessage.uuid";
+    HF_IM_ID: i64 = c"iMessage id", c"apns.imessage.id";
+    HF_IM_UA: str = c"iMessage user agent", c"apns.imessage.user_agent";
+    HF_IM_ENCRYPTION: str = c"iMessage encryption", c"apns.imessage.encryption";
+    HF_IM_VERSION: i64 = c"iMessage version", c"apns.imessage.version";
+    // Session view (generated).
+    HF_S_TOKEN: [u8] = c"Device token", c"apns.session.token",
+        blurb(c"The device's push token, as learned earlier in this connection");
+    HF_S_OS_VERSION: str = c"Device OS version", c"apns.session.os_version";
+    HF_S_OS_BUILD: str = c"Device OS build", c"apns.session.os_build";
+    HF_S_HARDWARE: str = c"Device model", c"apns.session.hardware";
+    HF_S_CARRIER: str = c"Device carrier", c"apns.session.carrier";
+    HF_S_SNI: str = c"Courier server name", c"apns.session.sni";
+}
+
+pub(super) static IM_COMMANDS: [(u32, &CStr); 2] = [(100, c"Message"), (255, c"Server response")];
+
+/// Every command byte with a name: the iOS 4 commands 0x00–0x06 and the iOS 5+ ones (built
+/// from the core's names at registration).
+fn command_vals() -> &'static [(u32, &'static CStr)] {
+    let mut v: Vec<(u32, &'static CStr)> =
+        LegacyCommand::VALS.iter().map(|&(code, name)| (code, leak(&format!("{} (iOS 4)", name.to_string_lossy())))).collect();
+    v.extend_from_slice(Command::VALS);
+    Box::leak(v.into_boxed_slice())
+}
+
+fn leak(s: &str) -> &'static CStr {
+    Box::leak(CString::new(s).unwrap_or_default().into_boxed_c_str())
+}
+
+/// The field of an item that has no common field (`apns.connect.state` …), by its kind.
+#[derive(Clone, Copy)]
+pub(super) enum ItemHf {
+    U8(&'static Hf<u8>),
+    U16(&'static Hf<u16>),
+    U32(&'static Hf<u32>),
+    U64(&'static Hf<u64>),
+    Time(&'static Hf<AbsTime>),
+    Text(&'static Hf<str>),
+    Bytes(&'static Hf<[u8]>),
+}
+
+/// The per-command item fields, built from the core's item tables at registration:
+/// (command, item id) → field.
+static ITEM_FIELDS: OnceLock<HashMap<(u8, u8), ItemHf>> = OnceLock::new();
+
+pub(super) fn item_field(cmd: Command, id: u8) -> Option<ItemHf> {
+    ITEM_FIELDS.get()?.get(&(cmd.code(), id)).copied()
+}
+
+fn command_key(c: Command) -> &'static str {
+    match c {
+        Command::Connect => "connect",
+        Command::ConnectResponse => "connect_response",
+        Command::FilterTopics => "filter",
+        Command::Message => "message",
+        Command::MessageAck => "ack",
+        Command::KeepAlive => "keepalive",
+        Command::KeepAliveAck => "keepalive_ack",
+        Command::NoStorage => "no_storage",
+        Command::Flush => "flush",
+        Command::FlushResponse => "flush_response",
+        Command::ScopedTokenRequest => "scoped_token_request",
+        Command::ScopedTokenResponse => "scoped_token_response",
+        Command::SetActiveState => "set_active_state",
+        Command::Unknown(_) => "unknown",
+    }
+}
+
+/// A field of kind `K` that lives for the rest of the process.
+fn leak_hf<K: ?Sized>() -> &'static Hf<K> {
+    Box::leak(Box::new(Hf::new()))
+}
+
+/// A new field for an item of this kind (`None`: the item has a common field).
+fn item_hf(k: Kind) -> Option<ItemHf> {
+    Some(match k {
+        Kind::U8 => ItemHf::U8(leak_hf()),
+        Kind::U16 => ItemHf::U16(leak_hf()),
+        Kind::U32 => ItemHf::U32(leak_hf()),
+        Kind::U64 | Kind::UInt => ItemHf::U64(leak_hf()),
+        Kind::TimeMs | Kind::TimeNs | Kind::UnixSecs => ItemHf::Time(leak_hf()),
+        Kind::Text | Kind::MaybeText => ItemHf::Text(leak_hf()),
+        Kind::TopicHashOrText => return None,
+        _ => ItemHf::Bytes(leak_hf()),
+    })
+}
+
+/// Every field of the protocol in registration order: the declared ones, then the item
+/// fields.
+pub(super) fn all_fields() -> &'static [Field] {
+    let mut fields: Vec<Field> = FIELDS.to_vec();
+    fields.extend(item_fields());
+    Box::leak(fields.into_boxed_slice())
+}
+
+fn item_fields() -> Vec<Field> {
+    let mut map = HashMap::new();
+    let mut by_abbrev: HashMap<String, ItemHf> = HashMap::new();
+    let mut out = Vec::new();
+    for c in KNOWN_COMMANDS {
+        for def in c.items() {
+            if def.field.is_some() {
+                continue;
+            }
+            if matches!(def.kind, Kind::TopicHashOrText) {
+                continue;
+            }
+            let abbrev = format!("apns.{}.{}", command_key(c), def.key);
+            let hf = match by_abbrev.get(&abbrev) {
+                Some(hf) => *hf,
+                None => {
+                    let Some(hf) = item_hf(def.kind) else { continue };
+                    let (name, abbrev_c) = (leak(def.label), leak(&abbrev));
+                    let f = match hf {
+                        ItemHf::U8(h) => Field::new(h, name, abbrev_c),
+                        ItemHf::U16(h) => Field::new(h, name, abbrev_c),
+                        ItemHf::U32(h) => Field::new(h, name, abbrev_c),
+                        ItemHf::U64(h) => Field::new(h, name, abbrev_c),
+                        ItemHf::Time(h) => Field::new(h, name, abbrev_c),
+                        ItemHf::Text(h) => Field::new(h, name, abbrev_c),
+                        ItemHf::Bytes(h) => Field::new(h, name, abbrev_c),
+                    };
+                    let integer = matches!(hf, ItemHf::U8(_) | ItemHf::U16(_) | ItemHf::U32(_) | ItemHf::U64(_));
+                    let f = if integer && matches!(def.key, "flags" | "capabilities") { f.hex() } else { f };
+                    out.push(f.blurb(leak(&format!("{} item {}: {}", c.name(), def.id, def.label))));
+                    by_abbrev.insert(abbrev, hf);
+                    hf
+                }
+            };
+            map.insert((c.code(), def.id), hf);
+        }
+    }
+    let _ = ITEM_FIELDS.set(map);
+    out
+}
+
+subtrees! { pub(super) ETTS; ETT, ETT_ITEM, ETT_NONCE, ETT_PLIST, ETT_SESSION, ETT_LEGACY }
+
+experts! {
+    pub(super) EXPERTS, fn anomaly_expert(AnomalyKind);
+    EI_UNKNOWN_COMMAND [AnomalyKind::UnknownCommand(_)] = c"apns.unknown_command", Undecoded, Note, c"Unknown command";
+    EI_UNKNOWN_ITEM [AnomalyKind::UnknownItem { .. }] = c"apns.unknown_item", Undecoded, Note, c"Unknown item id for this command";
+    EI_TRUNCATED [AnomalyKind::Truncated { .. }] = c"apns.truncated", Malformed, Error, c"Message truncated: fewer bytes than its length says";
+    EI_ITEM_OVERRUN [AnomalyKind::ItemOverrun { .. }] = c"apns.item_overrun", Malformed, Error, c"Item runs past the end of its message";
+    EI_TRAILING [AnomalyKind::TrailingBytes { .. }] = c"apns.trailing_bytes", Malformed, Warn, c"Trailing bytes too short for an item";
+    EI_BAD_LENGTH [AnomalyKind::ItemBadLength { .. }] = c"apns.item_bad_length", Malformed, Warn, c"Item value has an unexpected length";
+    EI_NOT_UTF8 [AnomalyKind::ItemNotUtf8 { .. }] = c"apns.item_not_utf8", Malformed, Warn, c"Text item is not valid UTF-8";
+    EI_TOO_MANY_ITEMS [AnomalyKind::TooManyItems { .. }] = c"apns.too_many_items", Malformed, Warn, c"Too many items; the rest are not shown";
+    EI_TOO_LARGE = c"apns.too_large", Malformed, Error, c"Message length exceeds the maximum message size preference; not reassembled";
+    EI_UNFRAMEABLE = c"apns.unframeable", Malformed, Error, c"Command with no known layout: the stream cannot be framed further";
+    EI_LEGACY = c"apns.legacy_anomaly", Protocol, Warn, c"Unusual iOS 4 message";
+    EI_PLIST_ERROR = c"apns.plist.error", Malformed, Warn, c"Binary property list cannot be decoded";
+    EI_PLIST_ANOMALY = c"apns.plist.anomaly", Malformed, Warn, c"Binary property list anomaly";
+    EI_PACKED = c"apns.packed", Undecoded, Note, c"apns-pack-v1: packed encoding, not decoded";
+    EI_STATE_CAP = c"apns.state_cap", Protocol, Warn, c"Too much state for this connection; later messages are not linked";
+    EI_NO_HEADER = c"apns.short", Malformed, Error, c"Too short for a message header";
+}

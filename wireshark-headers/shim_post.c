@@ -1,0 +1,23 @@
+/*
+ * appleshark C shim, post-dissectors (see shim_post.h).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <ws_version.h>
+#include <glib.h>
+#include <epan/packet.h>
+#include <wiretap/wtap.h>
+#include "shim_post.h"
+
+int appleshark_pinfo_encap(const packet_info *pinfo)
+{
+    if (!pinfo || !pinfo->rec || pinfo->rec->rec_type != REC_TYPE_PACKET)
+        return -2;
+    return pinfo->rec->rec_header.packet_header.pkt_encap;
+}
+
+void appleshark_register_postdissector(dissector_t dissector, int proto)
+{
+    dissector_handle_t h = create_dissector_handle(dissector, proto);
+    register_postdissector(h);
+}
