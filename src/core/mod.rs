@@ -15,6 +15,7 @@ pub mod frame;
 pub mod mptcp;
 pub mod snatmap;
 pub mod span;
+pub mod tls_hello;
 #[cfg(test)]
 pub(crate) mod test_rng;
 #[doc(hidden)]

@@ -17,7 +17,7 @@
 //! fewer than 6 bytes, or whose first segment is lost or arrives out of order (the connection is then simply not labelled).
 
 use super::tls::{courier_sni, CourierEnv};
-use crate::core::frame::{client_hello_record_len, tls_sni};
+use crate::core::tls_hello::{client_hello_record_len, tls_sni};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -190,7 +190,7 @@ impl SniTracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::frame::tests::client_hello;
+    use crate::core::tls_hello::tests::client_hello;
 
     fn ep(s: &str) -> Endpoint {
         let a: std::net::SocketAddr = s.parse().unwrap();

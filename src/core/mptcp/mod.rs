@@ -3,7 +3,7 @@
 //!
 //! * [`options`]: walk a TCP options area, parse every kind-30 option with spans.
 //! * [`keys`]: token and IDSN from a 64-bit key (SHA-1 for v0, SHA-256 for v1).
-//! * frames and ClientHello server names: [`crate::core::frame`].
+//! * frames: [`crate::core::frame`]; ClientHello server names: [`crate::core::tls_hello`].
 //! * [`analysis`]: group subflows into connections, relative DSNs, data RTT,
 //!   reinjections, in-flight bytes, handovers and fallbacks; all state bounded.
 //!

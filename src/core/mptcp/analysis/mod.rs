@@ -1,0 +1,231 @@
+//! First-pass MPTCP connection analyser.
+//!
+//! Feed every TCP segment once, in capture order, with [`Analyser::feed`]; read the
+//! per-frame result back at any time with [`Analyser::annotation`] (Wireshark re-dissects
+//! frames in later passes). Feeding a frame number already seen (or lower than the highest
+//! seen) changes nothing and returns the stored result.
+//!
+//! Conventions:
+//! * **Hosts and directions.** Index 0 is the connection's client (the sender of the
+//!   MP_CAPABLE SYN; if the handshake is missing, the sender of the first segment seen,
+//!   or the receiver of a SYN/ACK); index 1 the server. [`Direction::Forward`] is
+//!   client→server. A DSN space is named by its sender: space 0 holds the client's DSNs,
+//!   which the server data-acks.
+//! * **Relative numbers** follow Wireshark's `mptcp.dsn`: relative = DSN − IDSN, so the
+//!   first data byte is 1 and an initial data ack is 1. Without keys, the first DSN or data
+//!   ack seen in a space stands in for IDSN + 1 ([`RelBase::FirstSeen`]).
+//! * **4-byte DSNs / data acks** are widened to 64 bits against the last value seen in
+//!   the same space (initially IDSN + 1), taking the nearest candidate.
+//! * **Data RTT** is taken on the data-ack frame: time since the first transmission of
+//!   the highest DSN range that this ack newly covers entirely.
+//!
+//! All state is bounded by [`Config`]; every time a bound drops information an
+//! [`Event::CapReached`] is recorded (once per connection and kind) for an expert note.
+//!
+//! Layout: [`model`] holds the types (configuration, input, output, per-connection state);
+//! this file the [`Analyser`] and its driver, `analyse()`, which runs one segment through
+//! the steps in order: `locate` (find or create its connection and subflow), `handshake`
+//! (MP_CAPABLE, MP_JOIN), `control` (the other options: addresses, priority, failure,
+//! resets, and DSS), `data` (the segment's place in the data sequence, reinjections, data
+//! RTT) and `handover` (data moving between subflows).
+
+mod control;
+mod data;
+mod handover;
+mod handshake;
+mod locate;
+mod model;
+
+pub use model::{
+    Annotation, CapKind, CloseReason, Config, Connection, DataRtt, Direction, Event,
+    FallbackReason, Handover, HandoverReason, IdsnCheck, Reinjection, ReinjectionKind, RelBase,
+    RttStats, Segment, Subflow, TcpFlags, Widths,
+};
+
+use super::options::parse_options;
+use model::{canon, FourTuple};
+use std::collections::HashMap;
+
+/// The first-pass analyser; see the module docs.
+#[derive(Debug, Clone, Default)]
+pub struct Analyser {
+    config: Config,
+    conns: Vec<Connection>,
+    by_tuple: HashMap<FourTuple, (usize, usize)>,
+    by_token: HashMap<u32, usize>,
+    annotations: HashMap<u32, Annotation>,
+    max_frame: Option<u32>,
+    connection_cap_hit: bool,
+    annotation_cap_hit: bool,
+    finished: bool,
+}
+
+impl Analyser {
+    /// A new analyser with the given bounds.
+    pub fn new(config: Config) -> Self {
+        Analyser {
+            config,
+            ..Default::default()
+        }
+    }
+
+    /// The stored analysis of `frame`, if it was MPTCP.
+    pub fn annotation(&self, frame: u32) -> Option<&Annotation> {
+        self.annotations.get(&frame)
+    }
+
+    /// Connection by index.
+    pub fn connection(&self, idx: usize) -> Option<&Connection> {
+        self.conns.get(idx)
+    }
+
+    /// All connections in order of appearance.
+    pub fn connections(&self) -> &[Connection] {
+        &self.conns
+    }
+
+    /// Call once the whole capture has been fed (Wireshark: on the first frame of the second
+    /// pass). Data that moved at once to another subflow, while the connection was busy, is
+    /// a handover if the old subflow was never seen again and the connection carried on for
+    /// longer than `Config::silence_ns` after the old subflow's last segment (a path that
+    /// died: the kernel moves traffic before any gap shows). The event is added to the
+    /// annotation of the frame where the data moved. Idempotent; feeding later frames is
+    /// still possible but their switches are not judged again.
+    pub fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        for conn in &mut self.conns {
+            handover::judge_switches(conn, self.config, &mut self.annotations);
+        }
+    }
+
+    /// True once [`Analyser::finish`] has run.
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// True once the connection or annotation cap dropped something outside any connection.
+    pub fn global_cap_hit(&self) -> bool {
+        self.connection_cap_hit || self.annotation_cap_hit
+    }
+
+    /// Analyse one segment (first pass, capture order). Returns the frame's annotation,
+    /// or None if the segment is not MPTCP. Frames at or below the highest frame number
+    /// already fed are not analysed again; their stored annotation is returned.
+    pub fn feed(&mut self, seg: &Segment<'_>) -> Option<&Annotation> {
+        if self.max_frame.is_some_and(|m| seg.frame <= m) {
+            return self.annotations.get(&seg.frame);
+        }
+        self.max_frame = Some(seg.frame);
+        let ann = self.analyse(seg)?;
+        if ann.connection.is_none() && ann.events.is_empty() {
+            // A segment of a connection not tracked (past the connection cap) carries
+            // nothing to show; storing it would make memory grow with every untracked
+            // connection after all.
+            return None;
+        }
+        if self.annotations.len() >= self.config.max_annotations {
+            self.annotation_cap_hit = true;
+            if let Some(c) = ann.connection.and_then(|c| self.conns.get_mut(c)) {
+                let mut ev = Vec::new();
+                c.cap(CapKind::Annotations, &mut ev);
+            }
+            return None;
+        }
+        self.annotations.insert(seg.frame, ann);
+        self.annotations.get(&seg.frame)
+    }
+
+    /// One segment through the steps, in order; None if it is not MPTCP (nor of a tracked
+    /// connection). Events are recorded in the order the steps raise them.
+    fn analyse(&mut self, seg: &Segment<'_>) -> Option<Annotation> {
+        let opts = parse_options(seg.options, self.version_hint(seg));
+        let mut ann = Annotation::default();
+        let (c, s) = self.locate(seg, &opts, &mut ann.events)?;
+        ann.connection = c;
+        ann.subflow = s;
+        let (Some(c), Some(s)) = (c, s) else {
+            return Some(ann);
+        };
+        let conn = self.conns.get_mut(c)?;
+        let here = Here::new(conn, seg, s, self.config)?;
+        ann.direction = Some(Direction::from_idx(here.d));
+        let mut events = std::mem::take(&mut ann.events);
+
+        let hs = handshake::handshake(conn, &here, &opts, &mut events)?;
+        let mut dss = control::options(conn, &here, &opts, &mut ann, &mut events);
+        if let Some(m) = data::implicit_mapping(conn, &here, hs.implicit_map) {
+            dss.mapping = Some(m);
+        }
+        let mut seg_dsn = match dss.mapping {
+            Some(m) => data::record_mapping(conn, &here, m, &mut ann)?,
+            None => None,
+        };
+        if seg.payload_len > 0 {
+            data::payload(conn, &here, &hs, &dss, &mut seg_dsn, &mut ann, &mut events)?;
+            handover::on_data(conn, &here, &ann, &mut events);
+        } else if let Some(range) = seg_dsn {
+            data::bare_data_fin(conn, &here, range, &mut ann, &mut events);
+        }
+        if let Some((rel, len)) = seg_dsn {
+            ann.rel_dsn = Some(rel);
+            ann.data_len = len;
+        }
+        ann.in_flight = conn.spaces[here.d].in_flight();
+        if let Some(sf) = conn.subflows.get_mut(s) {
+            sf.last_seen_ns = seg.time_ns;
+        }
+        conn.last_seen_ns = seg.time_ns;
+        for t in hs.new_tokens {
+            self.by_token.entry(t).or_insert(c);
+        }
+        ann.events = events;
+        Some(ann)
+    }
+
+    /// The MPTCP version of the segment's connection, if already known (options parse
+    /// by version when their length alone does not tell).
+    fn version_hint(&self, seg: &Segment<'_>) -> Option<super::Version> {
+        self.by_tuple
+            .get(&canon((seg.src, seg.sport), (seg.dst, seg.dport)))
+            .and_then(|&(c, _)| self.conns.get(c))
+            .and_then(|c| c.version)
+    }
+}
+
+/// Where one segment sits in its connection: what every step after `locate` needs.
+#[derive(Debug, Clone, Copy)]
+struct Here<'s, 'b> {
+    seg: &'s Segment<'b>,
+    cfg: Config,
+    /// The segment's subflow.
+    s: usize,
+    /// The sending host (0 client, 1 server): the DSN space of its data.
+    d: usize,
+    /// The other host: the space its data acks refer to.
+    o: usize,
+    /// The SYN and ACK flags.
+    syn: bool,
+    ack: bool,
+}
+
+impl<'s, 'b> Here<'s, 'b> {
+    fn new(conn: &Connection, seg: &'s Segment<'b>, s: usize, cfg: Config) -> Option<Self> {
+        let sf = conn.subflows.get(s)?;
+        let d = if sf.ends[0] == (seg.src, seg.sport) { 0 } else { 1 };
+        Some(Here {
+            seg,
+            cfg,
+            s,
+            d,
+            o: 1 - d,
+            syn: seg.flags.has(TcpFlags::SYN),
+            ack: seg.flags.has(TcpFlags::ACK),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

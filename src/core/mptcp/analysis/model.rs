@@ -1,0 +1,618 @@
+//! The analyser's data model: its bounds ([`Config`]), its input ([`Segment`]), its
+//! per-frame output ([`Annotation`], [`Event`]) and the per-connection state and summary
+//! ([`Connection`], [`Subflow`], the two DSN spaces), with the small arithmetic on wrapping
+//! sequence numbers that every analysis step shares.
+//!
+//! Fields marked `pub(super)` are analysis state, not summary: the steps in the sibling
+//! files read and write them, nothing outside [`super`] sees them.
+
+use crate::core::mptcp::keys::derive;
+use crate::core::mptcp::options::Version;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Bounds on the analyser's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// Connections tracked in total.
+    pub max_connections: usize,
+    /// Subflows per connection.
+    pub max_subflows: usize,
+    /// DSN ranges remembered per direction (for reinjection and RTT).
+    pub max_ranges: usize,
+    /// Data-RTT samples kept per connection.
+    pub max_rtt_samples: usize,
+    /// Announced addresses remembered per host.
+    pub max_addresses: usize,
+    /// Handovers remembered per connection.
+    pub max_handovers: usize,
+    /// Frames whose annotation is stored.
+    pub max_annotations: usize,
+    /// A subflow silent this long (ns) when another one takes over the data is a handover.
+    pub silence_ns: i128,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_connections: 4096,
+            max_subflows: 32,
+            max_ranges: 4096,
+            max_rtt_samples: 4096,
+            max_addresses: 16,
+            max_handovers: 64,
+            max_annotations: 4_000_000,
+            silence_ns: 1_000_000_000,
+        }
+    }
+}
+
+/// TCP header flags (only the bits the analyser reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpFlags(pub u8);
+
+impl TcpFlags {
+    /// FIN: the sender has no more data on this subflow.
+    pub const FIN: u8 = 0x01;
+    /// SYN: opens a subflow.
+    pub const SYN: u8 = 0x02;
+    /// RST: resets (closes) the subflow.
+    pub const RST: u8 = 0x04;
+    /// ACK: the acknowledgement number is valid.
+    pub const ACK: u8 = 0x10;
+    pub(super) fn has(self, b: u8) -> bool {
+        self.0 & b != 0
+    }
+}
+
+/// One TCP segment as the analyser needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment<'a> {
+    /// Frame number (Wireshark's, 1-based, increasing in capture order).
+    pub frame: u32,
+    /// Capture time in nanoseconds (any epoch).
+    pub time_ns: i128,
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Source port.
+    pub sport: u16,
+    /// Destination port.
+    pub dport: u16,
+    /// TCP flags.
+    pub flags: TcpFlags,
+    /// TCP sequence number (absolute).
+    pub seq: u32,
+    /// TCP acknowledgement number (absolute).
+    pub ack: u32,
+    /// TCP payload length.
+    pub payload_len: u32,
+    /// The TCP options area (bytes after the fixed 20-byte header).
+    pub options: &'a [u8],
+}
+
+crate::value_enum! {
+    /// Direction of a segment within its connection.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Direction: u8 {
+        /// Client → server.
+        Forward = 0 => "client to server";
+        /// Server → client.
+        Reverse = 1 => "server to client";
+    }
+}
+
+impl Direction {
+    /// 0 for Forward, 1 for Reverse (the index of the sending host).
+    pub fn index(self) -> usize {
+        usize::from(self.code())
+    }
+    pub(super) fn from_idx(i: usize) -> Self {
+        if i == 0 {
+            Direction::Forward
+        } else {
+            Direction::Reverse
+        }
+    }
+}
+
+crate::value_enum! {
+    /// What relative DSNs / data acks are relative to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RelBase: u8 {
+        /// The key-derived IDSN.
+        Idsn = 1 => "key-derived IDSN";
+        /// The first DSN or data ack seen in that space, taken as IDSN + 1.
+        FirstSeen = 2 => "first DSN seen (no handshake)";
+    }
+}
+
+/// Result of comparing a space's first mapping with its key-derived IDSN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdsnCheck {
+    /// First mapping DSN == IDSN + 1 (low 32 bits when the DSN is 4 bytes).
+    Ok,
+    /// The first mapping's DSN is not IDSN + 1.
+    Mismatch {
+        expected: u64,
+        got: u64,
+    },
+}
+
+crate::value_enum! {
+    /// How a DSN range carried again relates to its first carrier.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ReinjectionKind: u8 {
+        /// Sent again on another subflow.
+        OtherSubflow = 1 => "reinjected on another subflow";
+        /// Same subflow, new subflow sequence numbers (data-level retransmission).
+        SameSubflow = 2 => "sent again on the same subflow (data level)";
+        /// Same subflow, same subflow sequence numbers (ordinary TCP retransmission).
+        SubflowRetransmission = 3 => "TCP retransmission on the same subflow";
+    }
+}
+
+/// A segment re-carrying DSNs already sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reinjection {
+    /// Frame that first carried (the start of) this DSN range.
+    pub frame: u32,
+    /// Subflow of that frame.
+    pub subflow: usize,
+    /// How the two carriers relate.
+    pub kind: ReinjectionKind,
+}
+
+/// Data-level round trip measured on a data-ack frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataRtt {
+    /// Time from the first transmission to this data ack, in ns.
+    pub ns: i128,
+    /// Frame that first sent the acknowledged range.
+    pub acked_frame: u32,
+}
+
+crate::value_enum! {
+    /// Why a subflow stopped being usable (name: the field value; phrase: "subflow N …").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum CloseReason: u8 {
+        /// REMOVE_ADDR named one of its addresses.
+        RemoveAddr = 1 => "REMOVE_ADDR", "removed by REMOVE_ADDR";
+        /// A TCP RST.
+        Reset = 2 => "TCP reset", "reset";
+        /// MP_FAIL.
+        MpFail = 3 => "MP_FAIL", "closed after MP_FAIL";
+        /// MP_FASTCLOSE (the whole connection).
+        FastClose = 4 => "MP_FASTCLOSE", "closed by MP_FASTCLOSE";
+    }
+}
+
+/// Why data moved to another subflow.
+///
+/// `Silence`: the previous subflow carried nothing for more than `Config::silence_ns`
+/// while the connection stayed busy (no idle gap that long on any subflow), or its data
+/// is being reinjected on the new one. A connection that idles and then resumes on
+/// another subflow is not a handover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoverReason {
+    /// The previous subflow had been closed.
+    Closed(CloseReason),
+    /// The previous subflow was silent this long.
+    Silence {
+        gap_ns: i128,
+    },
+}
+
+crate::value_enum! {
+    /// Why the connection fell back to plain TCP (name: the field value; phrase: "Fallback to
+    /// plain TCP: …").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum FallbackReason: u8 {
+        /// SYN had MP_CAPABLE, SYN/ACK did not.
+        SynAckWithoutMpCapable = 1 => "SYN/ACK without MP_CAPABLE", "the SYN/ACK did not carry MP_CAPABLE";
+        /// Payload without any DSS after MPTCP was negotiated.
+        DataWithoutDss = 2 => "data without DSS", "data arrived without any DSS option";
+        /// A DSS mapping with data-level length 0.
+        InfiniteMapping = 3 => "infinite mapping", "an infinite mapping was sent";
+    }
+}
+
+/// Which bound was hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CapKind {
+    /// [`Config::max_connections`].
+    Connections,
+    /// [`Config::max_subflows`].
+    Subflows,
+    /// [`Config::max_ranges`].
+    Ranges,
+    /// [`Config::max_rtt_samples`].
+    RttSamples,
+    /// [`Config::max_addresses`].
+    Addresses,
+    /// [`Config::max_handovers`].
+    Handovers,
+    /// [`Config::max_annotations`].
+    Annotations,
+}
+
+/// Something worth an expert note on this frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Data moved from one subflow to another after the first closed or went silent.
+    Handover {
+        from_subflow: usize,
+        to_subflow: usize,
+        reason: HandoverReason,
+    },
+    /// A subflow was closed by REMOVE_ADDR, RST, MP_FAIL or MP_FASTCLOSE.
+    SubflowClosed {
+        subflow: usize,
+        reason: CloseReason,
+    },
+    /// MP_FAIL; its DSN (which names data the MP_FAIL sender received) made relative to
+    /// the peer's space, if that space has a base.
+    MpFail {
+        rel_dsn: Option<u64>,
+    },
+    /// The connection fell back to plain TCP.
+    FallbackToTcp(FallbackReason),
+    /// A DSS mapping with data-level length 0.
+    InfiniteMapping,
+    /// MP_FASTCLOSE.
+    FastClose,
+    /// MP_TCPRST: reason code and transient (T) flag.
+    MpRst {
+        reason: u8,
+        transient: bool,
+    },
+    /// An MP_JOIN SYN whose token names no known connection (grouped on its own).
+    JoinUnknownToken {
+        token: u32,
+    },
+    /// The third ACK's keys differ from those of the SYN / SYN/ACK.
+    KeysNotEchoed,
+    /// More than one DSS option in a segment.
+    MultipleDss {
+        count: u8,
+    },
+    /// A bound of [`Config`] dropped information (once per connection and kind).
+    CapReached(CapKind),
+}
+
+/// Analysis of one frame.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Annotation {
+    /// Connection index (0-based, order of appearance); None if not tracked (cap).
+    pub connection: Option<usize>,
+    /// Subflow index within the connection (0 = first seen, normally the initial one).
+    pub subflow: Option<usize>,
+    /// Direction of the segment within its connection.
+    pub direction: Option<Direction>,
+    /// Relative DSN of this segment's first data byte (or of its DATA_FIN).
+    pub rel_dsn: Option<u64>,
+    /// Data-level length of this segment (payload plus 1 for a DATA_FIN).
+    pub data_len: u32,
+    /// Relative data ack (against the opposite direction's space).
+    pub rel_dack: Option<u64>,
+    /// What `rel_dsn` is relative to.
+    pub dsn_base: Option<RelBase>,
+    /// What `rel_dack` is relative to.
+    pub dack_base: Option<RelBase>,
+    /// Set on the frame with the first mapping of a space whose key is known.
+    pub idsn_check: Option<IdsnCheck>,
+    /// Data RTT, on a data ack that newly covers a whole range sent.
+    pub data_rtt: Option<DataRtt>,
+    /// Set when this segment carries DSNs already sent.
+    pub reinjection_of: Option<Reinjection>,
+    /// Data-level bytes sent but not yet data-acked in this segment's direction.
+    pub in_flight: Option<u64>,
+    /// Expert-worthy events of this frame, in the order they were found.
+    pub events: Vec<Event>,
+}
+
+/// Summary of one subflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subflow {
+    /// Endpoint (address, port) of the client host \[0\] and the server host \[1\].
+    pub ends: [(IpAddr, u16); 2],
+    /// Address id of each host on this subflow (0 on the initial subflow).
+    pub addr_ids: [Option<u8>; 2],
+    /// Backup flag as last set by each host (MP_JOIN or MP_PRIO).
+    pub backup: [bool; 2],
+    /// Payload bytes client→server \[0\] and server→client \[1\].
+    pub bytes: [u64; 2],
+    /// True if this subflow started with MP_JOIN.
+    pub joined: bool,
+    /// Frame that opened the subflow.
+    pub first_frame: u32,
+    /// Why the subflow stopped being usable, if it did.
+    pub closed: Option<CloseReason>,
+    pub(super) isn: [Option<u32>; 2],
+    pub(super) high_seq: [Option<u32>; 2],
+    pub(super) maps: [Vec<Mapping>; 2],
+    pub(super) last_seen_ns: i128,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Mapping {
+    pub(super) dsn: u64,
+    pub(super) ssn: u32,
+    pub(super) len: u32,
+}
+
+/// Data moving from one subflow to another (a handover candidate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Switch {
+    pub(super) frame: u32,
+    pub(super) time_ns: i128,
+    pub(super) direction: usize,
+    pub(super) from: usize,
+    pub(super) to: usize,
+}
+
+/// A recorded handover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handover {
+    /// Frame where the data moved.
+    pub frame: u32,
+    /// Direction of the data that moved.
+    pub direction: Direction,
+    /// Subflow the data left.
+    pub from_subflow: usize,
+    /// Subflow the data moved to.
+    pub to_subflow: usize,
+    /// Why this is a handover.
+    pub reason: HandoverReason,
+}
+
+/// Min / median / max of the data-RTT samples, in ns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RttStats {
+    /// Number of samples.
+    pub samples: usize,
+    /// Smallest sample.
+    pub min: i128,
+    /// Median sample.
+    pub median: i128,
+    /// Largest sample.
+    pub max: i128,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Sent {
+    pub(super) end: u64,
+    pub(super) frame: u32,
+    pub(super) subflow: usize,
+    pub(super) time_ns: i128,
+    pub(super) acked: bool,
+}
+
+/// One direction's data sequence space.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Space {
+    pub(super) idsn: Option<u64>,
+    pub(super) base: Option<(u64, RelBase)>,
+    pub(super) reference: Option<u64>,
+    pub(super) first_mapping_seen: bool,
+    pub(super) sent: BTreeMap<u64, Sent>,
+    pub(super) high_sent: Option<u64>,
+    pub(super) high_acked: Option<u64>,
+}
+
+/// Widths (bit 4 = 4-byte, bit 8 = 8-byte) seen for a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Widths(pub u8);
+
+impl Widths {
+    pub(super) fn add(&mut self, w: u8) {
+        self.0 |= w & 0x0c;
+    }
+    /// 4-byte values seen.
+    pub fn four(self) -> bool {
+        self.0 & 4 != 0
+    }
+    /// 8-byte values seen.
+    pub fn eight(self) -> bool {
+        self.0 & 8 != 0
+    }
+}
+
+/// Per-connection state and summary; fields indexed by host (0 client, 1 server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// MPTCP version, from the first MP_CAPABLE seen.
+    pub version: Option<Version>,
+    /// 64-bit key of each host.
+    pub keys: [Option<u64>; 2],
+    /// Token of each host (derived from its key).
+    pub tokens: [Option<u32>; 2],
+    /// Initial data sequence number of each host (derived from its key).
+    pub idsns: [Option<u64>; 2],
+    /// MP_CAPABLE flags byte sent by each host (SYN, SYN/ACK).
+    pub capable_flags: [Option<u8>; 2],
+    /// Either host set the A flag (checksum required).
+    pub checksum_negotiated: Option<bool>,
+    /// DSS mappings with a checksum.
+    pub mappings_with_checksum: u64,
+    /// DSS mappings without a checksum.
+    pub mappings_without_checksum: u64,
+    /// DSN widths used by each host.
+    pub dsn_widths: [Widths; 2],
+    /// Data-ack widths used by each host.
+    pub dack_widths: [Widths; 2],
+    /// Segments with payload.
+    pub data_segments: u64,
+    /// Segments with payload that carried a DSS option.
+    pub data_segments_with_dss: u64,
+    /// Largest number of DSS options seen in one segment.
+    pub max_dss_per_segment: u8,
+    /// Whether the third ACK repeated both keys as sent (None: not seen or not comparable).
+    pub third_ack_echoed_keys: Option<bool>,
+    /// Subflows in order of appearance (index 0 normally the initial one).
+    pub subflows: Vec<Subflow>,
+    /// Data-level retransmissions on another or the same subflow.
+    pub reinjections: u64,
+    /// Plain subflow-level retransmissions.
+    pub subflow_retransmissions: u64,
+    /// Handovers, in frame order once [`super::Analyser::finish`] has run.
+    pub handovers: Vec<Handover>,
+    /// Why the connection fell back to plain TCP, if it did.
+    pub fallback: Option<FallbackReason>,
+    /// Announced (ADD_ADDR) addresses per host: (address id, address).
+    pub announced: [Vec<(u8, IpAddr)>; 2],
+    /// Bounds hit by this connection, in the order they were hit.
+    pub caps_hit: Vec<CapKind>,
+    /// Frame that opened the connection.
+    pub first_frame: u32,
+    pub(super) rtt_samples: Vec<i128>,
+    pub(super) spaces: [Space; 2],
+    pub(super) syn_had_capable: bool,
+    pub(super) negotiated: bool,
+    pub(super) last_data_subflow: [Option<usize>; 2],
+    /// Data moved to another subflow while the connection was busy, with no sign yet that
+    /// the old subflow failed (checked by [`Analyser::finish`]).
+    pub(super) switches: Vec<Switch>,
+    pub(super) last_seen_ns: i128,
+    pub(super) last_data_ns: Option<i128>,
+    pub(super) busy_since: i128,
+}
+
+impl Connection {
+    /// Min, median and max of the data-RTT samples kept.
+    pub fn rtt_stats(&self) -> Option<RttStats> {
+        let mut v = self.rtt_samples.clone();
+        v.sort_unstable();
+        Some(RttStats {
+            samples: v.len(),
+            min: *v.first()?,
+            median: *v.get(v.len() / 2)?,
+            max: *v.last()?,
+        })
+    }
+
+    pub(super) fn new(frame: u32) -> Self {
+        Connection {
+            version: None,
+            keys: [None; 2],
+            tokens: [None; 2],
+            idsns: [None; 2],
+            capable_flags: [None; 2],
+            checksum_negotiated: None,
+            mappings_with_checksum: 0,
+            mappings_without_checksum: 0,
+            dsn_widths: Default::default(),
+            dack_widths: Default::default(),
+            data_segments: 0,
+            data_segments_with_dss: 0,
+            max_dss_per_segment: 0,
+            third_ack_echoed_keys: None,
+            subflows: Vec::new(),
+            reinjections: 0,
+            subflow_retransmissions: 0,
+            handovers: Vec::new(),
+            fallback: None,
+            announced: Default::default(),
+            caps_hit: Vec::new(),
+            first_frame: frame,
+            rtt_samples: Vec::new(),
+            spaces: Default::default(),
+            syn_had_capable: false,
+            negotiated: false,
+            last_data_subflow: [None; 2],
+            switches: Vec::new(),
+            last_seen_ns: 0,
+            last_data_ns: None,
+            busy_since: 0,
+        }
+    }
+
+    pub(super) fn cap(&mut self, kind: CapKind, events: &mut Vec<Event>) {
+        if !self.caps_hit.contains(&kind) {
+            self.caps_hit.push(kind);
+            events.push(Event::CapReached(kind));
+        }
+    }
+
+    pub(super) fn set_fallback(&mut self, r: FallbackReason, events: &mut Vec<Event>) {
+        if self.fallback.is_none() {
+            self.fallback = Some(r);
+            events.push(Event::FallbackToTcp(r));
+        }
+    }
+
+    /// Derive tokens / IDSNs for whatever keys are known.
+    pub(super) fn derive_keys(&mut self) {
+        let Some(v) = self.version else { return };
+        for h in 0..2 {
+            if let (Some(k), None) = (self.keys[h], self.tokens[h]) {
+                if let Some(m) = derive(v, k) {
+                    self.tokens[h] = Some(m.token);
+                    self.idsns[h] = Some(m.idsn);
+                    if self.spaces[h].base.is_none() {
+                        self.spaces[h].idsn = Some(m.idsn);
+                        self.spaces[h].base = Some((m.idsn, RelBase::Idsn));
+                        self.spaces[h].reference = Some(m.idsn.wrapping_add(1));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Widen a 4-byte value to 64 bits next to `reference`.
+pub(super) fn widen(value: u64, width: u8, reference: Option<u64>) -> u64 {
+    match (width, reference) {
+        (8, _) | (_, None) => value,
+        (_, Some(r)) => {
+            let d = (value as u32).wrapping_sub(r as u32) as i32;
+            r.wrapping_add(d as i64 as u64)
+        }
+    }
+}
+
+impl Space {
+    /// Widen, set the base on first use, and return (absolute, relative, base kind).
+    pub(super) fn observe(&mut self, value: u64, width: u8) -> (u64, u64, RelBase) {
+        let abs = widen(value, width, self.reference);
+        self.reference = Some(abs);
+        let (base, kind) = *self
+            .base
+            .get_or_insert((abs.wrapping_sub(1), RelBase::FirstSeen));
+        (abs, abs.wrapping_sub(base), kind)
+    }
+    pub(super) fn in_flight(&self) -> Option<u64> {
+        let s = self.high_sent?;
+        let a = self.high_acked.unwrap_or(1);
+        let d = s.wrapping_sub(a) as i64;
+        Some(if d > 0 { d as u64 } else { 0 })
+    }
+}
+
+/// The first entry whose key lies in `[from, to)` of the wrapping 64-bit DSN space (the
+/// interval goes through u64::MAX → 0 when `to < from`). `BTreeMap::range(from..to)` panics
+/// when `from > to`, which wrapping relative DSNs produce.
+pub(super) fn first_in<V>(map: &BTreeMap<u64, V>, from: u64, to: u64) -> Option<(&u64, &V)> {
+    if from <= to {
+        map.range(from..to).next()
+    } else {
+        map.range(from..).next().or_else(|| map.range(..to).next())
+    }
+}
+
+pub(super) fn newer(a: u64, than: u64) -> bool {
+    (a.wrapping_sub(than) as i64) > 0
+}
+
+pub(super) type Endpoint = (IpAddr, u16);
+pub(super) type FourTuple = (Endpoint, Endpoint);
+
+pub(super) fn canon(a: Endpoint, b: Endpoint) -> FourTuple {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
