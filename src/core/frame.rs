@@ -10,10 +10,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// The TLS ClientHello helpers live in [`crate::core::tls_hello`]; re-exported here so
-/// the paths callers used keep working.
-pub use crate::core::tls_hello::{client_hello_record_len, tls_sni};
-
 /// Link layers understood (Wireshark's `WTAP_ENCAP_*` mapped by the epan layer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {

@@ -435,7 +435,7 @@ pub fn mptcp_options(data: &[u8]) {
             assert!(v.payload.len() as u64 <= u64::from(v.payload_len));
         }
     }
-    let _ = crate::core::frame::tls_sni(data);
+    let _ = crate::core::tls_hello::tls_sni(data);
     // The courier ClientHello tracker over the same bytes in two segments.
     let (a, b) = ((std::net::IpAddr::from([10, 0, 0, 2]), 50000u16), (std::net::IpAddr::from([17, 57, 146, 68]), 5223u16));
     let cut = data.len() / 2;

@@ -17,7 +17,7 @@
 //! preference `apns.tls.by_address` switches that off.
 
 use crate::core::apns::courier_tls::{Courier, Observed, SniTracker};
-use crate::core::frame;
+use crate::core::{frame, tls_hello};
 use crate::core::span::Span;
 use crate::epan::filestate::FileState;
 use crate::epan::post::{register_tcp_postdissector, TcpPostDissector};
@@ -87,7 +87,7 @@ impl TcpPostDissector for Post {
         let mut cap = false;
         let found: Option<Courier> = STATE.with(pkt, |t| {
             if !visited {
-                if t.is_idle() && frame::client_hello_record_len(seg.payload).is_none() {
+                if t.is_idle() && tls_hello::client_hello_record_len(seg.payload).is_none() {
                     return None;
                 }
                 cap = t.observe(frame_no, src, dst, seg.seq, seg.payload, seg.payload_len) == Observed::CapReached;

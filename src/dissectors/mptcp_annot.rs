@@ -14,7 +14,7 @@
 use crate::core::mptcp::analysis::{
     CloseReason, FallbackReason, HandoverReason, IdsnCheck, ReinjectionKind, RelBase, Widths,
 };
-use crate::core::frame;
+use crate::core::{frame, tls_hello};
 use crate::core::mptcp::{Analyser, Annotation, Config, Connection, Direction, Event, Segment, TcpFlags, Version};
 use crate::core::span::Span;
 use crate::epan::filestate::FileState;
@@ -281,7 +281,7 @@ fn learn_service(st: &mut State, a: &Annotation, payload: &[u8]) {
         return;
     }
     *tries += 1;
-    if let Some(name) = frame::tls_sni(payload) {
+    if let Some(name) = tls_hello::tls_sni(payload) {
         st.service.insert(c, name);
         st.sni_tries.remove(&c);
     }
