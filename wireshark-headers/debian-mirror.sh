@@ -10,6 +10,17 @@
 # Prints the URI of the host's main Debian archive (the one carrying the host's
 # release suite, not the security archive). Reads one-line *.list files and
 # deb822 *.sources files, as apt does (other file names are ignored by apt).
+# debian_suite ARG: the Debian suite for a suite name or a Wireshark version (bookworm|4.0,
+# trixie|4.4, sid|unstable|4.6); sets `suite` and `want` (the Wireshark major.minor it ships).
+debian_suite() {
+    case $1 in
+        bookworm|4.0) suite=bookworm; want=4.0 ;;
+        trixie|4.4)   suite=trixie;   want=4.4 ;;
+        sid|unstable|4.6) suite=sid;  want=4.6 ;;
+        *) return 1 ;;
+    esac
+}
+
 host_mirror() {
     local codename="" files=() f
     if [ -r /etc/os-release ]; then

@@ -54,12 +54,9 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$suite_arg" ] || usage
 
-case $suite_arg in
-    bookworm|4.0) suite=bookworm; want=4.0 ;;
-    trixie|4.4)   suite=trixie;   want=4.4 ;;
-    sid|unstable|4.6) suite=sid;  want=4.6 ;;
-    *) die "unknown suite '$suite_arg' (expected bookworm, trixie, sid, 4.0, 4.4 or 4.6)" ;;
-esac
+# shellcheck source=wireshark-headers/debian-mirror.sh
+. "$(dirname "$0")/debian-mirror.sh"
+debian_suite "$suite_arg" || die "unknown suite '$suite_arg' (expected bookworm, trixie, sid, 4.0, 4.4 or 4.6)"
 
 for tool in apt-get apt-cache dpkg-deb dpkg; do
     command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found (a Debian-based host is required)"
@@ -97,8 +94,6 @@ if [ "$refresh" = 0 ] && [ -f "$stamp" ] && [ -f "$incdir/ws_version.h" ]; then
 fi
 
 # ---- find the host's Debian mirror (shared with the other scripts that download from Debian)
-# shellcheck source=wireshark-headers/debian-mirror.sh
-. "$(dirname "$0")/debian-mirror.sh"
 
 mirror=$(debian_mirror) || die "no Debian mirror"
 log "$suite: Debian mirror $mirror (from the host's apt sources)"

@@ -63,12 +63,9 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$suite_arg" ] || usage
 
-case $suite_arg in
-    bookworm|4.0) suite=bookworm; want=4.0 ;;
-    trixie|4.4)   suite=trixie;   want=4.4 ;;
-    sid|unstable|4.6) suite=sid;  want=4.6 ;;
-    *) die "unknown suite '$suite_arg' (expected trixie, sid, 4.4 or 4.6)" ;;
-esac
+# shellcheck source=wireshark-headers/debian-mirror.sh
+. "$(dirname "$0")/../../wireshark-headers/debian-mirror.sh"
+debian_suite "$suite_arg" || die "unknown suite '$suite_arg' (expected bookworm, trixie, sid, 4.0, 4.4 or 4.6)"
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap and chroot need it)"
 
@@ -113,8 +110,6 @@ if [ "$refresh" = 0 ] && [ -f "$stamp" ]; then
 fi
 
 # ---- find the host's Debian mirror (shared with the other scripts that download from Debian)
-# shellcheck source=wireshark-headers/debian-mirror.sh
-. "$(dirname "$0")/../../wireshark-headers/debian-mirror.sh"
 
 mirror=$(debian_mirror) || die "no Debian mirror"
 log "$suite: Debian mirror $mirror (from the host's apt sources)"
