@@ -35,9 +35,20 @@ fi
 # ---- inside the mount namespace: one suite
 suite=$1 base=$APPLESHARK_BASE
 case $suite in bookworm) ws=4.0 ;; trixie) ws=4.4 ;; sid) ws=4.6 ;; *) die "unknown suite $suite" ;; esac
-scratch=$(mktemp -d /tmp/appleshark-packages-$suite.XXXXXX)
+# The overlay's upper layer next to the cached chroot, not in /tmp: /tmp may itself be an
+# overlay (the bare system of tests/fresh-machine/run.sh --full is one), and overlayfs does
+# not take an overlay as its upper layer.
+mkdir -p "$cache/packages"
+scratch=$(mktemp -d "$cache/packages/run-$suite.XXXXXX")
 root=$scratch/root
-cleanup() { umount "$root" 2>/dev/null || true; rm -rf "$scratch"; }
+cleanup() {
+  umount "$root" 2>/dev/null || umount -l "$root" 2>/dev/null || true
+  # Never delete through the chroot while it is still mounted.
+  if awk -v s="$root" '$2 == s { found = 1 } END { exit !found }' /proc/self/mounts; then
+    echo "packages: $root still mounted; not deleting $scratch" >&2; return
+  fi
+  rm -rf --one-file-system "$scratch"
+}
 trap cleanup EXIT
 mkdir -p "$scratch/upper" "$scratch/work" "$root"
 mount -t overlay overlay -o "lowerdir=$base,upperdir=$scratch/upper,workdir=$scratch/work" "$root"
