@@ -6,7 +6,9 @@
 # both alike) and the medians of CPU time (user + sys) and peak RSS are compared, NEW / OLD.
 # For a refactoring that must cost nothing (issue 14): "within noise" means the ratio lies
 # inside the spread of the OLD runs themselves, which is printed next to it.
-#   --tree   also dissect with a tree (-V to /dev/null), what the GUI and -T json pay
+# Modes: "summary" = tshark -r FILE -n > /dev/null (the one-line summaries: dissection
+# without a tree, as the benchmark's tables); --tree adds -V > /dev/null (a full tree, what
+# the GUI and -T json pay).
 # Default captures: the benchmark's (target/bench, made by `benches/run.sh`), first the
 # ordinary traffic (a), then one per protocol. tshark runs as `nobody` with a private HOME
 # (root ignores personal plugins). Needs /usr/bin/time.
@@ -42,14 +44,15 @@ done
 chmod -R a+rX "$work"; chown -R 65534:65534 "$work"
 one() {  # one SIDE CAPTURE MODE -> "cpu_seconds max_rss_kb"
   local args=(-n -r "$2")
-  if [ "$3" = tree ]; then args+=(-V); else args+=(-q); fi
+  # No -q: tshark does not dissect at all when it has nothing to print, filter or tap.
+  [ "$3" = tree ] && args+=(-V)
   setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH=/usr/bin:/bin HOME="$work/$1" LANG=C.UTF-8 \
     WIRESHARK_PLUGIN_DIR=/nonexistent /usr/bin/time -f '%U %S %M' -o "$work/t" tshark "${args[@]}" >/dev/null 2>&1
   awk '{ printf "%.3f %d\n", $1 + $2, $3 }' "$work/t"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 printf '%-26s %-6s %9s %9s %8s %14s %8s\n' capture mode "old CPU" "new CPU" "new/old" "old spread" "RSS n/o"
-modes=(quiet); [ $tree = 1 ] && modes+=(tree)
+modes=(summary); [ $tree = 1 ] && modes+=(tree)
 for cap in "${caps[@]}"; do
   cp "$cap" "$work/cap.pcap"; chmod a+r "$work/cap.pcap"
   for mode in "${modes[@]}"; do
