@@ -127,6 +127,19 @@ int appleshark_st_node(stats_tree *st, int op, const char *name, int parent, int
     return stats_tree_manip_node_int(mode, st, name, parent, with_children ? TRUE : FALSE, value);
 }
 
+int appleshark_st_children(stats_tree *st, int parent, const char *name)
+{
+    stat_node *node;
+    if (st == NULL || st->parents == NULL || parent < 0 || (guint)parent >= st->parents->len)
+        return -1;
+    node = (stat_node *)g_ptr_array_index(st->parents, parent);
+    if (node == NULL || node->hash == NULL)
+        return -1;
+    if (name != NULL)
+        return g_hash_table_lookup(node->hash, name) != NULL ? 1 : 0;
+    return (int)g_hash_table_size(node->hash);
+}
+
 /* ---- statistics tables ---- */
 
 static appleshark_stat_cb stat_cb;

@@ -51,6 +51,11 @@ enum {
 int appleshark_st_node(struct _stats_tree *st, int op, const char *name, int parent,
                        int with_children, int value);
 
+/* The children of node `parent` (one created with a child table): with `name`, 1 when a child
+ * of that name exists and 0 when not; without (NULL), how many children it has. -1 for a
+ * parent that is not one. Nothing is created. */
+int appleshark_st_children(struct _stats_tree *st, int parent, const char *name);
+
 /* ---- statistics tables ---- */
 
 #define APPLESHARK_STAT_MAX_COLS 24

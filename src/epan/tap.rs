@@ -109,9 +109,21 @@ impl Nodes<'_> {
     pub fn set(&self, name: &str, parent: NodeId, children: bool, value: i32) -> NodeId {
         self.op(sys::APPLESHARK_ST_SET, name, parent, children, value)
     }
-    /// Counts one and adds `value` to the node's average/min/max.
+    /// Counts one and adds `value` to the node's average/min/max (the tree's Average, Min Val
+    /// and Max Val columns; `value` in the unit the node's name gives).
     pub fn avg(&self, name: &str, parent: NodeId, children: bool, value: i32) -> NodeId {
         self.op(sys::APPLESHARK_ST_AVG, name, parent, children, value)
+    }
+    /// True when `parent` (a node created with `children`) has a child `name`; creates nothing.
+    pub fn has_child(&self, name: &str, parent: NodeId) -> bool {
+        let c = cstring(name);
+        // SAFETY: st is live during the callback; the name is only read.
+        unsafe { sys::appleshark_st_children(self.st, parent.0, c.as_ptr()) == 1 }
+    }
+    /// How many children `parent` (a node created with `children`) has (0 for any other node).
+    pub fn child_count(&self, parent: NodeId) -> usize {
+        // SAFETY: st is live during the callback; NULL asks for the count.
+        unsafe { sys::appleshark_st_children(self.st, parent.0, std::ptr::null()) }.max(0) as usize
     }
 }
 

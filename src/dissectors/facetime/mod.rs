@@ -501,11 +501,12 @@ fn setup_media(pkt: &Packet<'_>, tree: &Tree<'_>, call: &Call, added: usize) {
     }
 }
 
-fn media_record(t: &CallTracker, call: Option<u32>, label: String) -> MediaRecord {
+fn media_record(t: &CallTracker, call: Option<u32>, kind: &'static str, (s, d): (Endpoint, Endpoint), ssrc: u32, encoding: Option<String>) -> MediaRecord {
     let call = call.and_then(|c| t.call(c)).map(|c| {
         (c.index + 1, c.caller.clone().unwrap_or_else(|| "?".into()), c.callee.clone().unwrap_or_else(|| "?".into()))
     });
-    MediaRecord { call, label }
+    let sa = |e: Endpoint| std::net::SocketAddr::new(e.addr, e.port);
+    MediaRecord { call, kind, src: sa(s), dst: sa(d), ssrc, encoding }
 }
 
 fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>) -> Option<usize> {
@@ -560,8 +561,7 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>
             if let Some(rec) = tap.as_mut() {
                 let enc = call.and_then(|c| t.call(c)).and_then(|c| c.encoding(Some(d), h.payload_type)).map(|(e, _)| e.to_string());
                 let enc = enc.unwrap_or_else(|| format!("PT {}", h.payload_type));
-                let label = format!("RTP {}:{} → {}:{} SSRC 0x{:08X} ({enc})", s.addr, s.port, d.addr, d.port, h.ssrc.value);
-                rec.media = Some(media_record(t, call, label));
+                rec.media = Some(media_record(t, call, "RTP", (s, d), h.ssrc.value, Some(enc)));
             }
         }
         if let Some(i) = stream {
@@ -611,8 +611,7 @@ fn rtcp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord
                 mt.add_generated(&HF_DIRECTION, dir.name());
             }
             if let Some(rec) = tap.as_mut() {
-                let label = format!("RTCP {}:{} → {}:{} SSRC 0x{:08X}", s.addr, s.port, d.addr, d.port, ssrc);
-                rec.media = Some(media_record(&st.tracker, call, label));
+                rec.media = Some(media_record(&st.tracker, call, "RTCP", (s, d), ssrc, None));
             }
         }
     }
