@@ -203,6 +203,20 @@ fn apple_extension_and_media_in_clear() {
     // One note per stream (its first packet): the media is RTP, not SRTP.
     let got = rows(t, &file, Some("_ws.expert.message contains \"Media in clear\""), &["frame.number"], &[]);
     assert_eq!(got.len(), ss.len());
+    // One note for the stream with Apple's extension, on its first packet with it (not one per
+    // packet): with and without a tree, one pass and two.
+    let ext_streams = ss.iter().filter(|s| s.apple_ext).count();
+    assert_eq!(ext_streams, 1);
+    let first_ext = g.rec.apple_ext_frames[0].to_string();
+    for extra in [&[][..], &["-2"][..]] {
+        let got = rows(t, &file, Some("_ws.expert.message contains \"0x4400\""), &["frame.number"], extra);
+        assert_eq!(got, vec![vec![first_ext.clone()]], "{extra:?}");
+        let mut args = vec!["-r", file.as_str(), "-n", "-q", "-z", "expert,chat"];
+        args.extend_from_slice(extra);
+        let out = t.stdout(&args);
+        let line = out.lines().find(|l| l.contains("0x4400")).unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(line.split_whitespace().next(), Some("1"), "one Chat expert for the 0x4400 extension: {line}\n{out}");
+    }
 }
 
 #[test]
