@@ -203,6 +203,20 @@ fn apple_extension_and_media_in_clear() {
     // One note per stream (its first packet): the media is RTP, not SRTP.
     let got = rows(t, &file, Some("_ws.expert.message contains \"Media in clear\""), &["frame.number"], &[]);
     assert_eq!(got.len(), ss.len());
+    // One note for the stream with Apple's extension, on its first packet with it (not one per
+    // packet): with and without a tree, one pass and two.
+    let ext_streams = ss.iter().filter(|s| s.apple_ext).count();
+    assert_eq!(ext_streams, 1);
+    let first_ext = g.rec.apple_ext_frames[0].to_string();
+    for extra in [&[][..], &["-2"][..]] {
+        let got = rows(t, &file, Some("_ws.expert.message contains \"0x4400\""), &["frame.number"], extra);
+        assert_eq!(got, vec![vec![first_ext.clone()]], "{extra:?}");
+        let mut args = vec!["-r", file.as_str(), "-n", "-q", "-z", "expert,chat"];
+        args.extend_from_slice(extra);
+        let out = t.stdout(&args);
+        let line = out.lines().find(|l| l.contains("0x4400")).unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(line.split_whitespace().next(), Some("1"), "one Chat expert for the 0x4400 extension: {line}\n{out}");
+    }
 }
 
 #[test]
@@ -352,47 +366,130 @@ fn ichat_layout_stays_stock() {
     }
 }
 
+/// `tshark -z facetime_calls,tree`'s lines as (name, count, average) (the name is everything
+/// before the first run of 2+ spaces; the average is the next column when the row has one).
+fn tree_rows(out: &str) -> Vec<(String, u64, Option<String>)> {
+    let mut rows = Vec::new();
+    let header = out.lines().find(|l| l.starts_with("Topic / Item")).expect("a stats tree");
+    let (count_at, avg_at) = (header.find("Count").unwrap(), header.find("Average").unwrap());
+    for l in out.lines().skip_while(|l| !l.starts_with("---")).skip(1) {
+        if l.starts_with("---") || l.trim().is_empty() {
+            continue;
+        }
+        // Columns are aligned on characters: every label is ASCII, so bytes are characters.
+        assert!(l.is_ascii(), "a non-ASCII label misaligns tshark's columns: {l:?}");
+        let name = l[..count_at].trim().to_string();
+        let count = l[count_at..avg_at].trim().parse().unwrap_or_else(|_| panic!("count column of {l:?}"));
+        let avg = l[avg_at..].split_whitespace().next().filter(|_| l.as_bytes()[avg_at] != b' ').map(str::to_string);
+        rows.push((name, count, avg));
+    }
+    rows
+}
+
 /// `tshark -z facetime_calls,tree`: the call, its parties, start, set-up time, duration and
-/// every stream with its packet count, all as the generator wrote them.
+/// every stream with its packet count, all as the generator wrote them; every parent counts
+/// its children, and the times are values (Average column), not text.
 #[test]
 fn call_summary_statistics() {
     let t = Tshark::get();
     let (g, p, ss) = call_flow(false);
     let file = capture(t, "ft-stats.pcap", &g);
     let out = t.stdout(&["-r", &file, "-n", "-q", "-z", "facetime_calls,tree"]);
-    // "<name>   <count>   …": the name is everything before the first run of 2+ spaces.
-    let count = |name: &str| -> Option<u64> {
-        out.lines().find_map(|l| {
-            let l = l.trim_start();
-            let rest = l.strip_prefix(name)?;
-            rest.starts_with("  ").then(|| rest.split_whitespace().next().unwrap().parse().unwrap())
-        })
+    let rows = tree_rows(&out);
+    let count = |name: &str| -> Option<u64> { rows.iter().find(|r| r.0 == name).map(|r| r.1) };
+    let avg = |name: &str, after: &str| -> Option<String> {
+        let from = rows.iter().position(|r| r.0 == after)?;
+        rows[from..].iter().find(|r| r.0 == name).and_then(|r| r.2.clone())
     };
     let secs6 = |d: Duration| format!("{}.{:06}", d.as_secs(), d.subsec_micros());
     let by_key = |k: &str| -> u32 { *g.rec.sip.iter().find(|(_, m)| *m == k).unwrap().0 };
     let (invite, ack, bye) = (by_key("INVITE"), by_key("ACK"), by_key("BYE"));
     let times = &g.rec.times;
+    let media = count_of(&g.rec, Class::Rtp) + count_of(&g.rec, Class::Rtcp);
 
-    let call = format!("Call 1: {} → {}", p.caller_uri, p.callee_uri);
-    assert_eq!(count(&call), Some(g.rec.sip.len() as u64), "{out}");
-    assert_eq!(count(&format!("Call-ID: {}", p.call_id)), Some(1), "{out}");
-    assert_eq!(count(&format!("start: frame {invite} at {} s", secs6(times[&invite]))), Some(1), "{out}");
-    assert_eq!(count(&format!("setup time: {} s", secs6(times[&ack] - times[&invite]))), Some(1), "{out}");
-    assert_eq!(count(&format!("duration: {} s", secs6(times[&bye] - times[&invite]))), Some(1), "{out}");
-    assert_eq!(count(&format!("ended by BYE in frame {bye}")), Some(1), "{out}");
-    for s in &ss {
-        let label = format!("RTP {} → {} SSRC 0x{:08X} ({})", s.src, s.dst, s.ssrc, s.encoding);
-        assert_eq!(count(&label), Some(s.sent as u64), "{label}\n{out}");
-    }
+    let all = g.rec.classes.len() as u64;
+    assert_eq!(count("FaceTime packets by class"), Some(all), "{out}");
     for (c, n) in [("sip", Class::Sip), ("stun", Class::Stun), ("snatmap", Class::Snatmap), ("rtp", Class::Rtp), ("rtcp", Class::Rtcp)] {
         assert_eq!(count(c), Some(count_of(&g.rec, n) as u64), "{c}\n{out}");
+    }
+    // The call: its SIP messages and all its media (no packet of it came before the INVITE).
+    let in_call = (g.rec.sip.len() + media) as u64;
+    assert_eq!(count("Calls"), Some(in_call), "{out}");
+    assert_eq!(count(&format!("Call 1: {} -> {}", p.caller_uri, p.callee_uri)), Some(in_call), "{out}");
+    assert_eq!(count(&format!("SIP messages (Call-ID: {})", p.call_id)), Some(g.rec.sip.len() as u64), "{out}");
+    assert_eq!(count(&format!("INVITE in frame {invite} at {} s", secs6(times[&invite]))), Some(1), "{out}");
+    assert_eq!(count(&format!("BYE in frame {bye}")), Some(1), "{out}");
+    assert_eq!(count("streams"), Some(media as u64), "{out}");
+    for s in &ss {
+        let label = format!("RTP {} -> {} SSRC 0x{:08X} ({})", s.src, s.dst, s.ssrc, s.encoding);
+        assert_eq!(count(&label), Some(s.sent as u64), "{label}\n{out}");
     }
     // RTCP: one stream per direction (the audio SSRCs send the reports).
     let rtcp_each = (count_of(&g.rec, Class::Rtcp) / 2) as u64;
     for s in &ss[..2] {
-        let label = format!("RTCP {} → {} SSRC 0x{:08X}", s.src, s.dst, s.ssrc);
+        let label = format!("RTCP {} -> {} SSRC 0x{:08X}", s.src, s.dst, s.ssrc);
         assert_eq!(count(&label), Some(rtcp_each), "{label}\n{out}");
     }
+    // Set-up time (INVITE -> ACK) and duration (INVITE -> BYE) in ms, as values of one call.
+    let ms = |d: Duration| format!("{}.00", d.as_millis());
+    for (root, d) in [("Call set-up time (ms)", times[&ack] - times[&invite]), ("Call duration (ms)", times[&bye] - times[&invite])] {
+        assert_eq!(count(root), Some(1), "{root}\n{out}");
+        assert_eq!(avg(root, root), Some(ms(d)), "{root}\n{out}");
+        assert_eq!(avg("Call 1", root), Some(ms(d)), "{root}\n{out}");
+    }
+    assert_eq!(count("Streams without a call"), None, "{out}");
+}
+
+/// Media without its SIP, over IPv6: "Streams without a call" groups the packets by flow
+/// (endpoints written `[addr]:port`) and SSRC, with a count on every row; a flow whose every
+/// packet has a new SSRC (how media encrypted whole looks) shows 16 SSRC rows and counts the
+/// rest in one row, not one row per packet.
+#[test]
+fn streams_without_a_call_by_flow_and_ssrc() {
+    let t = Tshark::get();
+    let mut p = parties();
+    p.caller = sa("[2001:db8::c633:6407]:16402");
+    p.callee = sa("[2001:db8::a00:105]:16402");
+    let mut g = Gen::new(21);
+    let mut ss = streams(&p);
+    media_burst(&mut g, &mut ss, 10, true);
+    // 40 packets callee -> caller, each with an SSRC of its own.
+    let mut one_each = Vec::new();
+    for i in 0..40u32 {
+        let mut s = ss[3].clone();
+        s.ssrc = 0x5000_0000 + i;
+        s.sent = 0;
+        g.rtp(&mut s);
+        one_each.push(s);
+    }
+    let file = capture(t, "ft-loose-v6.pcap", &g);
+    let out = t.stdout(&["-r", &file, "-n", "-q", "-z", "facetime_calls,tree"]);
+    let rows = tree_rows(&out);
+    let count = |name: &str| -> Option<u64> { rows.iter().find(|r| r.0 == name).map(|r| r.1) };
+    // The first packet of each of the four streams reads as stock (proves nothing yet).
+    let (stock, ss) = first_packets_stock(&ss);
+    let all = (g.rec.classes.len() - stock) as u64;
+    assert_eq!(count("FaceTime packets by class"), Some(all), "{out}");
+    assert_eq!(count("Streams without a call"), Some(all), "{out}");
+    assert_eq!(count("Calls"), Some(0), "{out}");
+    let rtcp_each = (count_of(&g.rec, Class::Rtcp) / 2) as u64;
+    let flow = |s: &Stream| format!("[{}]:{} -> [{}]:{}", s.src.ip(), s.src.port(), s.dst.ip(), s.dst.port());
+    // caller -> callee: two RTP streams and the audio's RTCP.
+    assert_eq!(count(&flow(&ss[0])), Some(ss[0].sent as u64 + ss[2].sent as u64 + rtcp_each), "{out}");
+    // callee -> caller: two RTP streams, the RTCP, and the 40 one-packet SSRCs.
+    assert_eq!(count(&flow(&ss[1])), Some(ss[1].sent as u64 + ss[3].sent as u64 + rtcp_each + 40), "{out}");
+    for s in &ss {
+        // No SDP: the payload type stands for the encoding.
+        assert_eq!(count(&format!("RTP SSRC 0x{:08X} (PT {})", s.ssrc, s.pt)), Some(s.sent as u64), "{out}");
+    }
+    for s in &ss[..2] {
+        assert_eq!(count(&format!("RTCP SSRC 0x{:08X}", s.ssrc)), Some(rtcp_each), "{out}");
+    }
+    // The callee's flow already has 3 rows (2 RTP, 1 RTCP): 13 of the 40 get one, 27 do not.
+    let shown = one_each.iter().filter(|s| count(&format!("RTP SSRC 0x{:08X} (PT {})", s.ssrc, s.pt)) == Some(1)).count();
+    assert_eq!(shown, 16 - 3, "{out}");
+    assert_eq!(count("other SSRCs"), Some(40 - 13), "{out}");
+    assert!(!out.contains("2001:db8::c633:6407:"), "IPv6 endpoints are bracketed:\n{out}");
 }
 
 /// Garbage on the FaceTime port: payloads whose first byte no class owns (RFC 7983: 4–127

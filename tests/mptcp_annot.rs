@@ -410,35 +410,102 @@ fn real_v1_add_addr_and_same_subflow_resend() {
     assert_eq!(ann[0][0], "192.168.136.225");
 }
 
-/// tshark -z mptcp_annot,conn: one row per connection, numbers as the fields give them.
+/// `tshark -z mptcp_annot,conn[,filter]` rows, cells split on " |" and trimmed.
+fn conn_rows(t: &Tshark, file: &str, filter: Option<&str>) -> (String, Vec<Vec<String>>) {
+    let z = match filter {
+        Some(f) => format!("mptcp_annot,conn,{f}"),
+        None => "mptcp_annot,conn".to_string(),
+    };
+    let out = t.stdout(&["-r", file, "-n", "-q", "-2", "-z", &z]);
+    let rows = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .map(|l| l.split(" |").map(|s| s.trim().to_string()).collect())
+        .collect();
+    (out, rows)
+}
+
+/// Payload bytes (client to server, server to client) of the TCP segments `filter` selects,
+/// by Wireshark's own TCP dissector; a TCP stream's client is the host that sent its SYN.
+fn tcp_bytes(t: &Tshark, file: &str, filter: &str) -> (u64, u64) {
+    let syns = t.fields(file, Some("tcp.flags.syn == 1 && tcp.flags.ack == 0"), &["tcp.stream", "ip.src", "tcp.srcport"], &[]);
+    let client: HashMap<String, String> = syns.into_iter().map(|r| (r[0].clone(), format!("{}:{}", r[1], r[2]))).collect();
+    let rows = t.fields(file, Some(&format!("({filter}) && tcp.len > 0")), &["tcp.stream", "ip.src", "tcp.srcport", "tcp.len"], &[]);
+    let mut b = (0, 0);
+    for r in rows {
+        let n: u64 = r[3].parse().unwrap();
+        if client.get(&r[0]) == Some(&format!("{}:{}", r[1], r[2])) {
+            b.0 += n;
+        } else {
+            b.1 += n;
+        }
+    }
+    b
+}
+
+/// tshark -z mptcp_annot,conn: one row per connection, one column per figure, numbers as the
+/// fields and Wireshark's TCP dissector give them.
 #[test]
 fn statistics_table_one_row_per_connection() {
     let Some(dir) = shared_captures() else { return };
     let t = Tshark::get();
     let file = t.capture("v0-stats.pcap", &std::fs::read(dir.join("mptcp-v0.pcap")).unwrap());
-    let out = t.stdout(&["-r", &file, "-n", "-q", "-z", "mptcp_annot,conn"]);
-    let rows: Vec<Vec<String>> = out
-        .lines()
-        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
-        .map(|l| l.split(" |").map(|s| s.trim().to_string()).collect())
-        .collect();
+    let (out, rows) = conn_rows(t, &file, None);
     assert_eq!(rows.len(), 1, "{out}");
     let r = &rows[0];
+    assert_eq!(r.len(), 17, "16 columns and the empty rest after the last bar: {r:?}");
     let lines = parse_out(&std::fs::read_to_string(dir.join("mptcp-v0.out")).unwrap());
     let first = &lines[0];
     assert_eq!((r[0].as_str(), r[1].as_str()), ("0", "v0"));
     assert_eq!(r[2], first.src.rsplit_once('.').map(|(a, p)| format!("{a}:{p}")).unwrap());
     assert_eq!(r[6], "2", "subflows");
     assert!(r[5].starts_with("v0, csum, DSN 4/4"), "{}", r[5]);
-    assert_eq!(r[13], "2", "handovers");
-    assert_eq!(r[14], "no");
+    // Bytes each way, all subflows: what Wireshark's TCP dissector counts on the MPTCP segments.
+    let (to_server, to_client) = tcp_bytes(t, &file, "tcp.options.mptcp.subtype");
+    assert_eq!((r[7].parse::<u64>().unwrap(), r[8].parse::<u64>().unwrap()), (to_server, to_client), "{out}");
+    assert_eq!(r[14], "2", "handovers");
+    assert_eq!(r[15], "no");
     // RTT min <= median <= max, in ms.
-    let ms: Vec<f64> = r[10..13].iter().map(|s| s.parse().unwrap()).collect();
+    let ms: Vec<f64> = r[11..14].iter().map(|s| s.parse().unwrap()).collect();
     assert!(ms[0] <= ms[1] && ms[1] <= ms[2] && ms[0] > 0.0, "{ms:?}");
     // Same numbers as the per-connection fields.
     let f = t.fields(&file, Some("frame.number == 1"), &["mptcp_annot.conn.rtt_min", "mptcp_annot.conn.rtt_samples"], &["-2"]);
     assert!((rel_ns(&f[0][0]).unwrap() as f64 / 1e6 - ms[0]).abs() < 0.0011);
-    assert_eq!(f[0][1], r[9]);
+    assert_eq!(f[0][1], r[10]);
+}
+
+/// The filter of `-z mptcp_annot,conn,<filter>` narrows the counts: one subflow's TCP stream
+/// gives that subflow's bytes and the RTT samples measured on it, and the two subflows add up
+/// to the whole; a filter passing no data segment gives 0 bytes, 0 samples and "-" for the
+/// RTTs (not 0.000).
+#[test]
+fn statistics_table_filter_narrows_the_counts() {
+    let Some(dir) = shared_captures() else { return };
+    let t = Tshark::get();
+    let file = t.capture("v0-stats-filter.pcap", &std::fs::read(dir.join("mptcp-v0.pcap")).unwrap());
+    let (_, all) = conn_rows(t, &file, None);
+    let mut samples = 0;
+    let mut bytes = (0, 0);
+    for stream in 0..2 {
+        let flt = format!("tcp.stream == {stream}");
+        let (out, rows) = conn_rows(t, &file, Some(&flt));
+        assert_eq!(rows.len(), 1, "{out}");
+        let r = &rows[0];
+        let b = tcp_bytes(t, &file, &format!("{flt} && tcp.options.mptcp.subtype"));
+        assert!(b.0 > 0 && b.1 > 0, "{b:?}");
+        assert_eq!((r[7].parse::<u64>().unwrap(), r[8].parse::<u64>().unwrap()), b, "{out}");
+        // The per-frame data RTT field, on the frames of this subflow.
+        let rtts = t.fields(&file, Some(&format!("{flt} && mptcp_annot.data_rtt")), &["frame.number"], &["-2"]);
+        assert_eq!(r[10], rtts.len().to_string(), "{out}");
+        samples += rtts.len();
+        bytes = (bytes.0 + b.0, bytes.1 + b.1);
+    }
+    assert_eq!(all[0][10], samples.to_string());
+    assert_eq!((all[0][7].parse::<u64>().unwrap(), all[0][8].parse::<u64>().unwrap()), bytes);
+    let (out, rows) = conn_rows(t, &file, Some("tcp.flags.syn == 1"));
+    let r = &rows[0];
+    assert_eq!((r[7].as_str(), r[8].as_str(), r[9].as_str(), r[10].as_str()), ("0", "0", "0", "0"), "{out}");
+    assert_eq!(&r[11..14], &["-", "-", "-"], "{out}");
 }
 
 // ---------------------------------------------------------------- generated captures

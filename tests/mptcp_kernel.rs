@@ -457,7 +457,7 @@ fn analyse(t: &Tshark, file: &str, host: &Path, clients: &[&str; 3], srv: &[&str
     for (i, r) in conns.iter().enumerate() {
         let row = &rows[&i.to_string()];
         assert_eq!(row[6], r[8], "subflows in the table");
-        assert_eq!(row[13], r[14], "handovers in the table");
+        assert_eq!(row[14], r[14], "handovers in the table");
     }
     println!("{out}");
 }

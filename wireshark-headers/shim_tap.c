@@ -127,9 +127,46 @@ int appleshark_st_node(stats_tree *st, int op, const char *name, int parent, int
     return stats_tree_manip_node_int(mode, st, name, parent, with_children ? TRUE : FALSE, value);
 }
 
+int appleshark_st_children(stats_tree *st, int parent, const char *name)
+{
+    stat_node *node;
+    if (st == NULL || st->parents == NULL || parent < 0 || (guint)parent >= st->parents->len)
+        return -1;
+    node = (stat_node *)g_ptr_array_index(st->parents, parent);
+    if (node == NULL || node->hash == NULL)
+        return -1;
+    if (name != NULL)
+        return g_hash_table_lookup(node->hash, name) != NULL ? 1 : 0;
+    return (int)g_hash_table_size(node->hash);
+}
+
 /* ---- statistics tables ---- */
 
-static appleshark_stat_cb stat_cb;
+#define MAX_TABLES 4
+
+static struct {
+    const stat_tap_table_ui *ui;
+    appleshark_stat_cb cb;
+    appleshark_stat_reset_cb reset;
+    const void *user;
+} tables[MAX_TABLES];
+static int ntables;
+
+static int table_index(const stat_tap_table_ui *ui)
+{
+    for (int i = 0; i < ntables; i++)
+        if (tables[i].ui == ui)
+            return i;
+    return -1;
+}
+
+/* Tells Rust that `table` starts empty (its accumulated state for it goes). */
+static void stat_forget(stat_tap_table *table)
+{
+    for (int i = 0; i < ntables; i++)
+        if (tables[i].reset)
+            tables[i].reset(tables[i].user, table);
+}
 
 static void stat_free_item(stat_tap_table *table, guint row, guint column,
                            stat_tap_table_item_type *field_data)
@@ -145,6 +182,7 @@ static void stat_free_item(stat_tap_table *table, guint row, guint column,
 
 static void stat_reset(stat_tap_table *table)
 {
+    stat_forget(table);
     for (guint r = 0; r < table->num_elements; r++) {
         for (guint c = 0; c < table->num_fields; c++) {
             stat_tap_table_item_type *it = stat_tap_get_field_data(table, r, c);
@@ -162,6 +200,7 @@ static void stat_init(stat_tap_table_ui *ui)
         return;
     }
     table = stat_tap_init_table(ui->title, (int)ui->nfields, 0, NULL);
+    stat_forget(table);
     stat_tap_add_table(ui, table);
 }
 
@@ -170,13 +209,17 @@ static tap_packet_status stat_packet(void *tapdata, packet_info *pinfo, epan_dis
 {
     stat_data_t *sd = (stat_data_t *)tapdata;
     stat_tap_table *table;
+    int i;
     (void)pinfo;
     (void)edt;
     (void)flags;
-    if (!sd || !data || !stat_cb || sd->stat_tap_data->tables->len == 0)
+    if (!sd || !data || !sd->stat_tap_data || !sd->stat_tap_data->tables || sd->stat_tap_data->tables->len == 0)
+        return TAP_PACKET_DONT_REDRAW;
+    i = table_index(sd->stat_tap_data);
+    if (i < 0)
         return TAP_PACKET_DONT_REDRAW;
     table = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
-    return stat_cb(table, data) ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
+    return tables[i].cb(tables[i].user, table, data) ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
 }
 
 int appleshark_stat_set_row(stat_tap_table *table, unsigned row, unsigned ncols,
@@ -218,15 +261,15 @@ int appleshark_stat_set_row(stat_tap_table *table, unsigned row, unsigned ncols,
 
 int appleshark_stat_register(const char *title, const char *tap_name, const char *cli_string,
                              unsigned ncols, const char *const *names, const int *types,
-                             const char *const *formats, appleshark_stat_cb cb)
+                             const char *const *formats, appleshark_stat_cb cb,
+                             appleshark_stat_reset_cb reset, const void *user)
 {
     stat_tap_table_ui *ui;
     stat_tap_table_item *fields;
     tap_param *params;
     int tap_id;
-    if (ncols == 0 || ncols > APPLESHARK_STAT_MAX_COLS || cb == NULL)
+    if (ncols == 0 || ncols > APPLESHARK_STAT_MAX_COLS || cb == NULL || ntables == MAX_TABLES)
         return -1;
-    stat_cb = cb;
     tap_id = register_tap(tap_name);
     fields = g_new0(stat_tap_table_item, ncols);
     for (unsigned i = 0; i < ncols; i++) {
@@ -259,6 +302,11 @@ int appleshark_stat_register(const char *title, const char *tap_name, const char
     ui->params = params;
     ui->tables = NULL;
     ui->refcount = 0;
+    tables[ntables].ui = ui;
+    tables[ntables].cb = cb;
+    tables[ntables].reset = reset;
+    tables[ntables].user = user;
+    ntables++;
     register_stat_tap_table_ui(ui);
     return tap_id;
 }

@@ -51,6 +51,11 @@ enum {
 int appleshark_st_node(struct _stats_tree *st, int op, const char *name, int parent,
                        int with_children, int value);
 
+/* The children of node `parent` (one created with a child table): with `name`, 1 when a child
+ * of that name exists and 0 when not; without (NULL), how many children it has. -1 for a
+ * parent that is not one. Nothing is created. */
+int appleshark_st_children(struct _stats_tree *st, int parent, const char *name);
+
 /* ---- statistics tables ---- */
 
 #define APPLESHARK_STAT_MAX_COLS 24
@@ -70,15 +75,22 @@ typedef struct {
     const char *string_value; /* copied by appleshark_stat_set_row */
 } appleshark_stat_cell;
 
-/* Rust's side of every table: sets the row(s) `record` (queued on the table's tap) stands
- * for, with appleshark_stat_set_row. Returns 1 when the table changed. */
-typedef int (*appleshark_stat_cb)(struct _stat_tap_table *table, const void *record);
+/* Rust's side of one table: `user` is what was given at registration; sets the row(s)
+ * `record` (queued on the table's tap) stands for in `table`, with appleshark_stat_set_row.
+ * Returns 1 when the table changed. */
+typedef int (*appleshark_stat_cb)(const void *user, struct _stat_tap_table *table, const void *record);
+
+/* Called when `table` is created or emptied (a new listener, a GUI retap): whatever Rust
+ * accumulated for it goes. */
+typedef void (*appleshark_stat_reset_cb)(const void *user, struct _stat_tap_table *table);
 
 /* Registers tap `tap_name` and a table listening on it; returns the tap id (-1 on error).
- * All strings must live forever. */
+ * The listener's filter (`-z <cli>,<filter>`, the dialog's display filter) decides which
+ * packets' records reach `cb`. All strings must live forever; so must `user`. */
 int appleshark_stat_register(const char *title, const char *tap_name, const char *cli_string,
                              unsigned ncols, const char *const *names, const int *types,
-                             const char *const *formats, appleshark_stat_cb cb);
+                             const char *const *formats, appleshark_stat_cb cb,
+                             appleshark_stat_reset_cb reset, const void *user);
 
 /* Sets row `row` of `table` to `cells` (strings copied). Returns 1 when set, 0 when refused
  * (column count differs from the table's, or an absurd row index). */

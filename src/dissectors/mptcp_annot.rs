@@ -142,10 +142,12 @@ experts! {
 static PREF_INFO: PrefBool = PrefBool::new(true);
 static PREF_SILENCE_MS: PrefUint = PrefUint::new(1000);
 
-/// `tshark -z mptcp_annot,conn` (Statistics → MPTCP connections): one row per connection,
-/// on the `mptcp_annot` tap.
-pub static STATS: StatTable = StatTable::new(c"mptcp_annot", c"MPTCP connections (appleshark)", c"mptcp_annot,conn", &STAT_COLS);
-static STAT_COLS: [Column; 15] = [
+/// `tshark -z mptcp_annot,conn[,filter]` (Statistics -> MPTCP connections): one row per
+/// connection, on the `mptcp_annot` tap. Bytes, reinjections and data RTTs count only the
+/// segments the listener's filter passes; the connection's own facts (version, endpoints,
+/// service, profile, subflows, handovers, fallback) are as the analyser knows them then.
+pub static STATS: StatTable<StatRecord, StatAcc> = StatTable::new(c"mptcp_annot", c"MPTCP connections (appleshark)", c"mptcp_annot,conn", &STAT_COLS, stat_fold);
+static STAT_COLS: [Column; 16] = [
     Column { name: c"Conn", ty: ColType::Uint, format: c"%4u" },
     Column { name: c"Ver", ty: ColType::Str, format: c"%-3s" },
     Column { name: c"Client", ty: ColType::Str, format: c"%s" },
@@ -153,15 +155,99 @@ static STAT_COLS: [Column; 15] = [
     Column { name: c"Service", ty: ColType::Str, format: c"%s" },
     Column { name: c"Profile", ty: ColType::Str, format: c"%s" },
     Column { name: c"Subflows", ty: ColType::Uint, format: c"%u" },
-    Column { name: c"Bytes per subflow (to server/to client)", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Bytes to server", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Bytes to client", ty: ColType::Uint, format: c"%u" },
     Column { name: c"Reinjections", ty: ColType::Uint, format: c"%u" },
     Column { name: c"RTT samples", ty: ColType::Uint, format: c"%u" },
-    Column { name: c"Data RTT min (ms)", ty: ColType::Float, format: c"%.3f" },
-    Column { name: c"median (ms)", ty: ColType::Float, format: c"%.3f" },
-    Column { name: c"max (ms)", ty: ColType::Float, format: c"%.3f" },
+    // Text, so that a connection without samples shows "-" (Cell::number_text sorts as numbers).
+    Column { name: c"Data RTT min (ms)", ty: ColType::Str, format: c"%s" },
+    Column { name: c"median (ms)", ty: ColType::Str, format: c"%s" },
+    Column { name: c"max (ms)", ty: ColType::Str, format: c"%s" },
     Column { name: c"Handovers", ty: ColType::Uint, format: c"%u" },
     Column { name: c"Fallback", ty: ColType::Str, format: c"%s" },
 ];
+
+/// One segment of a connection, for the statistics table.
+pub struct StatRecord {
+    conn: u32,
+    /// Version, client, server, service, profile, subflows, handovers, fallback: the
+    /// connection's facts as known at this segment.
+    facts: ConnFacts,
+    /// Payload bytes of this segment and their direction (0 to server, 1 to client).
+    bytes: Option<(usize, u64)>,
+    /// The segment reinjects data (another subflow's, or its own not as a plain retransmission).
+    reinjection: bool,
+    /// Data RTT measured on this segment, in ns.
+    rtt_ns: Option<i128>,
+}
+
+#[derive(Clone)]
+struct ConnFacts {
+    version: String,
+    client: Option<String>,
+    server: Option<String>,
+    service: Option<String>,
+    profile: String,
+    subflows: u32,
+    handovers: u32,
+    fallback: String,
+}
+
+/// A listener's sums per connection.
+#[derive(Default)]
+pub struct StatAcc {
+    conns: HashMap<u32, ConnSums>,
+}
+
+#[derive(Default)]
+struct ConnSums {
+    bytes: [u64; 2],
+    reinjections: u64,
+    rtt_ns: Vec<i128>,
+}
+
+/// RTT samples kept per connection and listener (as the analyser's own cap).
+const STAT_RTT_SAMPLES: usize = 4096;
+
+fn stat_fold(acc: &mut StatAcc, r: &StatRecord) -> Option<(u32, Vec<Cell>)> {
+    let c = acc.conns.entry(r.conn).or_default();
+    if let Some((d, n)) = r.bytes {
+        c.bytes[d] = c.bytes[d].saturating_add(n);
+    }
+    c.reinjections += r.reinjection as u64;
+    if let Some(ns) = r.rtt_ns {
+        if c.rtt_ns.len() < STAT_RTT_SAMPLES {
+            c.rtt_ns.push(ns);
+        }
+    }
+    let mut v = c.rtt_ns.clone();
+    v.sort_unstable();
+    let stat = |x: Option<&i128>| Cell::number_text(x.map(|n| ms(*n)), 3);
+    let f = &r.facts;
+    let text = |s: &Option<String>| s.clone().map_or(Cell::Empty, Cell::Str);
+    let sat = |n: u64| n.min(u32::MAX as u64) as u32;
+    Some((
+        r.conn,
+        vec![
+            Cell::Uint(r.conn),
+            Cell::Str(f.version.clone()),
+            text(&f.client),
+            text(&f.server),
+            text(&f.service),
+            Cell::Str(f.profile.clone()),
+            Cell::Uint(f.subflows),
+            Cell::Uint(sat(c.bytes[0])),
+            Cell::Uint(sat(c.bytes[1])),
+            Cell::Uint(sat(c.reinjections)),
+            Cell::Uint(v.len() as u32),
+            stat(v.first()),
+            stat(v.get(v.len() / 2)),
+            stat(v.last()),
+            Cell::Uint(f.handovers),
+            Cell::Str(f.fallback.clone()),
+        ],
+    ))
+}
 
 pub fn register() {
     PROTO.register(FIELDS, ETTS, EXPERTS);
@@ -256,12 +342,12 @@ impl TcpPostDissector for Post {
             show(&tree, &view, &ann, conn, service);
             if want_stats {
                 if let Some((c, k)) = conn {
-                    row = Some((c as u32, stat_row(c, k, service)));
+                    row = Some(stat_record(c, k, service, &ann, view.payload_len));
                 }
             }
         });
-        if let Some((r, cells)) = row {
-            STATS.queue_row(pkt, r, cells);
+        if let Some(r) = row {
+            STATS.queue(pkt, r);
         }
         if let Some(i) = info {
             if PREF_INFO.get() && !i.is_empty() {
@@ -595,33 +681,29 @@ fn ms(ns: i128) -> f64 {
     ns as f64 / 1e6
 }
 
-/// The statistics row of connection `idx`.
-fn stat_row(idx: usize, c: &Connection, service: Option<&str>) -> Vec<Cell> {
+/// The statistics record of one segment of connection `idx`.
+fn stat_record(idx: usize, c: &Connection, service: Option<&str>, ann: &Annotation, payload_len: u32) -> StatRecord {
     let first = c.subflows.first();
-    let per_sf = c
-        .subflows
-        .iter()
-        .enumerate()
-        .map(|(i, s)| format!("sf{i} {}/{}", s.bytes[0], s.bytes[1]))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let rtt = c.rtt_stats();
-    let f = |v: Option<i128>| v.map_or(Cell::Empty, |n| Cell::Float(ms(n)));
-    vec![
-        Cell::Uint(idx as u32),
-        Cell::Str(c.version.map_or("?".into(), |v| format!("v{}", v.raw()))),
-        first.map_or(Cell::Empty, |s| Cell::Str(ep(s.ends[0]))),
-        first.map_or(Cell::Empty, |s| Cell::Str(ep(s.ends[1]))),
-        service.map_or(Cell::Empty, |s| Cell::Str(s.to_string())),
-        Cell::Str(profile(c)),
-        Cell::Uint(c.subflows.len() as u32),
-        Cell::Str(per_sf),
-        Cell::Uint(c.reinjections.min(u32::MAX as u64) as u32),
-        Cell::Uint(rtt.map_or(0, |r| r.samples as u32)),
-        f(rtt.map(|r| r.min)),
-        f(rtt.map(|r| r.median)),
-        f(rtt.map(|r| r.max)),
-        Cell::Uint(c.handovers.len() as u32),
-        c.fallback.map_or(Cell::Str("no".into()), |r| Cell::Str(r.phrase().into())),
-    ]
+    let facts = ConnFacts {
+        version: c.version.map_or("?".into(), |v| format!("v{}", v.raw())),
+        client: first.map(|s| ep(s.ends[0])),
+        server: first.map(|s| ep(s.ends[1])),
+        service: service.map(str::to_string),
+        profile: profile(c),
+        subflows: c.subflows.len() as u32,
+        handovers: c.handovers.len() as u32,
+        fallback: c.fallback.map_or("no".into(), |r| r.phrase().into()),
+    };
+    let d = match ann.direction {
+        Some(Direction::Forward) => Some(0),
+        Some(Direction::Reverse) => Some(1),
+        None => None,
+    };
+    StatRecord {
+        conn: idx as u32,
+        facts,
+        bytes: d.filter(|_| ann.subflow.is_some() && payload_len > 0).map(|d| (d, u64::from(payload_len))),
+        reinjection: ann.reinjection_of.is_some_and(|r| r.kind != ReinjectionKind::SubflowRetransmission),
+        rtt_ns: ann.data_rtt.map(|r| r.ns),
+    }
 }

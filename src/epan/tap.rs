@@ -9,7 +9,8 @@
 //!   (may do nothing; Wireshark's Qt dialog calls one unconditionally, so there always is one)
 //!   and a tally function turning one record into counts on named nodes ([`Nodes`]).
 //! - [`StatTable`]: a table with one row per key (`tshark -z <cli>[,filter]`), on its own
-//!   tap of [`Row`]s: each row queued replaces the table's row of that index.
+//!   tap of records: each listener folds the records its filter passes into an accumulator of
+//!   its own, and the row that changed replaces the table's row of that index.
 //!
 //! The C side (`wireshark-headers/shim_tap.c`) adapts Wireshark's callback types and ties
 //! each record to the packet's pool.
@@ -109,9 +110,21 @@ impl Nodes<'_> {
     pub fn set(&self, name: &str, parent: NodeId, children: bool, value: i32) -> NodeId {
         self.op(sys::APPLESHARK_ST_SET, name, parent, children, value)
     }
-    /// Counts one and adds `value` to the node's average/min/max.
+    /// Counts one and adds `value` to the node's average/min/max (the tree's Average, Min Val
+    /// and Max Val columns; `value` in the unit the node's name gives).
     pub fn avg(&self, name: &str, parent: NodeId, children: bool, value: i32) -> NodeId {
         self.op(sys::APPLESHARK_ST_AVG, name, parent, children, value)
+    }
+    /// True when `parent` (a node created with `children`) has a child `name`; creates nothing.
+    pub fn has_child(&self, name: &str, parent: NodeId) -> bool {
+        let c = cstring(name);
+        // SAFETY: st is live during the callback; the name is only read.
+        unsafe { sys::appleshark_st_children(self.st, parent.0, c.as_ptr()) == 1 }
+    }
+    /// How many children `parent` (a node created with `children`) has (0 for any other node).
+    pub fn child_count(&self, parent: NodeId) -> usize {
+        // SAFETY: st is live during the callback; NULL asks for the count.
+        unsafe { sys::appleshark_st_children(self.st, parent.0, std::ptr::null()) }.max(0) as usize
     }
 }
 
@@ -179,33 +192,48 @@ pub enum Cell {
     Uint(u32),
     Float(f64),
     Str(String),
-    /// Shown as "-".
+    /// Shown as "-" (in a [`ColType::Str`] column: tshark prints a cell by its column's type).
     Empty,
 }
 
-/// The record of a table's tap: the whole row `index`, replacing the one shown.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    pub index: u32,
-    pub cells: Vec<Cell>,
+impl Cell {
+    /// A number as text that sorts as a number (right-aligned in a fixed width, so Wireshark's
+    /// dialog, which sorts a text column by its characters, orders 9.5 before 10.25), or "-"
+    /// (sorted first) for none. For a column of type [`ColType::Str`]: tshark prints a cell by
+    /// its column's type, so a float column cannot show "-".
+    pub fn number_text(v: Option<f64>, decimals: usize) -> Cell {
+        match v {
+            Some(v) => Cell::Str(format!("{v:>10.decimals$}")),
+            None => Cell::Str(format!("{:>10}", "-")),
+        }
+    }
 }
 
-/// A table with one row per key (a `static`), on its own tap of [`Row`]s.
-pub struct StatTable {
-    tap: Tap<Row>,
+/// A table with one row per key (a `static`), on its own tap of records `R`. Each listener
+/// (tshark's `-z <cli>[,filter]`, a GUI dialog) has an accumulator `A` of its own, fed only the
+/// records of the packets its filter passes, from empty on every (re)tap: `fold` adds one
+/// record to it and returns the row (index, cells) that changed, which replaces the one shown.
+pub struct StatTable<R: 'static, A: Default + 'static> {
+    tap: Tap<R>,
     title: &'static CStr,
     cli: &'static CStr,
     cols: &'static [Column],
+    fold: fn(&mut A, &R) -> Option<(u32, Vec<Cell>)>,
 }
 
-impl StatTable {
+thread_local! {
+    /// Each listener's accumulator, by (table registration, Wireshark's table).
+    static TABLE_STATE: std::cell::RefCell<std::collections::HashMap<(usize, usize), Box<dyn std::any::Any>>> = Default::default();
+}
+
+impl<R: 'static, A: Default + 'static> StatTable<R, A> {
     /// The table `title` (`tshark -z <cli>[,filter]`) with columns `cols`, on tap `tap_name`.
-    pub const fn new(tap_name: &'static CStr, title: &'static CStr, cli: &'static CStr, cols: &'static [Column]) -> Self {
-        StatTable { tap: Tap::new(tap_name), title, cli, cols }
+    pub const fn new(tap_name: &'static CStr, title: &'static CStr, cli: &'static CStr, cols: &'static [Column], fold: fn(&mut A, &R) -> Option<(u32, Vec<Cell>)>) -> Self {
+        StatTable { tap: Tap::new(tap_name), title, cli, cols, fold }
     }
 
     /// Registers the tap and the table. Registration phase.
-    pub fn register(&self) {
+    pub fn register(&'static self) {
         let names: Vec<*const c_char> = self.cols.iter().map(|c| c.name.as_ptr()).collect();
         let formats: Vec<*const c_char> = self.cols.iter().map(|c| c.format.as_ptr()).collect();
         let types: Vec<c_int> = self
@@ -219,7 +247,8 @@ impl StatTable {
                 }) as c_int
             })
             .collect();
-        // SAFETY: registration phase; names/formats are 'static; the arrays are copied by C.
+        // SAFETY: registration phase; names/formats are 'static; the arrays are copied by C;
+        // `self` is 'static and is what the callbacks get back.
         let id = unsafe {
             sys::appleshark_stat_register(
                 self.title.as_ptr(),
@@ -229,63 +258,81 @@ impl StatTable {
                 names.as_ptr(),
                 types.as_ptr(),
                 formats.as_ptr(),
-                Some(table_cb),
+                Some(table_cb::<R, A>),
+                Some(table_reset::<R, A>),
+                self as *const Self as *const c_void,
             )
         };
         self.tap.id.store(id, Ordering::Relaxed);
     }
 
-    /// True when a listener (tshark -z, the GUI dialog) is attached: build rows only then.
+    /// True when a listener (tshark -z, the GUI dialog) is attached: build records only then.
     pub fn listening(&self) -> bool {
         self.tap.listening()
     }
 
-    /// Queues `cells` as row `index` for this frame.
-    pub fn queue_row(&self, pkt: &Packet<'_>, index: u32, cells: Vec<Cell>) {
-        self.tap.queue(pkt, Row { index, cells });
+    /// Queues `record` for this frame's listeners.
+    pub fn queue(&self, pkt: &Packet<'_>, record: R) {
+        self.tap.queue(pkt, record);
     }
 }
 
-unsafe extern "C" fn table_cb(table: *mut sys::_stat_tap_table, record: *const c_void) -> c_int {
-    // SAFETY: tables listen on the tap of a StatTable, on which only `Row`s are queued, alive
+unsafe extern "C" fn table_reset<R: 'static, A: Default + 'static>(user: *const c_void, table: *mut sys::_stat_tap_table) {
+    let _ = catch_unwind(|| TABLE_STATE.with(|m| m.borrow_mut().remove(&(user as usize, table as usize))));
+}
+
+unsafe extern "C" fn table_cb<R: 'static, A: Default + 'static>(user: *const c_void, table: *mut sys::_stat_tap_table, record: *const c_void) -> c_int {
+    // SAFETY: `user` is the 'static StatTable<R, A> registered with this callback; its table
+    // listens on its own tap, on which only `R` records are queued (Tap::<R>::queue), alive
     // until the packet's pool is freed, after the listeners.
-    let Some(row) = (record as *const Row).as_ref() else { return 0 };
+    let t = &*(user as *const StatTable<R, A>);
+    let Some(rec) = (record as *const R).as_ref() else { return 0 };
     catch_unwind(AssertUnwindSafe(|| {
-        let strings: Vec<std::ffi::CString> = row
-            .cells
-            .iter()
-            .map(|c| match c {
-                Cell::Str(s) => cstring(s),
-                _ => cstring(""),
-            })
-            .collect();
-        let raw: Vec<sys::appleshark_stat_cell> = row
-            .cells
-            .iter()
-            .zip(&strings)
-            .map(|(c, s)| {
-                let mut r = sys::appleshark_stat_cell::default();
-                match c {
-                    Cell::Uint(v) => {
-                        r.type_ = sys::APPLESHARK_CELL_UINT as _;
-                        r.uint_value = *v as _;
-                    }
-                    Cell::Float(v) => {
-                        r.type_ = sys::APPLESHARK_CELL_FLOAT as _;
-                        r.float_value = *v;
-                    }
-                    Cell::Str(_) => {
-                        r.type_ = sys::APPLESHARK_CELL_STRING as _;
-                        r.string_value = s.as_ptr();
-                    }
-                    Cell::Empty => r.type_ = sys::APPLESHARK_CELL_EMPTY as _,
-                }
-                r
-            })
-            .collect();
-        // SAFETY: `table` is the live table Wireshark handed to the listener; the cells and
-        // their strings live for the call and are copied.
-        unsafe { sys::appleshark_stat_set_row(table, row.index, raw.len() as _, raw.as_ptr()) }
+        let row = TABLE_STATE.with(|m| {
+            let mut m = m.borrow_mut();
+            let acc = m.entry((user as usize, table as usize)).or_insert_with(|| Box::new(A::default()));
+            acc.downcast_mut::<A>().and_then(|a| (t.fold)(a, rec))
+        });
+        match row {
+            Some((index, cells)) => set_row(table, index, &cells),
+            None => 0,
+        }
     }))
     .unwrap_or(0)
+}
+
+fn set_row(table: *mut sys::_stat_tap_table, index: u32, cells: &[Cell]) -> c_int {
+    let strings: Vec<std::ffi::CString> = cells
+        .iter()
+        .map(|c| match c {
+            Cell::Str(s) => cstring(s),
+            _ => cstring(""),
+        })
+        .collect();
+    let raw: Vec<sys::appleshark_stat_cell> = cells
+        .iter()
+        .zip(&strings)
+        .map(|(c, s)| {
+            let mut r = sys::appleshark_stat_cell::default();
+            match c {
+                Cell::Uint(v) => {
+                    r.type_ = sys::APPLESHARK_CELL_UINT as _;
+                    r.uint_value = *v as _;
+                }
+                Cell::Float(v) => {
+                    r.type_ = sys::APPLESHARK_CELL_FLOAT as _;
+                    r.float_value = *v;
+                }
+                Cell::Str(_) => {
+                    r.type_ = sys::APPLESHARK_CELL_STRING as _;
+                    r.string_value = s.as_ptr();
+                }
+                Cell::Empty => r.type_ = sys::APPLESHARK_CELL_EMPTY as _,
+            }
+            r
+        })
+        .collect();
+    // SAFETY: `table` is the live table Wireshark handed to the listener; the cells and their
+    // strings live for the call and are copied.
+    unsafe { sys::appleshark_stat_set_row(table, index, raw.len() as _, raw.as_ptr()) }
 }

@@ -299,6 +299,15 @@ struct State {
     /// Flows (src, dst) whose conversation this dissector has claimed, direct-mapped (a miss
     /// only costs one more conversation lookup).
     claimed: Vec<Option<(Endpoint, Endpoint)>>,
+    /// The first frame of each RTP stream (by index) that carried Apple's 0x4400 extension:
+    /// the one frame of the stream with the extension's expert note.
+    apple_ext_first: std::collections::HashMap<u32, u32>,
+}
+
+thread_local! {
+    /// (frame, RTP stream index) of the RTP packet being handed to Wireshark's RTP dissector,
+    /// so that the header-extension dissector it calls ([`AppleExt`]) knows the stream.
+    static RTP_STREAM: std::cell::Cell<Option<(u32, u32)>> = const { std::cell::Cell::new(None) };
 }
 
 const CLAIMED_SLOTS: usize = 256;
@@ -501,11 +510,12 @@ fn setup_media(pkt: &Packet<'_>, tree: &Tree<'_>, call: &Call, added: usize) {
     }
 }
 
-fn media_record(t: &CallTracker, call: Option<u32>, label: String) -> MediaRecord {
+fn media_record(t: &CallTracker, call: Option<u32>, kind: &'static str, (s, d): (Endpoint, Endpoint), ssrc: u32, encoding: Option<String>) -> MediaRecord {
     let call = call.and_then(|c| t.call(c)).map(|c| {
         (c.index + 1, c.caller.clone().unwrap_or_else(|| "?".into()), c.callee.clone().unwrap_or_else(|| "?".into()))
     });
-    MediaRecord { call, label }
+    let sa = |e: Endpoint| std::net::SocketAddr::new(e.addr, e.port);
+    MediaRecord { call, kind, src: sa(s), dst: sa(d), ssrc, encoding }
 }
 
 fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>) -> Option<usize> {
@@ -524,6 +534,7 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>
             Some((s, d)) => state.borrow_mut().tracker.feed_rtp(pkt.frame(), ns(pkt.time()), s, d, &h),
         };
         let first = stream.and_then(|i| state.borrow().tracker.stream(i).map(|s| s.first_frame == pkt.frame())).unwrap_or(false);
+        RTP_STREAM.with(|c| c.set(stream.map(|i| (pkt.frame(), i))));
         // Fast path (tshark without a tree or statistics): only a stream's first packet has
         // something to show (the in-clear note).
         if tree.is_null() && tap.is_none() && !first {
@@ -560,8 +571,7 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>
             if let Some(rec) = tap.as_mut() {
                 let enc = call.and_then(|c| t.call(c)).and_then(|c| c.encoding(Some(d), h.payload_type)).map(|(e, _)| e.to_string());
                 let enc = enc.unwrap_or_else(|| format!("PT {}", h.payload_type));
-                let label = format!("RTP {}:{} → {}:{} SSRC 0x{:08X} ({enc})", s.addr, s.port, d.addr, d.port, h.ssrc.value);
-                rec.media = Some(media_record(t, call, label));
+                rec.media = Some(media_record(t, call, "RTP", (s, d), h.ssrc.value, Some(enc)));
             }
         }
         if let Some(i) = stream {
@@ -611,8 +621,7 @@ fn rtcp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord
                 mt.add_generated(&HF_DIRECTION, dir.name());
             }
             if let Some(rec) = tap.as_mut() {
-                let label = format!("RTCP {}:{} → {}:{} SSRC 0x{:08X}", s.addr, s.port, d.addr, d.port, ssrc);
-                rec.media = Some(media_record(&st.tracker, call, label));
+                rec.media = Some(media_record(&st.tracker, call, "RTCP", (s, d), ssrc, None));
             }
         }
     }
@@ -635,7 +644,27 @@ impl Dissector for AppleExt {
         if !data.is_empty() {
             t.add(&HF_APPLE_EXT_DATA, Span::new(0, data.len()), data);
         }
-        item.expert(&EI_APPLE_EXT, None);
+        // One note per stream, on its first packet with the extension (every packet of a
+        // FaceTime video stream carries it); a packet of no known stream gets its own. The
+        // first pass records the frame, later passes find it: the same with or without a tree.
+        let stream = RTP_STREAM.with(|c| c.get()).filter(|(f, _)| *f == pkt.frame()).map(|(_, i)| i);
+        let note = match stream {
+            None => true,
+            Some(i) => {
+                let frame = pkt.frame();
+                let visited = pkt.visited();
+                let state = pkt.file_state::<State>();
+                let mut st = state.borrow_mut();
+                if visited {
+                    st.apple_ext_first.get(&i) == Some(&frame)
+                } else {
+                    *st.apple_ext_first.entry(i).or_insert(frame) == frame
+                }
+            }
+        };
+        if note {
+            item.expert(&EI_APPLE_EXT, None);
+        }
         data.len()
     }
 }

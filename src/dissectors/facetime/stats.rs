@@ -2,24 +2,30 @@
 //! Statistics → FaceTime Calls in the GUI).
 //!
 //! The `facetime` dissector queues one [`TapRecord`] per packet on the `facetime` tap; the
-//! stats tree shows
+//! stats tree shows (every parent counts what its children count; labels are ASCII so tshark
+//! aligns them; IPv6 endpoints are written `[addr]:port`)
 //!
 //! ```text
-//! FaceTime packets by class        count per class (sip, stun, snatmap, rtp, rtcp, unknown)
-//! Calls
-//!   Call 1: <caller> → <callee>    count = SIP messages of the call
-//!     Call-ID: <id>
-//!     start: frame <n> at <t> s    (the INVITE; t relative to the capture's first frame)
-//!     setup time: <s> s            (INVITE → ACK)
-//!     duration: <s> s              (INVITE → BYE)
-//!     ended by BYE in frame <n>
-//!     streams
-//!       RTP <src> → <dst> SSRC 0x… (<encoding>)    count = packets
-//! Streams without a call           media seen before (or without) the SIP describing it
+//! FaceTime packets by class            every packet, by class (sip, stun, snatmap, rtp, rtcp, unknown)
+//! Calls                                the packets of all calls (SIP and media)
+//!   Call 1: <caller> -> <callee>       the call's packets
+//!     SIP messages (Call-ID: <id>)     its SIP messages
+//!       INVITE in frame <n> at <t> s   (t relative to the capture's first frame)
+//!       BYE in frame <n>
+//!     streams                          its media packets
+//!       RTP <src> -> <dst> SSRC 0x... (<encoding>)    packets of the stream
+//! Call set-up time (ms)                INVITE -> ACK of every call: count, average, min, max
+//!   Call 1                             the call's set-up time (Average = Min = Max)
+//! Call duration (ms)                   INVITE -> BYE, likewise
+//!   Call 1
+//! Streams without a call               media seen before (or without) the SIP describing it
+//!   <src> -> <dst>                     by flow: its packets
+//!     RTP SSRC 0x... (PT <n>)          by SSRC (the first 16 of a flow; then "other SSRCs")
 //! ```
 
 use crate::epan::tap::{NodeId, Nodes, StatsTree, Tap};
 use crate::epan::Packet;
+use std::net::SocketAddr;
 
 /// A SIP message's place in its call.
 #[derive(Debug, Clone, Default)]
@@ -31,9 +37,9 @@ pub struct CallRecord {
     pub callee: String,
     /// This frame is the call's INVITE.
     pub is_invite: bool,
-    /// Known set-up time (INVITE → ACK), given on the ACK.
+    /// Known set-up time (INVITE -> ACK), given on the ACK.
     pub setup_ns: Option<u64>,
-    /// Call duration (INVITE → BYE), given on the BYE.
+    /// Call duration (INVITE -> BYE), given on the BYE.
     pub duration_ns: Option<u64>,
     /// This frame is the BYE ending the call.
     pub is_bye: bool,
@@ -41,17 +47,36 @@ pub struct CallRecord {
 
 impl CallRecord {
     fn node_name(number: u32, caller: &str, callee: &str) -> String {
-        format!("Call {number}: {caller} → {callee}")
+        format!("Call {number}: {caller} -> {callee}")
     }
 }
 
 /// An RTP/RTCP packet's stream.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MediaRecord {
     /// (number, caller, callee) of the call the stream belongs to, when known.
     pub call: Option<(u32, String, String)>,
-    /// "RTP 10.0.1.5:16402 → 198.51.100.7:16402 SSRC 0x22220001 (AAC-ELD)".
-    pub label: String,
+    /// "RTP" or "RTCP".
+    pub kind: &'static str,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub ssrc: u32,
+    /// The payload's encoding ("AAC-ELD", or "PT 100" when the SDP did not name it); RTP only.
+    pub encoding: Option<String>,
+}
+
+impl MediaRecord {
+    /// "RTP 10.0.1.5:16402 -> [2001:db8::7]:16402 SSRC 0x22220001 (AAC-ELD)".
+    fn stream_name(&self) -> String {
+        format!("{} {} -> {} {}", self.kind, self.src, self.dst, self.ssrc_name())
+    }
+    /// "SSRC 0x22220001 (AAC-ELD)".
+    fn ssrc_name(&self) -> String {
+        match &self.encoding {
+            Some(e) => format!("SSRC 0x{:08X} ({e})", self.ssrc),
+            None => format!("SSRC 0x{:08X}", self.ssrc),
+        }
+    }
 }
 
 /// What the dissector tells the stats tree about one packet.
@@ -98,7 +123,14 @@ pub fn queue(pkt: &Packet<'_>, mut rec: TapRecord) {
 
 const ROOT_CLASSES: &str = "FaceTime packets by class";
 const ROOT_CALLS: &str = "Calls";
+const ROOT_SETUP: &str = "Call set-up time (ms)";
+const ROOT_DURATION: &str = "Call duration (ms)";
 const ROOT_LOOSE: &str = "Streams without a call";
+/// SSRC rows shown per flow of "Streams without a call"; packets of further SSRCs count in
+/// one "other SSRCs" row (media FaceTime encrypts whole looks like RTP with a new SSRC on
+/// every packet).
+const LOOSE_SSRC_ROWS: usize = 16;
+const OTHER_SSRCS: &str = "other SSRCs";
 
 /// The tree's nodes under the names this tree gives them (NULs dropped).
 struct Node<'a>(&'a Nodes<'a>);
@@ -111,13 +143,18 @@ impl Node<'_> {
     fn find(&self, name: &str, parent: NodeId, children: bool) -> NodeId {
         self.0.add(&name.replace('\0', ""), parent, children, 0)
     }
-    fn set(&self, name: &str, parent: NodeId, children: bool, value: i32) -> NodeId {
-        self.0.set(&name.replace('\0', ""), parent, children, value)
+    fn avg(&self, name: &str, parent: NodeId, children: bool, value: i32) -> NodeId {
+        self.0.avg(&name.replace('\0', ""), parent, children, value)
     }
 }
 
 fn secs(ns: u64) -> String {
     format!("{}.{:06}", ns / 1_000_000_000, (ns % 1_000_000_000) / 1000)
+}
+
+/// Whole milliseconds, saturating.
+fn ms(ns: u64) -> i32 {
+    (ns / 1_000_000).min(i32::MAX as u64) as i32
 }
 
 fn init(st: &Nodes<'_>) {
@@ -128,36 +165,46 @@ fn init(st: &Nodes<'_>) {
 
 fn tally(st: &Nodes<'_>, rec: &TapRecord) {
     let n = Node(st);
-    let classes = n.find(ROOT_CLASSES, Nodes::ROOT, true);
+    let classes = n.tick(ROOT_CLASSES, Nodes::ROOT, true);
     n.tick(rec.class, classes, false);
-    let calls = n.find(ROOT_CALLS, Nodes::ROOT, true);
     if let Some(c) = &rec.call {
+        let calls = n.tick(ROOT_CALLS, Nodes::ROOT, true);
         let call = n.tick(&CallRecord::node_name(c.number, &c.caller, &c.callee), calls, true);
-        n.set(&format!("Call-ID: {}", c.call_id), call, false, 1);
+        let sip = n.tick(&format!("SIP messages (Call-ID: {})", c.call_id), call, true);
         if c.is_invite {
             let rel = rec.rel_ns.max(0) as u64;
-            n.set(&format!("start: frame {} at {} s", rec.frame, secs(rel)), call, false, 1);
-        }
-        if let Some(s) = c.setup_ns {
-            n.set(&format!("setup time: {} s", secs(s)), call, false, 1);
-        }
-        if let Some(d) = c.duration_ns {
-            n.set(&format!("duration: {} s", secs(d)), call, false, 1);
+            n.tick(&format!("INVITE in frame {} at {} s", rec.frame, secs(rel)), sip, false);
         }
         if c.is_bye {
-            n.set(&format!("ended by BYE in frame {}", rec.frame), call, false, 1);
+            n.tick(&format!("BYE in frame {}", rec.frame), sip, false);
+        }
+        let short = format!("Call {}", c.number);
+        if let Some(s) = c.setup_ns {
+            let root = n.avg(ROOT_SETUP, Nodes::ROOT, true, ms(s));
+            n.avg(&short, root, false, ms(s));
+        }
+        if let Some(d) = c.duration_ns {
+            let root = n.avg(ROOT_DURATION, Nodes::ROOT, true, ms(d));
+            n.avg(&short, root, false, ms(d));
         }
     }
     if let Some(m) = &rec.media {
         match &m.call {
             Some((num, caller, callee)) => {
-                let call = n.find(&CallRecord::node_name(*num, caller, callee), calls, true);
-                let streams = n.find("streams", call, true);
-                n.tick(&m.label, streams, false);
+                let calls = n.tick(ROOT_CALLS, Nodes::ROOT, true);
+                let call = n.tick(&CallRecord::node_name(*num, caller, callee), calls, true);
+                let streams = n.tick("streams", call, true);
+                n.tick(&m.stream_name(), streams, false);
             }
             None => {
-                let loose = n.find(ROOT_LOOSE, Nodes::ROOT, true);
-                n.tick(&m.label, loose, false);
+                let loose = n.tick(ROOT_LOOSE, Nodes::ROOT, true);
+                let flow = n.tick(&format!("{} -> {}", m.src, m.dst), loose, true);
+                let name = format!("{} {}", m.kind, m.ssrc_name()).replace('\0', "");
+                if st.has_child(&name, flow) || st.child_count(flow) < LOOSE_SSRC_ROWS {
+                    n.tick(&name, flow, false);
+                } else {
+                    n.tick(OTHER_SSRCS, flow, false);
+                }
             }
         }
     }
