@@ -58,7 +58,7 @@ if [ "$(id -u)" = 0 ]; then
   tests/global-copy/run.sh cargo test --release --test pcap_writer --test snatmap
   tests/packages/run.sh
   if [ -e /etc/appleshark-fresh-machine ]; then
-    echo "run-tests: NOT RUN: fresh-machine test (this system is that test's: $(cat /etc/appleshark-fresh-machine))"
+    echo "run-tests: NOT RUN: fresh-machine test ($(cat /etc/appleshark-fresh-machine))"
   else
     tests/fresh-machine/run.sh
   fi
