@@ -20,6 +20,56 @@ use support::{opt, Tshark, ACK, PSH, RST, SYN};
 
 // ---------------------------------------------------------------- helpers
 
+/// The preference that puts the connection summary on every segment (default: only where it
+/// says something new).
+const EVERY_FRAME: &str = "mptcp_annot.summary_on_every_frame:TRUE";
+
+/// The connection summary sits on the frames that change what it says, not on every frame:
+/// the MP_CAPABLE handshake's three segments (client key, server key, keys echoed), each
+/// MP_JOIN SYN and SYN/ACK (a new subflow, its address ids) and, once the whole capture has
+/// been read (two passes), the connection's last frame — all read here from stock
+/// Wireshark's own MPTCP fields of the bundled sample, one connection.
+#[test]
+fn connection_summary_where_it_changes() {
+    let t = Tshark::get();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/mptcp-demo.pcap");
+    let file = t.capture("summary-demo.pcap", &std::fs::read(path).unwrap());
+    let frames = |filter: &str, extra: &[&str]| -> Vec<u32> {
+        t.fields(&file, Some(filter), &["frame.number"], extra).iter().map(|r| r[0].parse().unwrap()).collect()
+    };
+    let stock = |filter: &str| frames(filter, &["--disable-protocol", "mptcp_annot"]);
+    let mut expected = stock("tcp.options.mptcp.subtype == 0 && tcp.flags.syn == 1");
+    expected.extend(stock("tcp.options.mptcp.subtype == 0 && tcp.flags.syn == 0 && tcp.options.mptcp.recvkey"));
+    expected.extend(stock("tcp.options.mptcp.subtype == 1 && tcp.flags.syn == 1"));
+    expected.sort_unstable();
+    assert_eq!(expected.len(), 5, "sample: handshake of 3 and one MP_JOIN SYN, SYN/ACK: {expected:?}");
+    assert_eq!(frames("mptcp_annot.conn", &[]), expected, "one pass");
+    let last = *stock("tcp").last().unwrap();
+    let mut two = expected.clone();
+    two.push(last);
+    assert_eq!(frames("mptcp_annot.conn", &["-2"]), two, "two passes: also the last frame");
+    // On request, on every segment of the connection.
+    assert_eq!(frames("mptcp_annot.conn", &["-2", "-o", EVERY_FRAME]), frames("mptcp_annot.connection", &["-2"]));
+    // The per-frame annotation is on every frame either way.
+    assert_eq!(frames("mptcp_annot.connection", &["-2"]), stock("tcp"));
+}
+
+/// `-T json` of mptcp-v0.pcap grows by at most 10% with the annotations on (the issue's
+/// measure: +59% when the summary sat on every frame).
+#[test]
+fn json_grows_at_most_ten_percent() {
+    let Some(dir) = shared_captures() else { return };
+    let t = Tshark::get();
+    let file = t.capture("json-v0.pcap", &std::fs::read(dir.join("mptcp-v0.pcap")).unwrap());
+    for passes in [&[][..], &["-2"][..]] {
+        let len = |extra: &[&str]| t.stdout(&[&["-n", "-r", &file, "-T", "json"][..], passes, extra].concat()).len();
+        let (on, off) = (len(&[]), len(&["--disable-protocol", "mptcp_annot"]));
+        eprintln!("mptcp-v0 -T json {passes:?}: {on} bytes with the annotations, {off} without");
+        assert!(on as f64 <= off as f64 * 1.10, "{on} > 1.10 × {off}");
+        assert!(on > off, "no annotations in the JSON");
+    }
+}
+
 fn shared_captures() -> Option<PathBuf> {
     let cands = [PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/captures"), PathBuf::from("/work/shared/captures")];
     cands.into_iter().find(|p| p.join("mptcp-v0.pcap").is_file())
@@ -181,7 +231,8 @@ fn check_against_tcpdump(name: &str) -> Option<(Vec<Line>, Checked, String)> {
     let pcap = std::fs::read(dir.join(format!("{name}.pcap"))).unwrap();
     let file = t.capture(&format!("{name}.pcap"), &pcap);
     let lines = parse_out(&std::fs::read_to_string(dir.join(format!("{name}.out"))).unwrap());
-    let rows = by_frame(t.fields(&file, None, RF, &["-2"]));
+    // Every frame's connection facts are checked: the summary on every frame.
+    let rows = by_frame(t.fields(&file, None, RF, &["-2", "-o", EVERY_FRAME]));
 
     // Keys and version from tcpdump's MP_CAPABLE lines: client = SYN sender.
     let syn = lines.iter().find(|l| l.flags == "S" && l.version.is_some()).expect("an MP_CAPABLE SYN");
@@ -277,7 +328,8 @@ fn check_against_wireshark(name: &str, file: &str) {
             "mptcp_annot.conn.client_idsn",
             "mptcp_annot.conn.server_idsn",
         ],
-        &["-2", "-o", "mptcp.analyze_mptcp:TRUE", "-o", "mptcp.analyze_mappings:TRUE", "-o", "tcp.analyze_sequence_numbers:TRUE"],
+        // Every frame with keys or a join token is compared: the summary on every frame.
+        &["-2", "-o", "mptcp.analyze_mptcp:TRUE", "-o", "mptcp.analyze_mappings:TRUE", "-o", "tcp.analyze_sequence_numbers:TRUE", "-o", EVERY_FRAME],
     );
     let mut groups: HashMap<String, String> = HashMap::new();
     let mut compared = 0;
@@ -721,7 +773,7 @@ fn generated_v0_wide_dsn_mp_fail_fastclose_and_fallbacks() {
             "mptcp_annot.sf.closed",
             "mptcp_annot.conn.fallback",
         ],
-        &["-2"],
+        &["-2", "-o", EVERY_FRAME],
     );
     assert_eq!(
         c0[0],

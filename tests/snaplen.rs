@@ -19,9 +19,9 @@
 //!    and the second-pass `snatmap.unanswered` (README), `apns.ack_in` (the forward link),
 //!    `facetime.answer_in`/`ack_in`/`bye_in` (forward links within a call),
 //!    `facetime.setup_time` and `facetime.duration` ("all frames with `-2`", docs/facetime.md),
-//!    and `mptcp_annot.conn.*`, `mptcp_annot.sf.*` and `mptcp_annot.handover`
+//!    and `mptcp_annot.conn` / `.conn.*`, `mptcp_annot.sf` / `.sf.*` and `mptcp_annot.handover`
 //!    ("per-connection values for the whole capture", "judged when the whole capture has been
-//!    seen", docs/mptcp.md). A frame whose `frame.protocols`, Protocol or Info differs between
+//!    seen", docs/mptcp.md; the summary also on the last frame in two passes, docs/json.md). A frame whose `frame.protocols`, Protocol or Info differs between
 //!    one and two passes in stock tshark too (stock TLS on a cut ClientHello) is not counted
 //!    for that column.
 //! 3. **What stock reads in a cut packet is still read.** The oracle is stock tshark on the
@@ -60,7 +60,9 @@ const TWO_PASS_ONLY: &[&str] = &[
     "facetime.bye_in",
     "facetime.setup_time",
     "facetime.duration",
+    "mptcp_annot.conn",
     "mptcp_annot.conn.",
+    "mptcp_annot.sf",
     "mptcp_annot.sf.",
     "mptcp_annot.handover",
 ];

@@ -45,7 +45,7 @@ fields! {
         blurb(c"The frame that completed the ClientHello naming the courier");
 }
 
-subtrees! { ETTS; ETT }
+subtrees! { ETTS; ETT; }
 
 experts! {
     EXPERTS;

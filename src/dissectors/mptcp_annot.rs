@@ -9,7 +9,11 @@
 //! Per-connection fields (`mptcp_annot.conn.*`) describe the connection as analysed so far:
 //! in a two-pass run (the GUI, `tshark -2`) that is the whole capture. Handovers to a path
 //! that died without a gap (the kernel moved the data at once) are only known once the
-//! whole capture has been seen, so they appear in two-pass runs only.
+//! whole capture has been seen, so they appear in two-pass runs only. The summary
+//! (`mptcp_annot.conn`) is shown where it says something new: on the connection's first
+//! frame, on frames where its facts change (`Connection::summary_at`), on handovers and, in
+//! two-pass runs, on its last frame (with the final counts); the preference
+//! `mptcp_annot.summary_on_every_frame` shows it on every segment.
 
 use crate::core::mptcp::analysis::{
     CloseReason, FallbackReason, HandoverReason, IdsnCheck, ReinjectionKind, RelBase, Widths,
@@ -119,7 +123,12 @@ fields! {
     HF_S_CLOSED: u8 = c"Closed by", c"mptcp_annot.sf.closed", vals(CloseReason::VALS);
 }
 
-subtrees! { ETTS; ETT, ETT_CONN, ETT_SF }
+subtrees! {
+    ETTS;
+    ETT;
+    ETT_CONN = c"Connection", c"mptcp_annot.conn", c"Computed: the MPTCP connection of this segment as analysed (keys, tokens, profile, counts, data RTT, subflows)";
+    ETT_SF = c"Subflow", c"mptcp_annot.sf", c"Computed: one subflow (TCP connection) of the MPTCP connection: its ends, address ids, flags and bytes";
+}
 
 experts! {
     EXPERTS;
@@ -141,6 +150,7 @@ experts! {
 
 static PREF_INFO: PrefBool = PrefBool::new(true);
 static PREF_SILENCE_MS: PrefUint = PrefUint::new(1000);
+static PREF_SUMMARY_EVERY: PrefBool = PrefBool::new(false);
 
 /// `tshark -z mptcp_annot,conn[,filter]` (Statistics -> MPTCP connections): one row per
 /// connection, on the `mptcp_annot` tap. Bytes, reinjections and data RTTs count only the
@@ -264,6 +274,12 @@ pub fn register() {
             c"Silence that makes a handover (ms)",
             c"A subflow silent this long while the connection stays busy on another one counts as a handover",
             &PREF_SILENCE_MS,
+        )
+        .bool(
+            c"summary_on_every_frame",
+            c"Connection summary on every frame",
+            c"Show the connection summary (mptcp_annot.conn) on every segment. Off: on the connection's first frame, where its facts change (keys, subflows, flags, handovers, fallback) and, once the capture has been read (two passes, the GUI), on its last frame",
+            &PREF_SUMMARY_EVERY,
         );
     STATS.register();
 }
@@ -335,11 +351,16 @@ impl TcpPostDissector for Post {
             let Some(ann) = ann else { return };
             let an = st.analyser.as_ref().expect("created above");
             let conn = ann.connection.and_then(|c| an.connection(c).map(|k| (c, k)));
+            let summary = conn.is_some_and(|(_, k)| {
+                PREF_SUMMARY_EVERY.get()
+                    || k.summary_at(frame_no, an.finished())
+                    || ann.events.iter().any(|e| matches!(e, Event::Handover { .. }))
+            });
             let service = ann.connection.and_then(|c| st.service.get(&c)).map(String::as_str);
             info = Some(info_text(&ann));
             // Also without a tree: the expert infos are raised either way (tshark -z expert,
             // the Expert Information dialog); without a tree only they cost anything.
-            show(&tree, &view, &ann, conn, service);
+            show(&tree, &view, &ann, conn.filter(|_| summary), service);
             if want_stats {
                 if let Some((c, k)) = conn {
                     row = Some(stat_record(c, k, service, &ann, view.payload_len));
@@ -458,6 +479,7 @@ fn info_text(a: &Annotation) -> String {
     t
 }
 
+/// `conn`: the connection, when its summary belongs on this frame.
 fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option<(usize, &Connection)>, service: Option<&str>) {
     let hdr = Span::new(view.tcp_offset, view.header_len);
     let opts = Span::new(view.tcp_offset + 20, view.options.len());

@@ -51,7 +51,7 @@ fields! {
         blurb(c"The frame that first sent this request");
 }
 
-subtrees! { ETTS; ETT }
+subtrees! { ETTS; ETT; }
 
 experts! {
     EXPERTS, fn anomaly_expert(snatmap::Anomaly);

@@ -5,7 +5,7 @@
 //! explicit-value calls (`proto_tree_add_uint` …) whose value type the field's typed handle
 //! fixes when compiling.
 
-use super::registry::{AbsTime, EttId, ExpertId, FrameNum, Hf, Protocol, RelTime};
+use super::registry::{AbsTime, EttId, ExpertId, FrameNum, Hf, Protocol, RelTime, Subtree};
 use super::sys;
 use crate::core::span::Span;
 use std::ffi::{c_int, c_void, CStr, CString};
@@ -323,31 +323,50 @@ impl<'p> Tree<'p> {
         self.item(unsafe { sys::proto_tree_add_item(self.tree, proto.get(), self.tvb, start, len, sys::ENC_NA) })
     }
 
-    /// Adds a text-only subtree header and returns the subtree.
-    pub fn add_subtree(&self, ett: &EttId, span: Span, text: &str) -> (Item<'p>, Tree<'p>) {
+    /// Adds a subtree's header (its FT_NONE field, labelled `text`) and returns the subtree.
+    pub fn add_subtree(&self, sub: &Subtree, span: Span, text: &str) -> (Item<'p>, Tree<'p>) {
+        let id = sub.hf();
+        assert!(id >= 0, "subtree used before registration");
         if self.tree.is_null() {
             return (self.item(std::ptr::null_mut()), *self);
         }
         let (start, len) = self.clamp(span);
         let c = cstring(text);
-        let mut item: *mut sys::proto_item = std::ptr::null_mut();
-        // SAFETY: "%s" with one C string argument; range inside the captured bytes.
-        let tree = unsafe { sys::proto_tree_add_subtree_format(self.tree, self.tvb, start, len, ett.get(), &mut item, c"%s".as_ptr(), c.as_ptr()) };
+        // SAFETY: a registered FT_NONE field, "%s" with one C string argument; range inside
+        // the captured bytes, so nothing can throw. The subtree call is NULL-safe.
+        let (item, tree) = unsafe {
+            let item = sys::proto_tree_add_none_format(self.tree, id, self.tvb, start, len, c"%s".as_ptr(), c.as_ptr());
+            (item, sys::proto_item_add_subtree(item, sub.ett.get()))
+        };
         (self.item(item), Tree { tree, ..*self })
     }
 
-    /// Adds an expert info item over `span`; `text` replaces the registered summary.
+    /// Adds an expert info item over `span`; `text` replaces the registered summary. The
+    /// item is the expert's own field (its abbreviation, e.g. `apns.truncated`), so that
+    /// `-T json` keys and filters name it rather than its text, and the expert info is
+    /// raised on it (also without a tree: the Expert Information dialog and `-z expert`
+    /// count it either way).
     pub fn expert(&self, ei: &ExpertId, span: Span, text: Option<&str>) -> Item<'p> {
         assert!(ei.registered(), "expert info used before registration");
         let (start, len) = self.clamp(span);
-        // SAFETY: live pointers; registered expert field; range inside the captured bytes.
+        let hf = ei.hf();
+        let c = text.map(cstring);
+        // SAFETY: live pointers; the expert's registered FT_NONE field; "%s" with one C string;
+        // range inside the captured bytes. Both calls accept a NULL tree / item.
+        // (The expert's field is named by its summary, so without a text the item reads as
+        // the summary.)
         let item = unsafe {
-            match text {
+            match &c {
                 Some(t) => {
-                    let c = cstring(t);
-                    sys::proto_tree_add_expert_format(self.tree, self.pinfo, ei.as_ptr(), self.tvb, start, len, c"%s".as_ptr(), c.as_ptr())
+                    let item = sys::proto_tree_add_none_format(self.tree, hf, self.tvb, start, len, c"%s".as_ptr(), t.as_ptr());
+                    sys::expert_add_info_format(self.pinfo, item, ei.as_ptr(), c"%s".as_ptr(), t.as_ptr());
+                    item
                 }
-                None => sys::proto_tree_add_expert(self.tree, self.pinfo, ei.as_ptr(), self.tvb, start, len),
+                None => {
+                    let item = sys::proto_tree_add_item(self.tree, hf, self.tvb, start, len, sys::ENC_NA);
+                    sys::expert_add_info(self.pinfo, item, ei.as_ptr());
+                    item
+                }
             }
         };
         self.item(item)

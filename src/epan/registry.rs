@@ -108,7 +108,8 @@ field_kinds!(
     AbsTime => FieldType::AbsTime,
 );
 
-/// A subtree id (`ett_*`).
+/// A subtree id (`ett_*`) for a subtree hung on an item that is already a field (a
+/// protocol's root item, a field's value): [`Item::subtree`](crate::epan::Item::subtree).
 pub struct EttId(AtomicI32);
 
 impl EttId {
@@ -123,6 +124,46 @@ impl EttId {
 impl Default for EttId {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A subtree with a header of its own (a group of fields: an item, a connection, a call):
+/// its `ett_*` and an FT_NONE field (`hf_*`) for the header, as stock dissectors do
+/// (`stun.attribute`, `tcp.analysis`), so the header has an abbreviation that filters,
+/// `-T json` and `-T ek` keys use instead of its changing label. Declared in
+/// [`subtrees!`](crate::epan::subtrees) with a name, abbreviation and description;
+/// [`Tree::add_subtree`](crate::epan::Tree::add_subtree) takes it.
+pub struct Subtree {
+    pub ett: EttId,
+    pub(crate) hf: HfId,
+    pub name: &'static CStr,
+    pub abbrev: &'static CStr,
+    pub blurb: &'static CStr,
+}
+
+impl Subtree {
+    pub const fn new(name: &'static CStr, abbrev: &'static CStr, blurb: &'static CStr) -> Self {
+        Subtree { ett: EttId::new(), hf: HfId::new(), name, abbrev, blurb }
+    }
+    /// The header field's id, -1 until registered.
+    pub fn hf(&self) -> c_int {
+        self.hf.get()
+    }
+}
+
+/// One row of a protocol's subtree table: a bare subtree id or a subtree with a header field.
+#[derive(Clone, Copy)]
+pub enum Ett {
+    Bare(&'static EttId),
+    Header(&'static Subtree),
+}
+
+impl Ett {
+    fn ett(self) -> &'static EttId {
+        match self {
+            Ett::Bare(e) => e,
+            Ett::Header(s) => &s.ett,
+        }
     }
 }
 
@@ -143,6 +184,11 @@ impl ExpertId {
     pub fn registered(&self) -> bool {
         // SAFETY: see the Sync impl; a plain read of an int written before dissection.
         unsafe { (*self.0.get()).ei >= 0 }
+    }
+    /// The expert's own FT_NONE field (its abbreviation), -1 until registered.
+    pub(crate) fn hf(&self) -> c_int {
+        // SAFETY: as `registered`.
+        unsafe { (*self.0.get()).hf }
     }
 }
 
@@ -318,11 +364,29 @@ macro_rules! fields {
 pub(crate) use fields;
 
 /// Declares a protocol's subtrees once: the `static` ids and the `$table` of them (a
-/// visibility before `$table` applies to all).
+/// visibility before `$table` applies to all). An entry with a name, abbreviation and
+/// description is a [`Subtree`] (a header field of its own, for `Tree::add_subtree`); a bare
+/// name an [`EttId`] (for `Item::subtree` on an item that is already a field).
+///
+/// ```ignore
+/// subtrees! {
+///     ETTS;
+///     ETT;
+///     ETT_ITEM = c"Item", c"apns.item", c"One item of a command: id, length and value";
+/// }
+/// ```
 macro_rules! subtrees {
-    ($vis:vis $table:ident; $($name:ident),* $(,)?) => {
-        $( $vis static $name: $crate::epan::EttId = $crate::epan::EttId::new(); )*
-        $vis static $table: &[&$crate::epan::EttId] = &[ $(&$name),* ];
+    (@one $vis:vis $name:ident) => {
+        $vis static $name: $crate::epan::EttId = $crate::epan::EttId::new();
+    };
+    (@one $vis:vis $name:ident $label:literal $abbrev:literal $blurb:literal) => {
+        $vis static $name: $crate::epan::Subtree = $crate::epan::Subtree::new($label, $abbrev, $blurb);
+    };
+    (@row $name:ident) => { $crate::epan::Ett::Bare(&$name) };
+    (@row $name:ident $label:literal $abbrev:literal $blurb:literal) => { $crate::epan::Ett::Header(&$name) };
+    ($vis:vis $table:ident; $( $name:ident $( = $label:literal, $abbrev:literal, $blurb:literal )? ; )*) => {
+        $( $crate::epan::subtrees!(@one $vis $name $($label $abbrev $blurb)?); )*
+        $vis static $table: &[$crate::epan::Ett] = &[ $( $crate::epan::subtrees!(@row $name $($label $abbrev $blurb)?) ),* ];
     };
 }
 pub(crate) use subtrees;
@@ -458,7 +522,7 @@ impl Protocol {
 
     /// Registers the protocol with its fields, subtrees and expert infos. Call from the
     /// plugin's `register_protoinfo` phase only.
-    pub fn register(&'static self, fields: &'static [Field], etts: &'static [&'static EttId], experts: &'static [Expert]) {
+    pub fn register(&'static self, fields: &'static [Field], etts: &'static [Ett], experts: &'static [Expert]) {
         // SAFETY: registration runs once, single-threaded, from plugin_register's
         // register_protoinfo callback; every pointer handed over is leaked and lives forever,
         // as Wireshark requires.
@@ -466,11 +530,15 @@ impl Protocol {
             let proto = sys::proto_register_protocol(self.name.as_ptr(), self.short_name.as_ptr(), self.filter_name.as_ptr());
             self.id.0.store(proto, Ordering::Relaxed);
 
-            let hf: Vec<sys::hf_register_info> = fields.iter().map(hf_info).collect();
+            let hf: Vec<sys::hf_register_info> =
+                fields.iter().map(hf_info).chain(etts.iter().filter_map(|e| match e {
+                    Ett::Header(s) => Some(subtree_hf_info(s)),
+                    Ett::Bare(_) => None,
+                })).collect();
             let hf: &'static mut [sys::hf_register_info] = Box::leak(hf.into_boxed_slice());
             sys::proto_register_field_array(proto, hf.as_mut_ptr(), hf.len() as c_int);
 
-            let ett: Vec<*mut c_int> = etts.iter().map(|e| e.0.as_ptr()).collect();
+            let ett: Vec<*mut c_int> = etts.iter().map(|e| e.ett().0.as_ptr()).collect();
             let ett: &'static mut [*mut c_int] = Box::leak(ett.into_boxed_slice());
             sys::proto_register_subtree_array(ett.as_ptr() as _, ett.len() as c_int);
 
@@ -536,6 +604,27 @@ fn hf_info(f: &Field) -> sys::hf_register_info {
             strings,
             bitmask: f.bitmask,
             blurb: f.blurb.map_or(ptr::null(), |b| b.as_ptr()),
+            id: -1,
+            parent: 0,
+            ref_type: sys::HF_REF_TYPE_NONE,
+            same_name_prev_id: -1,
+            same_name_next: ptr::null_mut(),
+        },
+    }
+}
+
+/// The FT_NONE header field of a subtree.
+fn subtree_hf_info(s: &'static Subtree) -> sys::hf_register_info {
+    sys::hf_register_info {
+        p_id: s.hf.0.as_ptr(),
+        hfinfo: sys::header_field_info {
+            name: s.name.as_ptr(),
+            abbrev: s.abbrev.as_ptr(),
+            type_: sys::FT_NONE,
+            display: sys::BASE_NONE as c_int,
+            strings: ptr::null(),
+            bitmask: 0,
+            blurb: s.blurb.as_ptr(),
             id: -1,
             parent: 0,
             ref_type: sys::HF_REF_TYPE_NONE,

@@ -210,7 +210,17 @@ fn item_fields() -> Vec<Field> {
     out
 }
 
-subtrees! { pub(super) ETTS; ETT, ETT_ITEM, ETT_NONCE, ETT_PLIST, ETT_SESSION, ETT_LEGACY }
+subtrees! {
+    pub(super) ETTS;
+    ETT;
+    ETT_NONCE;
+    ETT_ITEM = c"Item", c"apns.item", c"One item of a courier command: its id, length and value";
+    ETT_PLIST = c"Binary property list", c"apns.plist", c"A payload that is a binary property list (bplist00), decoded";
+    ETT_PLIST_MEMBER = c"Member", c"apns.plist.member", c"One key and value of a property-list dictionary";
+    ETT_PLIST_ELEMENT = c"Element", c"apns.plist.element", c"A property-list value without a key: the top object, or an element of an array or set";
+    ETT_SESSION = c"Device", c"apns.session", c"Computed: the device as this connection described it so far (token, OS, hardware, carrier)";
+    ETT_LEGACY = c"Id list", c"apns.legacy.list", c"One list of message ids in an iOS 4 (legacy) courier message";
+}
 
 experts! {
     pub(super) EXPERTS, fn anomaly_expert(AnomalyKind);

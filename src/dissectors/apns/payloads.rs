@@ -78,7 +78,8 @@ fn render_node(tree: &Tree<'_>, base: usize, node: &bplist::Node<'_>, key: Optio
             label.push_str(&format!(" ({})", n.1.to_string_lossy()));
         }
     }
-    let (_, t) = tree.add_subtree(&ETT_PLIST, span, &label);
+    let ett = if key.is_some() { &ETT_PLIST_MEMBER } else { &ETT_PLIST_ELEMENT };
+    let (_, t) = tree.add_subtree(ett, span, &label);
     if let Some((kn, k)) = key {
         t.add(&HF_PLIST_KEY, kn.span.shift(base), k);
     }

@@ -87,7 +87,15 @@ fields! {
         blurb(c"The bytes of Apple's 0x4400 header extension, undecoded (layout not public)");
 }
 
-subtrees! { ETTS; ETT, ETT_CALL, ETT_MEDIA, ETT_EXT }
+subtrees! {
+    ETTS;
+    ETT;
+    ETT_CALL = c"Call", c"facetime.call_info", c"Computed: the call this packet belongs to (SIP Call-ID, parties, set-up and media), as tracked over the capture";
+    ETT_RTP = c"RTP media", c"facetime.rtp", c"This RTP packet's place in the call: SSRC, payload type and encoding, stream, direction";
+    ETT_RTCP = c"RTCP", c"facetime.rtcp", c"This RTCP packet's sender SSRC, stream and call";
+    ETT_RTP_EXT = c"Header extension", c"facetime.rtp.ext", c"The RTP header extension (RFC 8285 one- or two-byte form, or Apple's profile 0x4400)";
+    ETT_APPLE_EXT = c"Apple FaceTime header extension", c"facetime.apple_ext", c"The data of Apple's RTP header extension (profile 0x4400), not decoded further";
+}
 
 experts! {
     EXPERTS;
@@ -546,7 +554,7 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>
         });
         let st = state.borrow();
         let t = &st.tracker;
-        let (mt_item, mt) = tree.add_subtree(&ETT_MEDIA, Span::new(0, h.header_len()), "RTP media");
+        let (mt_item, mt) = tree.add_subtree(&ETT_RTP, Span::new(0, h.header_len()), "RTP media");
         mt.add(&HF_SSRC, h.ssrc.span, h.ssrc.value);
         mt.add(&HF_PT, Span::new(1, 1), h.payload_type);
         let mut secure = false;
@@ -581,7 +589,7 @@ fn rtp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord>
             }
         }
         if let Some(ext) = h.ext.filter(|_| !mt.is_null()) {
-            let (_, et) = mt.add_subtree(&ETT_EXT, Span::new(ext.profile.span.offset, 4 + ext.data.span.len), &format!("Header extension: {}", ext.kind.name()));
+            let (_, et) = mt.add_subtree(&ETT_RTP_EXT, Span::new(ext.profile.span.offset, 4 + ext.data.span.len), &format!("Header extension: {}", ext.kind.name()));
             et.add(&HF_EXT_PROFILE, ext.profile.span, ext.profile.value);
             et.add(&HF_EXT_KIND, ext.profile.span, ext.kind.name()).generated();
             et.add(&HF_EXT_LEN, ext.length_words.span, ext.length_words.value);
@@ -610,7 +618,7 @@ fn rtcp_packet(pkt: &mut Packet<'_>, tree: &Tree<'_>, tap: &mut Option<TapRecord
                 state.borrow_mut().tracker.feed_rtcp(pkt.frame(), ns(pkt.time()), s, d, ssrc)
             };
             let st = state.borrow();
-            let (_, mt) = tree.add_subtree(&ETT_MEDIA, Span::new(0, 8.min(len)), "RTCP");
+            let (_, mt) = tree.add_subtree(&ETT_RTCP, Span::new(0, 8.min(len)), "RTCP");
             mt.add_generated(&HF_SSRC, ssrc);
             if let Some(i) = stream {
                 mt.add_generated(&HF_STREAM, i + 1);
@@ -640,7 +648,7 @@ impl Dissector for AppleExt {
         let tree = pkt.tree();
         // The label only when there is a tree to show it (the expert note counts either way).
         let label = if tree.is_null() { String::new() } else { format!("Apple FaceTime header extension (profile 0x4400, {} bytes)", data.len()) };
-        let (item, t) = tree.add_subtree(&ETT_EXT, Span::new(0, data.len()), &label);
+        let (item, t) = tree.add_subtree(&ETT_APPLE_EXT, Span::new(0, data.len()), &label);
         if !data.is_empty() {
             t.add(&HF_APPLE_EXT_DATA, Span::new(0, data.len()), data);
         }

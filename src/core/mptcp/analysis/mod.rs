@@ -39,7 +39,7 @@ mod model;
 pub use model::{
     Annotation, CapKind, CloseReason, Config, Connection, DataRtt, Direction, Event,
     FallbackReason, Handover, HandoverReason, IdsnCheck, Reinjection, ReinjectionKind, RelBase,
-    RttStats, Segment, Subflow, TcpFlags, Widths,
+    RttStats, Segment, Subflow, TcpFlags, Widths, SUMMARY_FRAMES,
 };
 
 use super::options::parse_options;
@@ -178,6 +178,7 @@ impl Analyser {
             sf.last_seen_ns = seg.time_ns;
         }
         conn.last_seen_ns = seg.time_ns;
+        conn.note_facts(seg.frame);
         for t in hs.new_tokens {
             self.by_token.entry(t).or_insert(c);
         }

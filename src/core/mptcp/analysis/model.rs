@@ -419,6 +419,23 @@ impl Widths {
     }
 }
 
+/// Most frames per connection recorded in [`Connection::summary_frames`].
+pub const SUMMARY_FRAMES: usize = 64;
+
+/// What [`Connection::facts`] compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Facts {
+    version: Option<u8>,
+    keys: [bool; 2],
+    checksum_negotiated: Option<bool>,
+    keys_echoed: Option<bool>,
+    subflows: usize,
+    subflow_state: u64,
+    addr_ids: usize,
+    handovers: usize,
+    fallback: Option<FallbackReason>,
+}
+
 /// Per-connection state and summary; fields indexed by host (0 client, 1 server).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
@@ -466,6 +483,15 @@ pub struct Connection {
     pub caps_hit: Vec<CapKind>,
     /// Frame that opened the connection.
     pub first_frame: u32,
+    /// Last frame of the connection fed so far (the connection's last frame once the whole
+    /// capture has been fed).
+    pub last_frame: u32,
+    /// Frames at which the connection's facts (see [`Connection::facts`]) changed, in frame
+    /// order: the first frame, then each frame that learnt a key, added or closed a subflow,
+    /// changed a backup flag, fell back, … — where a per-connection summary is worth showing.
+    /// At most [`SUMMARY_FRAMES`]; later changes show on the last frame.
+    pub summary_frames: Vec<u32>,
+    pub(super) last_facts: Option<Facts>,
     pub(super) rtt_samples: Vec<i128>,
     pub(super) spaces: [Space; 2],
     pub(super) syn_had_capable: bool,
@@ -525,7 +551,50 @@ impl Connection {
             last_seen_ns: 0,
             last_data_ns: None,
             busy_since: 0,
+            last_frame: frame,
+            summary_frames: Vec::new(),
+            last_facts: None,
         }
+    }
+
+    /// The facts a per-connection summary shows that do not grow with every segment (unlike
+    /// byte and segment counts): version, keys, negotiation, subflows and their state,
+    /// handovers, fallback.
+    pub(super) fn facts(&self) -> Facts {
+        let mut sf = 0u64;
+        for (i, s) in self.subflows.iter().enumerate().take(16) {
+            let bits = u64::from(s.closed.is_some()) | u64::from(s.backup[0]) << 1 | u64::from(s.backup[1]) << 2;
+            sf |= bits << (3 * i);
+        }
+        Facts {
+            version: self.version.map(|v| v.raw()),
+            keys: [self.keys[0].is_some(), self.keys[1].is_some()],
+            checksum_negotiated: self.checksum_negotiated,
+            keys_echoed: self.third_ack_echoed_keys,
+            subflows: self.subflows.len(),
+            subflow_state: sf,
+            addr_ids: self.subflows.iter().filter(|s| s.addr_ids[0].is_some() && s.addr_ids[1].is_some()).count(),
+            handovers: self.handovers.len(),
+            fallback: self.fallback,
+        }
+    }
+
+    /// Records `frame` as a summary frame if the connection's facts changed with it.
+    pub(super) fn note_facts(&mut self, frame: u32) {
+        self.last_frame = frame;
+        let f = self.facts();
+        if self.last_facts.as_ref() != Some(&f) {
+            self.last_facts = Some(f);
+            if self.summary_frames.len() < SUMMARY_FRAMES && self.summary_frames.last() != Some(&frame) {
+                self.summary_frames.push(frame);
+            }
+        }
+    }
+
+    /// Whether a per-connection summary belongs on `frame`: a frame where the facts changed,
+    /// or the last frame once the capture is over (`finished`), which shows the final counts.
+    pub fn summary_at(&self, frame: u32, finished: bool) -> bool {
+        (finished && frame == self.last_frame) || self.summary_frames.binary_search(&frame).is_ok()
     }
 
     pub(super) fn cap(&mut self, kind: CapKind, events: &mut Vec<Event>) {

@@ -262,6 +262,50 @@ fn idempotent_refeed() {
 }
 
 #[test]
+fn summary_frames_where_facts_change() {
+    let mut a = Analyser::new(Config::default());
+    for x in &seed() {
+        feed(&mut a, x);
+    }
+    let c = a.connection(0).unwrap();
+    // SYN (client key, version), SYN/ACK (server key), third ACK (keys echoed); the data
+    // segments and data acks change only counts.
+    assert_eq!(c.summary_frames, [1, 2, 3]);
+    assert_eq!(c.last_frame, 7);
+    assert!(c.summary_at(3, false) && !c.summary_at(5, false));
+    assert!(!c.summary_at(7, false), "the last frame only once the capture is over");
+    assert!(c.summary_at(7, true) && !c.summary_at(6, true));
+    // A joined subflow is new facts: its SYN (new subflow, client address id) and SYN/ACK
+    // (server address id).
+    let join = vec![30, 12, 0x10, 2, 0x4c, 0x4d, 0x41, 0x73, 1, 2, 3, 4];
+    feed(&mut a, &p(8, 100_000, C2, S, SYN, 5000, 0, join));
+    let mut ja = vec![30, 16, 0x10, 0];
+    ja.extend_from_slice(&[0; 12]);
+    feed(&mut a, &p(9, 110_000, S, C2, SYN | ACK, 9000, 0, ja));
+    feed(&mut a, &p(10, 120_000, C2, S, ACK, 5001, 0, dss4(Some(2248627404), None)));
+    let c = a.connection(0).unwrap();
+    assert_eq!(c.summary_frames, [1, 2, 3, 8, 9]);
+    assert_eq!(c.last_frame, 10);
+}
+
+#[test]
+fn summary_frames_are_bounded() {
+    let mut a = Analyser::new(Config::default());
+    for x in &seed() {
+        feed(&mut a, x);
+    }
+    // Each MP_PRIO flips the client's backup flag on subflow 0: a change every time.
+    for i in 0..(SUMMARY_FRAMES as u32 + 20) {
+        let prio = vec![30, 3, 0x50 | (i as u8 & 1 ^ 1)];
+        feed(&mut a, &p(8 + i, 100_000 + i128::from(i), C, S, ACK, CISN + 185, 0, prio));
+    }
+    let c = a.connection(0).unwrap();
+    assert_eq!(c.summary_frames.len(), SUMMARY_FRAMES);
+    assert!(c.summary_frames.windows(2).all(|w| w[0] < w[1]));
+    assert!(c.summary_at(c.last_frame, true));
+}
+
+#[test]
 fn missing_handshake_uses_first_seen() {
     let mut a = Analyser::new(Config::default());
     for x in seed().into_iter().skip(3) {
