@@ -43,7 +43,7 @@ pub use handoff::{add_heuristic, Handle};
 pub use packet::{FieldValue, Item, Packet, Time, Tree};
 pub use prefs::{PrefBool, PrefRange, PrefUint};
 pub use registry::{
-    AbsTime, Base, EttId, Expert, ExpertId, Field, FieldKind, FieldType, FrameLink, FrameNum, Group, Hf, HfId, Protocol, RelTime,
+    AbsTime, Base, EttId, Expert, ExpertId, Field, FieldKind, FieldType, FrameLink, FrameNum, Group, Hf, HfId, Protocol, RelTime, Unit,
     Severity,
 };
 pub(crate) use registry::{experts, fields, subtrees};
