@@ -182,6 +182,7 @@ fn main() {
         "hf_register_info",
         "ei_register_info",
         "value_string",
+        "unit_name_string",
         "address_type",
         "field_display_e",
         "ft_framenum_type",
@@ -202,6 +203,11 @@ fn main() {
         "WIRESHARK_VERSION_.*",
         "WTAP_ENCAP_.*",
         "APPLESHARK_.*",
+        // Wireshark's unit strings (epan/unit_strings.h), for BASE_UNIT_STRING fields.
+        "units_milliseconds",
+        "units_minutes",
+        "units_byte_bytes",
+        "units_word_words",
     ] {
         builder = builder.allowlist_var(v);
     }

@@ -15,7 +15,7 @@ mod support;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
-use support::gen_mptcp::{key_material, mp, siri_seed, W, SIRI_CLIENT_KEY, SIRI_SERVER_KEY};
+use support::gen_mptcp::{key_material, mp, siri_seed, W, SIRI_CLIENT_KEY, SIRI_IPAD, SIRI_SERVER, SIRI_SERVER_KEY};
 use support::{opt, Tshark, ACK, PSH, RST, SYN};
 
 // ---------------------------------------------------------------- helpers
@@ -625,13 +625,19 @@ fn seed_siri_handshake_and_first_data() {
             "mptcp_annot.conn.dss_per_segment",
             "mptcp_annot.conn.keys_echoed",
             "mptcp_annot.conn.service",
-            "mptcp_annot.sf.client",
-            "mptcp_annot.sf.server",
+            "mptcp_annot.sf.client.ipv4",
+            "mptcp_annot.sf.client.port",
+            "mptcp_annot.sf.server.ipv4",
+            "mptcp_annot.sf.server.port",
             "mptcp_annot.sf.bytes_to_server",
             "mptcp_annot.sf.bytes_to_client",
         ],
         &["-2"],
     );
+    // The subflow's ends as stock Wireshark reads the SYN: client = its source.
+    let syn = Tshark::stock().fields(&file, Some("tcp.flags.syn == 1 && tcp.flags.ack == 0"), &["ip.src", "tcp.srcport", "ip.dst", "tcp.dstport"], &[]);
+    assert_eq!(syn.len(), 1, "{syn:?}");
+    let syn = &syn[0];
     assert_eq!(
         conn,
         vec![r(&[
@@ -648,12 +654,17 @@ fn seed_siri_handshake_and_first_data() {
             "1",
             "1",
             "guzzoni.apple.com",
-            "192.168.1.10:49163",
-            "17.172.100.4:443",
+            &syn[0],
+            &syn[1],
+            &syn[2],
+            &syn[3],
             "184",
             "0",
         ])]
     );
+    // Which is the generator's client and server.
+    assert_eq!(format!("{}:{}", syn[0], syn[1]), SIRI_IPAD);
+    assert_eq!(format!("{}:{}", syn[2], syn[3]), SIRI_SERVER);
     // No warnings at all in this clean trace.
     let experts = t.fields(&file, Some("_ws.expert.severity >= 6291456 && mptcp_annot"), &["frame.number"], &["-2"]);
     assert!(experts.is_empty(), "{experts:?}");
@@ -797,6 +808,54 @@ fn generated_v0_wide_dsn_mp_fail_fastclose_and_fallbacks() {
     assert_eq!(n("mptcp_annot.fastclose"), ["12"]);
     assert_eq!(n("mptcp_annot.infinite_mapping"), ["11"]);
     assert_eq!(n("mptcp_annot.idsn_mismatch"), ["20"]);
+}
+
+/// MP_TCPRST (RFC 8684 §3.6): every reason code the RFC lists, and one it does not, each on a
+/// subflow reset; the annotation names the reason as stock Wireshark's MPTCP option
+/// dissector names it (read from stock's own tree of the same frames), and keeps the
+/// transient flag.
+#[test]
+fn mp_tcprst_reasons_read_as_stock_names_them() {
+    let t = Tshark::get();
+    let mut w = W::new(Duration::from_secs(1_700_000_000));
+    let mut at = Duration::from_secs(1_700_000_000);
+    let mut tick = || {
+        at += Duration::from_millis(10);
+        at
+    };
+    const C: &str = "10.9.0.2:40100";
+    const S: &str = "10.9.1.1:443";
+    w.seg(tick(), C, S, SYN, 1000, 0, &mp::capable(0, 0x01, &[0x51]), b"", 64, 1);
+    w.seg(tick(), S, C, SYN | ACK, 5000, 1001, &mp::capable(0, 0x01, &[0x52]), b"", 64, 1);
+    w.seg(tick(), C, S, ACK, 1001, 5001, &mp::capable(0, 0x01, &[0x51, 0x52]), b"", 64, 2);
+    // Frames 4-11: reasons 0-6 and 9; odd reasons with the T (transient) flag.
+    let reasons = [0u8, 1, 2, 3, 4, 5, 6, 9];
+    for (i, r) in reasons.iter().enumerate() {
+        let flags = 0x80 | (r & 1);
+        w.seg(tick(), S, C, RST | ACK, 5001, 1001, &[30, 4, flags, *r, 1, 1, 1, 1], b"", 64, 10 + i as u16);
+    }
+    let file = t.capture("gen-tcprst.pcap", &w.cap.to_bytes());
+    let ours = by_frame(t.fields(&file, Some("mptcp_annot.mp_rst"), &["frame.number", "_ws.expert.message"], &["-2"]));
+    // Stock's reading of each frame's option: "TCPRST Reason: <name> (0x..)".
+    let stock = Tshark::stock().stdout(&["-n", "-r", &file, "-V", "-Y", "tcp.options.mptcp.rst_reason"]);
+    let mut stock_names = Vec::new();
+    for block in stock.split("\nFrame ").filter(|b| b.contains("TCPRST Reason: ")) {
+        let frame: u32 = block.trim_start_matches("Frame ").split(':').next().unwrap().trim().parse().unwrap();
+        let line = block.lines().find(|l| l.contains("TCPRST Reason: ")).unwrap().trim();
+        let name = line.trim_start_matches("TCPRST Reason: ").rsplit_once(" (").map_or(line, |(n, _)| n).to_string();
+        stock_names.push((frame, name));
+    }
+    assert_eq!(stock_names.len(), reasons.len(), "{stock}");
+    for ((frame, name), r) in stock_names.iter().zip(reasons) {
+        let msg = &ours.get(frame).unwrap_or_else(|| panic!("frame {frame}: no mptcp_annot.mp_rst: {ours:?}"))[1];
+        if r <= 6 {
+            assert!(msg.contains(&format!("reason {r} ({name})")), "frame {frame}: stock says {name}, we say {msg}");
+        } else {
+            // No name in stock either (it shows "Unknown"): the code alone.
+            assert!(msg.contains(&format!("reason {r} (Unknown)")), "frame {frame}: {msg} (stock: {name})");
+        }
+        assert_eq!(msg.contains("transient"), r & 1 == 1, "frame {frame}: {msg}");
+    }
 }
 
 /// Works with Wireshark's own MPTCP analysis off, and on any link layer we read.

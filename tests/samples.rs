@@ -110,14 +110,28 @@ fn mptcp_demo_reads_as_the_generator_wrote_it() {
     let got = t.fields(
         &file,
         Some(&format!("frame.number == {last}")),
-        &["mptcp_annot.conn.subflows", "mptcp_annot.sf.client", "mptcp_annot.sf.joined", "mptcp_annot.sf.bytes_to_server", "mptcp_annot.sf.bytes_to_client", "mptcp_annot.conn.service"],
+        &[
+            "mptcp_annot.conn.subflows",
+            "mptcp_annot.sf.client.ipv4",
+            "mptcp_annot.sf.client.port",
+            "mptcp_annot.sf.joined",
+            "mptcp_annot.sf.bytes_to_server",
+            "mptcp_annot.sf.bytes_to_client",
+            "mptcp_annot.conn.service",
+        ],
         &["-2"],
     );
+    // The subflows' client ends as stock Wireshark reads their SYNs, in order; which are the
+    // generator's two iPad ends.
+    let syns = Tshark::stock().fields(&file, Some("tcp.flags.syn == 1 && tcp.flags.ack == 0"), &["ip.src", "tcp.srcport"], &[]);
+    assert_eq!(syns.iter().map(|r| r.join(":")).collect::<Vec<_>>(), [SIRI_IPAD, SIRI_IPAD_CELL]);
+    let col = |i: usize| syns.iter().map(|r| r[i].clone()).collect::<Vec<_>>().join(",");
     assert_eq!(
         got,
         vec![vec![
             "2".to_string(),
-            format!("{SIRI_IPAD},{SIRI_IPAD_CELL}"),
+            col(0),
+            col(1),
             "0,1".into(),
             format!("{},{}", bytes(0, true), bytes(1, true)),
             format!("{},{}", bytes(0, false), bytes(1, false)),

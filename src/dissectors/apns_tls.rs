@@ -35,17 +35,18 @@ crate::value_enum! {
 }
 
 fields! {
-    FIELDS;
+    pub(crate) FIELDS;
     HF_HOW: u8 = c"Recognised by", c"apns.tls.recognised_by", vals(RecognisedBy::VALS),
         blurb(c"How this TLS connection was recognised as Apple Push: by the server name its ClientHello named (strong), or, for a connection whose ClientHello is not in the capture, by an Apple address on the courier port (weaker)");
-    HF_SNI: str = c"Courier server name", c"apns.tls.sni", blurb(c"The courier host the client named in its TLS ClientHello");
+    HF_SNI: str = c"Courier server name", c"apns.tls.sni",
+        blurb(c"The courier host the client named in its TLS ClientHello (server name extension), shown on every frame of the connection");
     HF_ENV: str = c"Courier environment", c"apns.tls.environment",
-        blurb(c"production (push.apple.com) or sandbox (sandbox.push.apple.com)");
-    HF_HELLO: FrameNum = c"ClientHello in", c"apns.tls.client_hello_in", link(FrameLink::Request),
-        blurb(c"The frame that completed the ClientHello naming the courier");
+        blurb(c"Computed from the server name: production (push.apple.com) or sandbox (sandbox.push.apple.com)");
+    HF_HELLO: FrameNum = c"ClientHello in", c"apns.tls.client_hello_in",
+        blurb(c"Computed: the frame that completed the ClientHello naming the courier (a link within the connection, not a request)");
 }
 
-subtrees! { ETTS; ETT; }
+subtrees! { pub(crate) ETTS; ETT; }
 
 experts! {
     EXPERTS;

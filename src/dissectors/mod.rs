@@ -30,3 +30,27 @@ pub fn handoff_all() {
     facetime::handoff();
     mptcp_annot::handoff();
 }
+
+/// The fields each protocol declares in its `fields!` block (APNs's per-command item fields,
+/// built from the core's item tables at registration, are not among them), by protocol filter
+/// name: for tests of what `tshark -G fields` cannot show, such as a frame link's arrow.
+pub fn declared_fields() -> [(&'static str, &'static [crate::epan::Field]); 5] {
+    [
+        ("snatmap", snatmap::FIELDS),
+        ("apns", apns::fields::FIELDS),
+        ("apns.tls", apns_tls::FIELDS),
+        ("facetime", facetime::FIELDS),
+        ("mptcp_annot", mptcp_annot::FIELDS),
+    ]
+}
+
+/// Every protocol's subtree table (`subtrees!`), for the test that walks all fields.
+pub fn declared_subtrees() -> [(&'static str, &'static [crate::epan::Ett]); 5] {
+    [
+        ("snatmap", snatmap::ETTS),
+        ("apns", apns::fields::ETTS),
+        ("apns.tls", apns_tls::ETTS),
+        ("facetime", facetime::ETTS),
+        ("mptcp_annot", mptcp_annot::ETTS),
+    ]
+}

@@ -27,104 +27,154 @@ use crate::epan::tap::{Cell, ColType, Column, StatTable};
 use crate::epan::*;
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub static PROTO: Protocol = Protocol::new(c"Multipath TCP annotations (appleshark)", c"MPTCP-annot", c"mptcp_annot");
 
 static WIDTHS: [(u32, &CStr); 3] = [(4, c"4 bytes"), (8, c"8 bytes"), (12, c"4 and 8 bytes")];
 
 fields! {
-    FIELDS;
+    pub(crate) FIELDS;
     HF_CONNECTION: u32 = c"Connection", c"mptcp_annot.connection",
-        blurb(c"Index of the MPTCP connection in this capture (all its subflows share it)");
+        blurb(c"Computed: index of the MPTCP connection in this capture (all its subflows share it)");
     HF_SUBFLOW: u32 = c"Subflow", c"mptcp_annot.subflow",
-        blurb(c"Index of this segment's subflow within its connection (0: the initial subflow)");
-    HF_DIRECTION: u8 = c"Direction", c"mptcp_annot.direction", vals(Direction::VALS);
+        blurb(c"Computed: index of this segment's subflow within its connection (0: the initial subflow)");
+    HF_DIRECTION: u8 = c"Direction", c"mptcp_annot.direction", vals(Direction::VALS),
+        blurb(c"Computed: whether the segment goes from the connection's client (the host that opened it) to its server, or back");
     HF_REL_DSN: u64 = c"Relative data sequence number", c"mptcp_annot.rel_dsn",
-        blurb(c"Data sequence number of this segment's first data byte, relative (first byte = 1)");
-    HF_DATA_LEN: u32 = c"Data-level length", c"mptcp_annot.data_len",
-        blurb(c"Data-level bytes in this segment (payload, plus 1 for a DATA_FIN)");
+        blurb(c"Computed: data sequence number of this segment's first data byte, relative (first byte = 1), from its DSS mapping");
+    HF_DATA_LEN: u32 = c"Data-level length", c"mptcp_annot.data_len", unit(Unit::Bytes),
+        blurb(c"Computed: data-level bytes in this segment (payload, plus 1 for a DATA_FIN)");
     HF_REL_DSN_NEXT: u64 = c"Next relative data sequence number", c"mptcp_annot.rel_dsn_next",
-        blurb(c"Relative DSN after this segment's data");
-    HF_DSN_BASE: u8 = c"DSN relative to", c"mptcp_annot.rel_dsn_base", vals(RelBase::VALS);
+        blurb(c"Computed: relative DSN after this segment's data (relative DSN + data-level length)");
+    HF_DSN_BASE: u8 = c"DSN relative to", c"mptcp_annot.rel_dsn_base", vals(RelBase::VALS),
+        blurb(c"Computed: what the relative DSN counts from: the IDSN derived from the sender's key, or the first DSN seen when the handshake was not captured");
     HF_REL_DACK: u64 = c"Relative data ACK", c"mptcp_annot.rel_dack",
-        blurb(c"Data-level acknowledgement, relative to the peer's IDSN");
-    HF_DACK_BASE: u8 = c"Data ACK relative to", c"mptcp_annot.rel_dack_base", vals(RelBase::VALS);
+        blurb(c"Computed: the DSS data ACK, relative to the peer's IDSN (the next data byte the sender expects)");
+    HF_DACK_BASE: u8 = c"Data ACK relative to", c"mptcp_annot.rel_dack_base", vals(RelBase::VALS),
+        blurb(c"Computed: what the relative data ACK counts from (as for the DSN)");
     HF_IDSN_CHECK: bool = c"First DSN agrees with key-derived IDSN", c"mptcp_annot.idsn_check",
-        blurb(c"On a direction's first mapping: DSN == IDSN + 1, IDSN derived from the sender's key");
+        blurb(c"Computed, on a direction's first mapping: DSN == IDSN + 1, IDSN derived from the sender's key");
     HF_IDSN_EXPECTED: u64 = c"Expected first DSN", c"mptcp_annot.idsn_expected",
-        blurb(c"IDSN + 1 from the sender's key (SHA-1 for v0, SHA-256 for v1)");
+        blurb(c"Computed: IDSN + 1 from the sender's key (SHA-1 for v0, SHA-256 for v1), shown when the first DSN differs");
     HF_DATA_RTT: RelTime = c"Data-level RTT", c"mptcp_annot.data_rtt",
-        blurb(c"Time from the first transmission of the data this data ACK newly covers to this ACK");
+        blurb(c"Computed: time from the first transmission of the data this data ACK newly covers to this ACK");
     HF_DATA_RTT_FRAME: FrameNum = c"Data ACK of frame", c"mptcp_annot.data_rtt_frame", link(FrameLink::Ack),
-        blurb(c"The frame that first sent the data whose data ACK gave the RTT");
+        blurb(c"Computed: the frame that first sent the data whose data ACK gave the RTT");
     HF_REINJ_OF: FrameNum = c"Reinjection of", c"mptcp_annot.reinjection_of", link(FrameLink::RetransPrev),
-        blurb(c"The frame that first carried (the start of) this data");
-    HF_REINJ_KIND: u8 = c"Reinjection kind", c"mptcp_annot.reinjection_kind", vals(ReinjectionKind::VALS);
-    HF_REINJ_SUBFLOW: u32 = c"First sent on subflow", c"mptcp_annot.reinjection_subflow";
-    HF_IN_FLIGHT: u64 = c"Data-level bytes in flight", c"mptcp_annot.in_flight",
-        blurb(c"Bytes sent in this direction and not yet data-acknowledged");
-    HF_HANDOVER_FROM: u32 = c"Handover from subflow", c"mptcp_annot.handover_from";
-    HF_HANDOVER_TO: u32 = c"Handover to subflow", c"mptcp_annot.handover_to";
+        blurb(c"Computed: the frame that first carried (the start of) this data");
+    HF_REINJ_KIND: u8 = c"Reinjection kind", c"mptcp_annot.reinjection_kind", vals(ReinjectionKind::VALS),
+        blurb(c"Computed: how this segment carries data already sent: on another subflow, again on the same subflow with new subflow sequence numbers, or as a plain TCP retransmission");
+    HF_REINJ_SUBFLOW: u32 = c"First sent on subflow", c"mptcp_annot.reinjection_subflow",
+        blurb(c"Computed: the subflow of the frame that first carried this data");
+    HF_IN_FLIGHT: u64 = c"Data-level bytes in flight", c"mptcp_annot.in_flight", unit(Unit::Bytes),
+        blurb(c"Computed: bytes sent in this direction and not yet data-acknowledged (over all subflows)");
+    HF_HANDOVER_FROM: u32 = c"Handover from subflow", c"mptcp_annot.handover_from",
+        blurb(c"Computed, on a handover: the subflow the connection's data moved away from");
+    HF_HANDOVER_TO: u32 = c"Handover to subflow", c"mptcp_annot.handover_to",
+        blurb(c"Computed, on a handover: the subflow that carries the data from this frame on");
     // Connection.
-    HF_C_VERSION: u8 = c"MPTCP version", c"mptcp_annot.conn.version";
+    HF_C_VERSION: u8 = c"MPTCP version", c"mptcp_annot.conn.version",
+        blurb(c"From MP_CAPABLE: the Multipath TCP version of the connection (0: RFC 6824, 1: RFC 8684)");
     HF_C_PROFILE: str = c"Profile", c"mptcp_annot.conn.profile",
-        blurb(c"Version, checksums, DSN/ACK widths, DSS per segment, key echo, in one line");
-    HF_C_CLIENT_KEY: u64 = c"Client key", c"mptcp_annot.conn.client_key", hex;
-    HF_C_SERVER_KEY: u64 = c"Server key", c"mptcp_annot.conn.server_key", hex;
+        blurb(c"Computed: version, checksums, DSN/ACK widths, DSS per segment, key echo, in one line");
+    HF_C_CLIENT_KEY: u64 = c"Client key", c"mptcp_annot.conn.client_key", hex,
+        blurb(c"From MP_CAPABLE: the 64-bit key the client sent in its SYN (or third ACK)");
+    HF_C_SERVER_KEY: u64 = c"Server key", c"mptcp_annot.conn.server_key", hex,
+        blurb(c"From MP_CAPABLE: the 64-bit key the server sent in its SYN/ACK (or the client echoed)");
     HF_C_CLIENT_TOKEN: u32 = c"Client token", c"mptcp_annot.conn.client_token", hex,
-        blurb(c"Token derived from the client's key (names the connection at the client)");
+        blurb(c"Computed: token derived from the client's key (names the connection at the client)");
     HF_C_SERVER_TOKEN: u32 = c"Server token", c"mptcp_annot.conn.server_token", hex,
-        blurb(c"Token derived from the server's key (MP_JOIN SYNs to the server carry it)");
-    HF_C_CLIENT_IDSN: u64 = c"Client IDSN", c"mptcp_annot.conn.client_idsn";
-    HF_C_SERVER_IDSN: u64 = c"Server IDSN", c"mptcp_annot.conn.server_idsn";
+        blurb(c"Computed: token derived from the server's key (MP_JOIN SYNs to the server carry it)");
+    HF_C_CLIENT_IDSN: u64 = c"Client IDSN", c"mptcp_annot.conn.client_idsn",
+        blurb(c"Computed: initial data sequence number of the client's direction, from its key (SHA-1 for v0, SHA-256 for v1)");
+    HF_C_SERVER_IDSN: u64 = c"Server IDSN", c"mptcp_annot.conn.server_idsn",
+        blurb(c"Computed: initial data sequence number of the server's direction, from its key");
     HF_C_CSUM_NEG: bool = c"Checksums negotiated", c"mptcp_annot.conn.checksum_negotiated",
-        blurb(c"A host set the A (checksum required) flag in MP_CAPABLE");
+        blurb(c"From MP_CAPABLE: a host set the A (checksum required) flag");
     HF_C_CSUM_PRESENT: bool = c"DSS checksums present", c"mptcp_annot.conn.checksum_present",
-        blurb(c"DSS mappings actually carried a checksum");
-    HF_C_MAP_CSUM: u64 = c"Mappings with checksum", c"mptcp_annot.conn.mappings_with_checksum";
-    HF_C_MAP_NOCSUM: u64 = c"Mappings without checksum", c"mptcp_annot.conn.mappings_without_checksum";
-    HF_C_CLIENT_DSN_W: u8 = c"Client DSN width", c"mptcp_annot.conn.client_dsn_width", vals(&WIDTHS);
-    HF_C_SERVER_DSN_W: u8 = c"Server DSN width", c"mptcp_annot.conn.server_dsn_width", vals(&WIDTHS);
-    HF_C_CLIENT_DACK_W: u8 = c"Client data ACK width", c"mptcp_annot.conn.client_dack_width", vals(&WIDTHS);
-    HF_C_SERVER_DACK_W: u8 = c"Server data ACK width", c"mptcp_annot.conn.server_dack_width", vals(&WIDTHS);
-    HF_C_DATA_SEGS: u64 = c"Data segments", c"mptcp_annot.conn.data_segments";
-    HF_C_DATA_SEGS_DSS: u64 = c"Data segments with DSS", c"mptcp_annot.conn.data_segments_with_dss";
+        blurb(c"Computed: DSS mappings actually carried a checksum");
+    HF_C_MAP_CSUM: u64 = c"Mappings with checksum", c"mptcp_annot.conn.mappings_with_checksum",
+        blurb(c"Computed: DSS mappings of the connection so far that carried a checksum");
+    HF_C_MAP_NOCSUM: u64 = c"Mappings without checksum", c"mptcp_annot.conn.mappings_without_checksum",
+        blurb(c"Computed: DSS mappings of the connection so far without a checksum");
+    HF_C_CLIENT_DSN_W: u8 = c"Client DSN width", c"mptcp_annot.conn.client_dsn_width", vals(&WIDTHS),
+        blurb(c"Computed: the DSN sizes the client's DSS options used (4 bytes, 8 bytes, or both)");
+    HF_C_SERVER_DSN_W: u8 = c"Server DSN width", c"mptcp_annot.conn.server_dsn_width", vals(&WIDTHS),
+        blurb(c"Computed: the DSN sizes the server's DSS options used");
+    HF_C_CLIENT_DACK_W: u8 = c"Client data ACK width", c"mptcp_annot.conn.client_dack_width", vals(&WIDTHS),
+        blurb(c"Computed: the data ACK sizes the client's DSS options used");
+    HF_C_SERVER_DACK_W: u8 = c"Server data ACK width", c"mptcp_annot.conn.server_dack_width", vals(&WIDTHS),
+        blurb(c"Computed: the data ACK sizes the server's DSS options used");
+    HF_C_DATA_SEGS: u64 = c"Data segments", c"mptcp_annot.conn.data_segments",
+        blurb(c"Computed: segments of the connection so far that carried payload");
+    HF_C_DATA_SEGS_DSS: u64 = c"Data segments with DSS", c"mptcp_annot.conn.data_segments_with_dss",
+        blurb(c"Computed: payload segments so far that carried a DSS option");
     HF_C_DSS_PER_SEG: f64 = c"DSS options per data segment", c"mptcp_annot.conn.dss_per_segment",
-        blurb(c"Share of data segments that carried a DSS option (1.0: one in every segment)");
-    HF_C_MAX_DSS: u8 = c"Most DSS options in one segment", c"mptcp_annot.conn.max_dss_per_segment";
+        blurb(c"Computed: share of data segments that carried a DSS option (1.0: one in every segment)");
+    HF_C_MAX_DSS: u8 = c"Most DSS options in one segment", c"mptcp_annot.conn.max_dss_per_segment",
+        blurb(c"Computed: the largest number of DSS options one segment of the connection carried");
     HF_C_KEYS_ECHOED: bool = c"Third ACK echoed both keys", c"mptcp_annot.conn.keys_echoed",
-        blurb(c"The client repeated both keys in the third ACK (lets the server stay stateless)");
+        blurb(c"Computed: the client repeated both keys in the third ACK (lets the server stay stateless)");
     HF_C_SERVICE: str = c"Service", c"mptcp_annot.conn.service",
         blurb(c"TLS server name (SNI) of the first subflow's ClientHello");
-    HF_C_SUBFLOWS: u32 = c"Subflows", c"mptcp_annot.conn.subflows";
+    HF_C_SUBFLOWS: u32 = c"Subflows", c"mptcp_annot.conn.subflows",
+        blurb(c"Computed: number of subflows of the connection so far, the initial one included");
     HF_C_REINJ: u64 = c"Reinjections", c"mptcp_annot.conn.reinjections",
-        blurb(c"Data sent again at the data level (on another subflow or with new subflow sequence numbers)");
-    HF_C_SF_RETRANS: u64 = c"Subflow retransmissions", c"mptcp_annot.conn.subflow_retransmissions";
-    HF_C_HANDOVERS: u32 = c"Handovers", c"mptcp_annot.conn.handovers";
-    HF_C_FALLBACK: u8 = c"Fallback to TCP", c"mptcp_annot.conn.fallback", vals(FallbackReason::VALS);
-    HF_C_RTT_SAMPLES: u32 = c"Data RTT samples", c"mptcp_annot.conn.rtt_samples";
-    HF_C_RTT_MIN: RelTime = c"Data RTT min", c"mptcp_annot.conn.rtt_min";
-    HF_C_RTT_MEDIAN: RelTime = c"Data RTT median", c"mptcp_annot.conn.rtt_median";
-    HF_C_RTT_MAX: RelTime = c"Data RTT max", c"mptcp_annot.conn.rtt_max";
-    HF_C_FIRST_FRAME: FrameNum = c"First frame", c"mptcp_annot.conn.first_frame";
+        blurb(c"Computed: data sent again at the data level (on another subflow or with new subflow sequence numbers)");
+    HF_C_SF_RETRANS: u64 = c"Subflow retransmissions", c"mptcp_annot.conn.subflow_retransmissions",
+        blurb(c"Computed: plain TCP retransmissions on the connection's subflows (same subflow sequence numbers)");
+    HF_C_HANDOVERS: u32 = c"Handovers", c"mptcp_annot.conn.handovers",
+        blurb(c"Computed: times the connection's data moved to another subflow (see mptcp_annot.handover)");
+    HF_C_FALLBACK: u8 = c"Fallback to TCP", c"mptcp_annot.conn.fallback", vals(FallbackReason::VALS),
+        blurb(c"Computed: why the connection fell back to plain TCP, when it did");
+    HF_C_RTT_SAMPLES: u32 = c"Data RTT samples", c"mptcp_annot.conn.rtt_samples",
+        blurb(c"Computed: number of data-level RTTs measured on the connection so far");
+    HF_C_RTT_MIN: RelTime = c"Data RTT min", c"mptcp_annot.conn.rtt_min",
+        blurb(c"Computed: smallest data-level RTT of the connection so far");
+    HF_C_RTT_MEDIAN: RelTime = c"Data RTT median", c"mptcp_annot.conn.rtt_median",
+        blurb(c"Computed: median data-level RTT of the connection so far");
+    HF_C_RTT_MAX: RelTime = c"Data RTT max", c"mptcp_annot.conn.rtt_max",
+        blurb(c"Computed: largest data-level RTT of the connection so far");
+    HF_C_FIRST_FRAME: FrameNum = c"First frame", c"mptcp_annot.conn.first_frame",
+        blurb(c"Computed: the connection's first frame in the capture");
     // Subflow.
-    HF_S_INDEX: u32 = c"Subflow", c"mptcp_annot.sf.index";
-    HF_S_CLIENT: str = c"Client end", c"mptcp_annot.sf.client";
-    HF_S_SERVER: str = c"Server end", c"mptcp_annot.sf.server";
-    HF_S_CLIENT_ID: u8 = c"Client address id", c"mptcp_annot.sf.client_addr_id";
-    HF_S_SERVER_ID: u8 = c"Server address id", c"mptcp_annot.sf.server_addr_id";
-    HF_S_CLIENT_BACKUP: bool = c"Client backup flag", c"mptcp_annot.sf.client_backup";
-    HF_S_SERVER_BACKUP: bool = c"Server backup flag", c"mptcp_annot.sf.server_backup";
-    HF_S_BYTES_C2S: u64 = c"Bytes client to server", c"mptcp_annot.sf.bytes_to_server";
-    HF_S_BYTES_S2C: u64 = c"Bytes server to client", c"mptcp_annot.sf.bytes_to_client";
-    HF_S_JOINED: bool = c"Joined (MP_JOIN)", c"mptcp_annot.sf.joined";
-    HF_S_FIRST_FRAME: FrameNum = c"First frame", c"mptcp_annot.sf.first_frame";
-    HF_S_CLOSED: u8 = c"Closed by", c"mptcp_annot.sf.closed", vals(CloseReason::VALS);
+    HF_S_INDEX: u32 = c"Subflow", c"mptcp_annot.sf.index",
+        blurb(c"Computed: index of the subflow within its connection (0: the initial subflow)");
+    HF_S_CLIENT_IPV4: Ipv4Addr = c"Client address", c"mptcp_annot.sf.client.ipv4",
+        blurb(c"Computed: the IPv4 address of the subflow's client end (the host that opened the connection)");
+    HF_S_CLIENT_IPV6: Ipv6Addr = c"Client address", c"mptcp_annot.sf.client.ipv6",
+        blurb(c"Computed: the IPv6 address of the subflow's client end (the host that opened the connection)");
+    HF_S_CLIENT_PORT: u16 = c"Client port", c"mptcp_annot.sf.client.port",
+        blurb(c"Computed: the client's TCP port on this subflow");
+    HF_S_SERVER_IPV4: Ipv4Addr = c"Server address", c"mptcp_annot.sf.server.ipv4",
+        blurb(c"Computed: the IPv4 address of the subflow's server end");
+    HF_S_SERVER_IPV6: Ipv6Addr = c"Server address", c"mptcp_annot.sf.server.ipv6",
+        blurb(c"Computed: the IPv6 address of the subflow's server end");
+    HF_S_SERVER_PORT: u16 = c"Server port", c"mptcp_annot.sf.server.port",
+        blurb(c"Computed: the server's TCP port on this subflow");
+    HF_S_CLIENT_ID: u8 = c"Client address id", c"mptcp_annot.sf.client_addr_id",
+        blurb(c"The address id the client gave this subflow's address (MP_JOIN; 0 on the initial subflow)");
+    HF_S_SERVER_ID: u8 = c"Server address id", c"mptcp_annot.sf.server_addr_id",
+        blurb(c"The address id the server gave this subflow's address (MP_JOIN; 0 on the initial subflow)");
+    HF_S_CLIENT_BACKUP: bool = c"Client backup flag", c"mptcp_annot.sf.client_backup",
+        blurb(c"Computed: the client asked for this subflow to be used as a backup (B flag of MP_JOIN or MP_PRIO)");
+    HF_S_SERVER_BACKUP: bool = c"Server backup flag", c"mptcp_annot.sf.server_backup",
+        blurb(c"Computed: the server asked for this subflow to be used as a backup (B flag of MP_JOIN or MP_PRIO)");
+    HF_S_BYTES_C2S: u64 = c"Bytes client to server", c"mptcp_annot.sf.bytes_to_server", unit(Unit::Bytes),
+        blurb(c"Computed: payload the client sent on this subflow so far");
+    HF_S_BYTES_S2C: u64 = c"Bytes server to client", c"mptcp_annot.sf.bytes_to_client", unit(Unit::Bytes),
+        blurb(c"Computed: payload the server sent on this subflow so far");
+    HF_S_JOINED: bool = c"Joined (MP_JOIN)", c"mptcp_annot.sf.joined",
+        blurb(c"Computed: the subflow was added to the connection with MP_JOIN (not its initial subflow)");
+    HF_S_FIRST_FRAME: FrameNum = c"First frame", c"mptcp_annot.sf.first_frame",
+        blurb(c"Computed: the subflow's first frame in the capture");
+    HF_S_CLOSED: u8 = c"Closed by", c"mptcp_annot.sf.closed", vals(CloseReason::VALS),
+        blurb(c"Computed: what ended the subflow: REMOVE_ADDR, a TCP reset, MP_FAIL or MP_FASTCLOSE");
 }
 
 subtrees! {
-    ETTS;
+    pub(crate) ETTS;
     ETT;
     ETT_CONN = c"Connection", c"mptcp_annot.conn", c"Computed: the MPTCP connection of this segment as analysed (keys, tokens, profile, counts, data RTT, subflows)";
     ETT_SF = c"Subflow", c"mptcp_annot.sf", c"Computed: one subflow (TCP connection) of the MPTCP connection: its ends, address ids, flags and bytes";
@@ -591,7 +641,7 @@ fn show_event(t: &Tree<'_>, opts: Span, e: &Event) {
         }
         Event::MpRst { reason, transient } => {
             let tr = if transient { ", transient" } else { "" };
-            t.expert(&EI_MP_RST, opts, Some(&format!("MP_TCPRST: subflow reset, reason {reason}{tr}")));
+            t.expert(&EI_MP_RST, opts, Some(&format!("MP_TCPRST: subflow reset, reason {} ({}){tr}", reason.code(), reason.name())));
         }
         Event::JoinUnknownToken { token } => {
             t.expert(&EI_UNKNOWN_TOKEN, opts, Some(&format!("MP_JOIN token 0x{token:08x} names no connection seen in this capture")));
@@ -610,7 +660,8 @@ fn show_event(t: &Tree<'_>, opts: Span, e: &Event) {
 
 fn show_connection(t: &Tree<'_>, idx: usize, c: &Connection, service: Option<&str>) {
     let ends = c.subflows.first().map(|s| format!(": {} → {}", ep(s.ends[0]), ep(s.ends[1]))).unwrap_or_default();
-    let (_, ct) = t.add_subtree(&ETT_CONN, Span::new(0, 0), &format!("Connection {idx}{ends}"));
+    let (ci, ct) = t.add_subtree(&ETT_CONN, Span::new(0, 0), &format!("Connection {idx}{ends}"));
+    ci.generated();
     if let Some(v) = version_num(c.version) {
         ct.add_generated(&HF_C_VERSION, v);
     }
@@ -673,14 +724,23 @@ fn show_connection(t: &Tree<'_>, idx: usize, c: &Connection, service: Option<&st
         ct.add_generated(&HF_C_RTT_MAX, Time::from_nanos(r.max));
     }
     for (i, s) in c.subflows.iter().enumerate() {
-        let (_, st) = ct.add_subtree(
+        let (si, st) = ct.add_subtree(
             &ETT_SF,
             Span::new(0, 0),
             &format!("Subflow {i}: {} → {}, {} / {} bytes", ep(s.ends[0]), ep(s.ends[1]), s.bytes[0], s.bytes[1]),
         );
+        si.generated();
         st.add_generated(&HF_S_INDEX, i as u32);
-        st.add_generated(&HF_S_CLIENT, ep(s.ends[0]).as_str());
-        st.add_generated(&HF_S_SERVER, ep(s.ends[1]).as_str());
+        for (end, (v4, v6, port)) in s.ends.iter().zip([
+            (&HF_S_CLIENT_IPV4, &HF_S_CLIENT_IPV6, &HF_S_CLIENT_PORT),
+            (&HF_S_SERVER_IPV4, &HF_S_SERVER_IPV6, &HF_S_SERVER_PORT),
+        ]) {
+            match end.0 {
+                IpAddr::V4(a) => st.add_generated(v4, a),
+                IpAddr::V6(a) => st.add_generated(v6, a),
+            };
+            st.add_generated(port, end.1);
+        }
         if let Some(id) = s.addr_ids[0] {
             st.add_generated(&HF_S_CLIENT_ID, id);
         }

@@ -27,12 +27,13 @@ pub static PROTO: Protocol = Protocol::new(c"SNATMAP (Apple NAT mapping)", c"SNA
 static TYPES: [(u32, &std::ffi::CStr); 2] = [(snatmap::TYPE_REQUEST, c"Request"), (snatmap::TYPE_RESPONSE, c"Response")];
 
 fields! {
-    FIELDS;
-    HF_TYPE: u32 = c"Type", c"snatmap.type", vals(&TYPES), blurb(c"1 = request, 2 = response");
+    pub(crate) FIELDS;
+    HF_TYPE: u32 = c"Type", c"snatmap.type", vals(&TYPES),
+        blurb(c"First 4 bytes of the message: 1 a request from the client, 2 the server's response");
     HF_NONCE: u32 = c"Nonce", c"snatmap.nonce", hex, blurb(c"Random 31-bit value chosen by the client, echoed in the response");
     HF_LOCAL_IP: Ipv4Addr = c"Local address", c"snatmap.local_ip", blurb(c"The client's own address, as it sees it (request)");
     HF_LOCAL_PORT: u16 = c"Local port", c"snatmap.local_port", blurb(c"The client's own port (request)");
-    HF_TRAILER: u16 = c"Trailer", c"snatmap.trailer", hex, blurb(c"Always 0xAAAA in a request");
+    HF_TRAILER: u16 = c"Trailer", c"snatmap.trailer", hex, blurb(c"Last 2 bytes of a request, 0xAAAA in every known client");
     HF_MAPPED_IP_RAW: u32 = c"Mapped address (inverted)", c"snatmap.mapped_ip_raw", hex, blurb(c"The mapped address as sent: every bit inverted");
     HF_MAPPED_PORT_RAW: u16 = c"Mapped port (inverted)", c"snatmap.mapped_port_raw", hex, blurb(c"The mapped port as sent: every bit inverted");
     HF_MAPPED_IP: Ipv4Addr = c"Mapped address", c"snatmap.mapped_ip",
@@ -41,17 +42,19 @@ fields! {
         blurb(c"The client's port as the server saw it (response, decoded from the inverted form)");
     HF_UNUSED: u16 = c"Unused", c"snatmap.unused", hex, blurb(c"Bytes 14-15 of a response, ignored by the client");
     HF_RESPONSE_IN: FrameNum = c"Response in", c"snatmap.response_in", link(FrameLink::Response),
-        blurb(c"The frame holding the response to this request");
-    HF_RESPONSE_TO: FrameNum = c"Response to", c"snatmap.response_to", link(FrameLink::Request),
-        blurb(c"The frame holding the request this response answers");
-    HF_TIME: RelTime = c"Time", c"snatmap.time", blurb(c"Time between the request and its response");
-    HF_NAT: bool = c"Behind NAT", c"snatmap.nat", blurb(c"The mapped address or port differs from the request's local address");
-    HF_PORT_PRESERVED: bool = c"Port preserved", c"snatmap.port_preserved", blurb(c"The mapped port equals the request's local port");
+        blurb(c"Computed: the frame holding the response to this request (same nonce, same conversation)");
+    HF_RESPONSE_TO: FrameNum = c"Request in", c"snatmap.response_to", link(FrameLink::Request),
+        blurb(c"Computed: the frame holding the request this response answers");
+    HF_TIME: RelTime = c"Response time", c"snatmap.time", blurb(c"Computed: time from the request to its response");
+    HF_NAT: bool = c"Behind NAT", c"snatmap.nat",
+        blurb(c"Computed: the mapped address or port differs from the local address and port the request gave");
+    HF_PORT_PRESERVED: bool = c"Port preserved", c"snatmap.port_preserved",
+        blurb(c"Computed: the NAT kept the client's port (the mapped port equals the request's local port)");
     HF_RETRANS_OF: FrameNum = c"Retransmission of", c"snatmap.retransmission_of", link(FrameLink::RetransPrev),
-        blurb(c"The frame that first sent this request");
+        blurb(c"Computed: the frame that first sent this request (same nonce and content, not yet answered)");
 }
 
-subtrees! { ETTS; ETT; }
+subtrees! { pub(crate) ETTS; ETT; }
 
 experts! {
     EXPERTS, fn anomaly_expert(snatmap::Anomaly);

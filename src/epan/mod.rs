@@ -44,6 +44,6 @@ pub use packet::{FieldValue, Item, Packet, Time, Tree};
 pub use prefs::{PrefBool, PrefRange, PrefUint};
 pub use registry::{
     AbsTime, Base, Ett, EttId, Expert, ExpertId, Field, FieldKind, FieldType, FrameLink, FrameNum, Group, Hf, HfId, Protocol, RelTime,
-    Severity, Subtree,
+    Severity, Subtree, Unit,
 };
 pub(crate) use registry::{experts, fields, subtrees};

@@ -279,6 +279,36 @@ pub enum Vals {
     Built(fn() -> &'static [(u32, &'static CStr)]),
 }
 
+/// The unit a number is counted in, shown after the value the way stock dissectors show
+/// theirs: Wireshark's own unit strings (`units_milliseconds` … of epan/unit_strings.h,
+/// exported by libwireshark in 4.0, 4.4 and 4.6 alike) with `BASE_UNIT_STRING`. Durations
+/// kept as `RelTime` need none (Wireshark shows them in seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// "ms" (`units_milliseconds`).
+    Milliseconds,
+    /// "min" (`units_minutes`).
+    Minutes,
+    /// " byte" / " bytes" (`units_byte_bytes`).
+    Bytes,
+    /// " word" / " words" (`units_word_words`).
+    Words,
+}
+
+impl Unit {
+    /// Wireshark's unit string for this unit.
+    fn strings(self) -> *const sys::unit_name_string {
+        // Only the addresses of libwireshark's exported, immutable unit strings are taken
+        // (no read): they live as long as the library.
+        match self {
+            Unit::Milliseconds => ptr::addr_of!(sys::units_milliseconds),
+            Unit::Minutes => ptr::addr_of!(sys::units_minutes),
+            Unit::Bytes => ptr::addr_of!(sys::units_byte_bytes),
+            Unit::Words => ptr::addr_of!(sys::units_word_words),
+        }
+    }
+}
+
 /// One header field: its id, names, type, display, value names and bitmask. Built by
 /// [`fields!`](crate::epan::fields), which also declares the typed handle.
 #[derive(Clone, Copy)]
@@ -291,12 +321,13 @@ pub struct Field {
     pub vals: Option<Vals>,
     pub bitmask: u64,
     pub blurb: Option<&'static CStr>,
+    pub unit: Option<Unit>,
 }
 
 impl Field {
     /// A field of `hf`'s kind, shown in decimal (integers), without value names or blurb.
     pub const fn new<K: FieldKind + ?Sized>(hf: &'static Hf<K>, name: &'static CStr, abbrev: &'static CStr) -> Self {
-        Field { id: &hf.id, name, abbrev, ty: K::TYPE, base: Base::Dec, vals: None, bitmask: 0, blurb: None }
+        Field { id: &hf.id, name, abbrev, ty: K::TYPE, base: Base::Dec, vals: None, bitmask: 0, blurb: None, unit: None }
     }
     /// Integers shown in hex.
     pub const fn hex(mut self) -> Self {
@@ -313,12 +344,32 @@ impl Field {
     }
     /// Names for integer values (Wireshark's value_string), e.g. a core enum's `VALS`.
     pub const fn vals(mut self, vals: &'static [(u32, &'static CStr)]) -> Self {
+        if self.unit.is_some() {
+            panic!("vals() and unit() on one field (Wireshark takes one or the other)");
+        }
         self.vals = Some(Vals::Static(vals));
         self
     }
     /// Value names built from other tables when the protocol registers.
     pub const fn vals_fn(mut self, build: fn() -> &'static [(u32, &'static CStr)]) -> Self {
+        if self.unit.is_some() {
+            panic!("vals_fn() and unit() on one field (Wireshark takes one or the other)");
+        }
         self.vals = Some(Vals::Built(build));
+        self
+    }
+    /// The unit the number counts (shown after it, as stock does: "12 bytes", "35ms"). Only
+    /// on integer and floating-point fields without value names; anything else stops the
+    /// build (the tables are evaluated when compiling).
+    pub const fn unit(mut self, unit: Unit) -> Self {
+        match self.ty {
+            FieldType::U8 | FieldType::U16 | FieldType::U32 | FieldType::U64 | FieldType::I32 | FieldType::I64 | FieldType::Double => {}
+            _ => panic!("unit() on a field that is not a number"),
+        }
+        if self.vals.is_some() {
+            panic!("vals() and unit() on one field (Wireshark takes one or the other)");
+        }
+        self.unit = Some(unit);
         self
     }
     /// The bits of the value this field shows (Wireshark's bitmask).
@@ -344,7 +395,7 @@ impl Field {
 
 /// Declares a protocol's header fields once: each entry gives the typed handle (a `static`
 /// [`Hf`] of the value's Rust kind), its name, abbreviation and the `Field` builder calls
-/// (`hex`, `vals(..)`, `mask(..)`, `link(..)`, `blurb(..)`), in registration order; `$table`
+/// (`hex`, `vals(..)`, `unit(..)`, `mask(..)`, `link(..)`, `blurb(..)`), in registration order; `$table`
 /// becomes the `&[Field]` that `Protocol::register` takes. A visibility before `$table`
 /// applies to the table and every handle.
 ///
@@ -572,7 +623,8 @@ fn hf_info(f: &Field) -> sys::hf_register_info {
         },
         FieldType::AbsTime => sys::ABSOLUTE_TIME_UTC,
         _ => sys::BASE_NONE,
-    } as c_int;
+    } as c_int
+        | if f.unit.is_some() { sys::BASE_UNIT_STRING as c_int } else { 0 };
     let strings: *const std::ffi::c_void = match (f.ty, f.vals) {
         (FieldType::FrameNum(link), _) => {
             (match link {
@@ -592,6 +644,7 @@ fn hf_info(f: &Field) -> sys::hf_register_info {
             };
             value_string(vals) as *const _
         }
+        (_, None) if f.unit.is_some() => f.unit.map_or(ptr::null(), |u| u.strings() as *const _),
         _ => ptr::null(),
     };
     sys::hf_register_info {

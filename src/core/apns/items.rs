@@ -4,6 +4,7 @@
 //! [`Command::Unknown`] or as an item without a definition, with its bytes.
 
 use crate::core::span::Span;
+use std::ffi::CStr;
 
 crate::value_enum! {
     /// The command byte of a modern (iOS 5+) courier message. Unknown values are kept
@@ -229,6 +230,25 @@ impl Kind {
     }
 }
 
+/// The unit an item's number counts (shown after the value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Milliseconds,
+    Minutes,
+    Bytes,
+}
+
+impl Unit {
+    /// The number with its unit, for summaries ("35 ms", "4096 bytes").
+    pub fn with(self, x: u64) -> String {
+        match self {
+            Unit::Milliseconds => format!("{x} ms"),
+            Unit::Minutes => format!("{x} min"),
+            Unit::Bytes => format!("{x} byte{}", if x == 1 { "" } else { "s" }),
+        }
+    }
+}
+
 /// One known item of one command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ItemDef {
@@ -240,6 +260,39 @@ pub struct ItemDef {
     pub kind: Kind,
     /// The common filter field it is registered under, if any.
     pub field: Option<Field>,
+    /// What the value is and where it comes from, for the item's own field (one sentence;
+    /// empty for an item with a common field, which has its own description).
+    pub about: &'static str,
+    /// The unit of a number.
+    pub unit: Option<Unit>,
+    /// Names of a number's values (code, name).
+    pub vals: Option<&'static [(u32, &'static CStr)]>,
+}
+
+impl ItemDef {
+    const fn about(mut self, about: &'static str) -> Self {
+        self.about = about;
+        self
+    }
+    const fn unit(mut self, unit: Unit) -> Self {
+        self.unit = Some(unit);
+        self
+    }
+    const fn vals(mut self, vals: &'static [(u32, &'static CStr)]) -> Self {
+        self.vals = Some(vals);
+        self
+    }
+
+    /// A number as its summary shows it: with its value name or unit when it has one.
+    pub fn number_text(&self, x: u64) -> String {
+        if let Some(name) = self.vals.and_then(|v| v.iter().find(|(c, _)| u64::from(*c) == x)) {
+            return format!("{} ({x})", name.1.to_string_lossy());
+        }
+        match self.unit {
+            Some(u) => u.with(x),
+            None => x.to_string(),
+        }
+    }
 }
 
 const fn d(
@@ -255,45 +308,64 @@ const fn d(
         label,
         kind,
         field,
+        about: "",
+        unit: None,
+        vals: None,
     }
 }
 
 use Field as F;
 use Kind as K;
+use Unit as U;
 
 #[rustfmt::skip]
 static CONNECT: &[ItemDef] = &[
     d(1, "push_token", "Push token", K::Token, Some(F::Token)),
-    d(2, "state", "State", K::U8, None),
-    d(5, "flags", "Flags", K::U32, None),
+    d(2, "state", "Presence state", K::U8, None).vals(PresenceState::VALS)
+        .about("State the device connects in: 1 present (the usual Connect of apsd, pypush and rustpush); 2 is sent with nothing but the token (apsd's presence status)"),
+    d(5, "flags", "Presence flags", K::U32, None)
+        .about("Bit field of the device's presence options (pypush sends 0x41; apsd sets bits per interface and build; the bits are not publicly documented)"),
     d(6, "interface", "Interface", K::Interface, Some(F::Interface)),
     d(8, "carrier", "Carrier", K::Text, Some(F::Carrier)),
     d(9, "os_version", "OS version", K::Text, Some(F::OsVersion)),
     d(10, "os_build", "OS build", K::Text, Some(F::OsBuild)),
     d(11, "hardware", "Hardware model", K::Text, Some(F::Hardware)),
-    d(12, "certificate", "Device certificate", K::Certificate, None),
+    d(12, "certificate", "Device certificate", K::Certificate, None)
+        .about("DER X.509 certificate of the device's push identity, whose key made the Connect signature"),
     d(13, "nonce", "Nonce", K::Nonce, Some(F::Nonce)),
-    d(14, "signature", "Signature", K::Signature, None),
-    d(16, "protocol_version", "Protocol version", K::U16, None),
-    d(17, "redirect_count", "Redirect count", K::U16, None),
-    d(19, "dns_resolve_time", "DNS resolve time (ms)", K::U16, None),
-    d(20, "tls_handshake_time", "TLS handshake time (ms)", K::U16, None),
+    d(14, "signature", "Signature", K::Signature, None)
+        .about("Signature of the nonce: a 2-byte scheme, then RSA PKCS#1 v1.5 over SHA-1 with the device certificate's key (the server checks it)"),
+    d(16, "protocol_version", "Protocol version", K::U16, None)
+        .about("Courier protocol version the client speaks (pypush sends 11, rustpush 9, recent apsd 12)"),
+    d(17, "redirect_count", "Redirect count", K::U16, None)
+        .about("How many times servers redirected the client to another courier host before this Connect"),
+    d(19, "dns_resolve_time", "DNS resolve time", K::U16, None).unit(U::Milliseconds)
+        .about("How long resolving the courier host name took, as the client measured it (apsd caps it at 65000)"),
+    d(20, "tls_handshake_time", "TLS handshake time", K::U16, None).unit(U::Milliseconds)
+        .about("How long the TLS handshake with the courier took, as the client measured it (apsd caps it at 65000)"),
     d(22, "timestamp", "Timestamp", K::TimeMs, Some(F::Timestamp)),
-    d(26, "unknown26", "Unknown (26)", K::Bytes, None),
+    d(26, "unknown26", "Last disconnect reason", K::Bytes, None)
+        .about("4 bytes apsd sends after a disconnect: why the previous connection ended (its disconnect reason; the codes are not public), shown as bytes"),
 ];
 
 #[rustfmt::skip]
 static CONNECT_RESPONSE: &[ItemDef] = &[
     d(1, "status", "Status", K::U8, Some(F::Status)),
     d(3, "push_token", "Push token", K::Token, Some(F::Token)),
-    d(4, "max_message_size", "Max message size", K::U16, None),
-    d(5, "unknown5", "Unknown (5)", K::Bytes, None),
-    d(6, "capabilities", "Capabilities", K::Bytes, None),
-    d(8, "large_message_size", "Large message size", K::U16, None),
+    d(4, "max_message_size", "Max message size", K::U16, None).unit(U::Bytes)
+        .about("Largest message the server accepts from the device on this connection"),
+    d(5, "unknown5", "Unknown (5)", K::Bytes, None)
+        .about("2 bytes of unknown meaning (00 02 observed; no client reads them)"),
+    d(6, "capabilities", "Capabilities", K::Bytes, None)
+        .about("Server capability bits, 4 bytes (apsd reads bit 0 as dual-channel support, 1 report last reverse-push RTT, 2 filter optimisation, 3 server-requested TTR)"),
+    d(8, "large_message_size", "Large message size", K::U16, None).unit(U::Bytes)
+        .about("Largest message the server accepts for topics allowed large payloads"),
     d(10, "server_time", "Server time", K::TimeMs, Some(F::Timestamp)),
-    d(11, "region", "Region", K::MaybeText, None),
+    d(11, "region", "Region", K::MaybeText, None)
+        .about("Geographic region the server placed the device in, as text (apsd's geo region)"),
     d(12, "server_time2", "Second timestamp", K::TimeMs, Some(F::Timestamp)),
-    d(19, "unknown19", "Unknown (19)", K::Bytes, None),
+    d(19, "unknown19", "Client IP address", K::Bytes, None)
+        .about("The device's address as the server saw it (apsd reads item 19 as the client IP address), shown as bytes"),
 ];
 
 #[rustfmt::skip]
@@ -304,7 +376,8 @@ static FILTER: &[ItemDef] = &[
     d(4, "opportunistic_topic", "Opportunistic topic", K::TopicHash, Some(F::TopicHash)),
     d(5, "paused_topic", "Paused topic", K::TopicHash, Some(F::TopicHash)),
     d(6, "non_waking_topic", "Non-waking topic", K::TopicHash, Some(F::TopicHash)),
-    d(12, "unknown12", "Unknown (12)", K::Bytes, None),
+    d(12, "unknown12", "Filter version", K::Bytes, None)
+        .about("8-byte version number of this topic filter (apsd sends its filter version here), shown as bytes"),
 ];
 
 /// Item 1 or 2 of a Message when it is 32 bytes long.
@@ -316,34 +389,47 @@ pub static MESSAGE_TOPIC: ItemDef = d(0, "topic_hash", "Topic", K::TopicHash, So
 /// Item 1 or 2 of a Message with any other length.
 #[rustfmt::skip]
 pub static MESSAGE_TOKEN_OR_TOPIC: ItemDef =
-    d(0, "token_or_topic", "Token or topic", K::Bytes, None);
+    d(0, "token_or_topic", "Token or topic", K::Bytes, None).about(TOKEN_OR_TOPIC);
+
+const TOKEN_OR_TOPIC: &str =
+    "Item 1 or 2 of a Message whose length fits neither a push token (32 bytes) nor a topic hash (20 bytes), shown as bytes";
 
 #[rustfmt::skip]
 static MESSAGE: &[ItemDef] = &[
     // Ids 1 and 2 are resolved by length in `item_def`; these rows name the ambiguity.
-    d(1, "token_or_topic", "Token or topic", K::Bytes, None),
-    d(2, "token_or_topic", "Token or topic", K::Bytes, None),
+    d(1, "token_or_topic", "Token or topic", K::Bytes, None).about(TOKEN_OR_TOPIC),
+    d(2, "token_or_topic", "Token or topic", K::Bytes, None).about(TOKEN_OR_TOPIC),
     d(3, "payload", "Payload", K::Payload, Some(F::Payload)),
     d(4, "message_id", "Message id", K::U32, Some(F::MessageId)),
     d(5, "expiry", "Expiry", K::UnixSecs, Some(F::Expiry)),
     d(6, "timestamp", "Timestamp", K::TimeNs, Some(F::Timestamp)),
-    d(7, "unknown7", "Unknown (7)", K::Bytes, None),
-    d(9, "storage_flags", "Storage flags", K::U8, None),
-    d(13, "priority", "Priority", K::U8, None),
+    d(7, "unknown7", "Unknown (7)", K::Bytes, None)
+        .about("Bytes of unknown meaning (00 observed); no public client reads them"),
+    d(9, "storage_flags", "Storage flags", K::U8, None)
+        .about("Flags on how the server stored the message before delivery (apsd's storage flags; the bits are not public)"),
+    d(13, "priority", "Priority", K::U8, None).vals(Priority::VALS)
+        .about("Delivery priority the sender gave: 10 immediate, 5 considering the device's power, 1 power first (apsd reads values below 5 as 1 and 5-9 as 5; the provider API's apns-priority)"),
     d(15, "base_token", "Base token", K::VarToken, Some(F::Token)),
-    d(21, "tracing_id", "Tracing id", K::Bytes, None),
-    d(24, "correlation_id", "Correlation id", K::Bytes, None),
-    d(25, "last_rtt", "Last RTT", K::U16, None),
-    d(26, "flags", "Flags", K::U32, None),
-    d(28, "push_type", "Push type", K::UInt, None),
-    d(29, "unknown29", "Unknown (29)", K::Bytes, None),
+    d(21, "tracing_id", "Tracing id", K::Bytes, None)
+        .about("UUID the server attaches to trace the message's delivery (apsd's message tracing UUID)"),
+    d(24, "correlation_id", "Correlation id", K::Bytes, None)
+        .about("Correlation identifier of the message, text (apsd's message correlation identifier), shown as bytes"),
+    d(25, "last_rtt", "Last RTT", K::U16, None)
+        .about("Round-trip time of the sender's previous message, as it measured it (apsd's last RTT; the unit is not confirmed)"),
+    d(26, "flags", "APN flags", K::U32, None)
+        .about("Flags of the push (apsd's APN flags; the bits are not public)"),
+    d(28, "push_type", "Push type", K::UInt, None)
+        .about("Kind of push (apsd's push type, 2 bytes; the values are not public)"),
+    d(29, "unknown29", "Pub/sub info", K::Bytes, None)
+        .about("Channel information of a pub/sub push (apsd's message pub/sub info), undecoded"),
 ];
 
 #[rustfmt::skip]
 static MESSAGE_ACK: &[ItemDef] = &[
     d(1, "push_token", "Push token", K::Token, Some(F::Token)),
     d(4, "message_id", "Message id", K::U32, Some(F::MessageId)),
-    d(6, "unknown6", "Unknown (6)", K::Bytes, None),
+    d(6, "unknown6", "Ack timestamp", K::Bytes, None)
+        .about("8-byte time of the acknowledgement (apsd's ack timestamp), shown as bytes"),
     d(8, "status", "Status", K::U8, Some(F::Status)),
 ];
 
@@ -353,29 +439,36 @@ static KEEPALIVE: &[ItemDef] = &[
     d(2, "os_version", "OS version", K::Text, Some(F::OsVersion)),
     d(3, "os_build", "OS build", K::Text, Some(F::OsBuild)),
     d(4, "hardware", "Hardware model", K::Text, Some(F::Hardware)),
-    d(5, "keepalive_interval", "Keep-alive interval (min)", K::UInt, Some(F::KeepaliveInterval)),
-    d(6, "unknown6", "Unknown (6)", K::MaybeText, None),
-    d(9, "unknown9", "Unknown (9)", K::UInt, None),
-    d(10, "unknown10", "Unknown (10)", K::UInt, None),
+    d(5, "keepalive_interval", "Keep-alive interval", K::UInt, Some(F::KeepaliveInterval)),
+    d(6, "unknown6", "Unknown (6)", K::MaybeText, None)
+        .about("Text of unknown meaning (pypush names it unknown6)"),
+    d(9, "unknown9", "Unknown (9)", K::UInt, None)
+        .about("Number of unknown meaning, 1 byte in pypush (which names it unknown9)"),
+    d(10, "unknown10", "Unknown (10)", K::UInt, None)
+        .about("Number of unknown meaning, 1 byte in pypush (which names it unknown10)"),
 ];
 
 #[rustfmt::skip]
-static KEEPALIVE_ACK: &[ItemDef] = &[d(1, "unknown1", "Unknown (1)", K::UInt, None)];
+static KEEPALIVE_ACK: &[ItemDef] = &[d(1, "unknown1", "Keep-alive response", K::UInt, None)
+    .about("The server's answer to the keep-alive, 1 byte (apsd's keep-alive response; its values are not public)")];
 
 #[rustfmt::skip]
 static NO_STORAGE: &[ItemDef] = &[d(1, "push_token", "Push token", K::Token, Some(F::Token))];
 
 #[rustfmt::skip]
 static FLUSH: &[ItemDef] = &[
-    d(1, "padding_length", "Wanted padding length", K::U16, None),
-    d(2, "padding", "Padding", K::Padding, None),
+    d(1, "padding_length", "Wanted padding length", K::U16, None).unit(U::Bytes)
+        .about("Padding the sender asks the peer to put in its Flush Response"),
+    d(2, "padding", "Padding", K::Padding, None)
+        .about("Zero bytes that bring the Flush to the length its sender wanted"),
 ];
 
 #[rustfmt::skip]
 static SCOPED_REQ: &[ItemDef] = &[
     d(1, "push_token", "Push token", K::Token, Some(F::Token)),
     d(2, "topic_hash", "Topic", K::TopicHash, Some(F::TopicHash)),
-    d(3, "app_id", "App id", K::MaybeText, None),
+    d(3, "app_id", "App id", K::MaybeText, None)
+        .about("Identifier of the app the scoped token is asked for (text when it is UTF-8, else bytes)"),
 ];
 
 #[rustfmt::skip]
@@ -384,13 +477,16 @@ static SCOPED_RESP: &[ItemDef] = &[
     d(2, "scoped_token", "Scoped token", K::VarToken, Some(F::Token)),
     d(3, "topic", "Topic", K::TopicHashOrText, None),
     // Not in the notes; pypush 2.0.2 (ScopedTokenAck) reads item 4 as app id.
-    d(4, "app_id", "App id", K::MaybeText, None),
+    d(4, "app_id", "App id", K::MaybeText, None)
+        .about("Identifier of the app the token was issued for (pypush reads item 4 as its app id)"),
 ];
 
 #[rustfmt::skip]
 static SET_STATE: &[ItemDef] = &[
-    d(1, "state", "State", K::U8, None),
-    d(2, "unknown2", "Unknown (2)", K::U32, None),
+    d(1, "state", "Active state", K::U8, None).vals(ActiveState::VALS)
+        .about("Whether the device asks to be treated as active (1) or inactive (2), as apsd sends it"),
+    d(2, "unknown2", "Active interval", K::U32, None)
+        .about("How long the active state is to last, sent with state 1 only (rustpush and old pypush send 0x7FFFFFFF; the unit is not public)"),
 ];
 
 /// The definition of item `id` of `command` with a value `value_len` bytes long.
@@ -406,6 +502,59 @@ pub fn item_def(command: Command, id: u8, value_len: usize) -> Option<&'static I
         });
     }
     command.items().iter().find(|def| def.id == id)
+}
+
+crate::value_enum! {
+    /// The result in a Connect Response (item 1), Message Ack (item 8) and Scoped Token
+    /// Response (item 1). 0 is success in every client (pypush and rustpush check for it);
+    /// 2 is the refusal seen when a Connect carries a token the server rejects
+    /// (mfrister/pushproxy's notes). No other code is publicly named.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Status: u8, open Unknown => "Unknown" {
+        Ok = 0 => "OK";
+        Error = 2 => "Error";
+    }
+}
+
+crate::value_enum! {
+    /// Connect item 2 (apsd's presence status): 1 in the usual Connect; apsd sends 2 with
+    /// nothing but the push token.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum PresenceState: u8, open Unknown => "Unknown" {
+        Present = 1 => "Present";
+        NotPresent = 2 => "Not present";
+    }
+}
+
+crate::value_enum! {
+    /// Set Active State item 1: apsd sends 1 to become active (with an interval, item 2)
+    /// and 2 to become inactive.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ActiveState: u8, open Unknown => "Unknown" {
+        Active = 1 => "Active";
+        Inactive = 2 => "Inactive";
+    }
+}
+
+crate::value_enum! {
+    /// Message item 13 (apsd's message priority), on the scale of the provider API's
+    /// `apns-priority`: apsd reads a missing value or one of 10 and more as 10, 5–9 as 5 and
+    /// anything lower as 1.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Priority: u8, open Unknown => "Unknown" {
+        PowerFirst = 1 => "Power first";
+        PowerConsidered = 5 => "Power considered";
+        Immediate = 10 => "Immediate";
+    }
+}
+
+crate::value_enum! {
+    /// The first two bytes of the Connect signature (item 14): 0x0101 is RSA PKCS#1 v1.5
+    /// over SHA-1 of the nonce, the only scheme any client sends (pypush, rustpush).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum SignatureScheme: u16, open Unknown => "Unknown" {
+        RsaSha1 = 0x0101 => "RSA PKCS#1 v1.5 with SHA-1";
+    }
 }
 
 crate::value_enum! {
@@ -644,6 +793,31 @@ mod tests {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
             }
         }
+    }
+
+    #[test]
+    fn items_with_their_own_field_say_what_they_are() {
+        let extra = [&MESSAGE_TOKEN, &MESSAGE_TOPIC, &MESSAGE_TOKEN_OR_TOPIC];
+        for def in KNOWN_COMMANDS.iter().flat_map(|c| c.items()).chain(extra) {
+            let own = def.field.is_none() && def.kind != Kind::TopicHashOrText;
+            assert_eq!(own, !def.about.is_empty(), "{}: a description exactly when it has its own field", def.key);
+            assert!(!def.label.contains('(') || def.label.starts_with("Unknown ("), "{}: unit or note in the label", def.label);
+            assert!(def.vals.is_none() || def.unit.is_none(), "{}: value names and a unit", def.key);
+        }
+    }
+
+    #[test]
+    fn numbers_read_with_their_names_and_units() {
+        let state = item_def(Command::SetActiveState, 1, 1).unwrap();
+        assert_eq!(state.number_text(1), "Active (1)");
+        assert_eq!(state.number_text(7), "7");
+        let dns = item_def(Command::Connect, 19, 2).unwrap();
+        assert_eq!(dns.number_text(35), "35 ms");
+        let max = item_def(Command::ConnectResponse, 4, 2).unwrap();
+        assert_eq!(max.number_text(1), "1 byte");
+        assert_eq!(max.number_text(4096), "4096 bytes");
+        assert_eq!(Status::from_code(0), Status::Ok);
+        assert_eq!(Priority::from_code(10).name(), "Immediate");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! item fields generated from the core's item tables), subtree and expert info, each written
 //! once.
 
-use crate::core::apns::items::{Command, Interface, Kind, KNOWN_COMMANDS};
+use crate::core::apns::items::{Command, Interface, Kind, SignatureScheme, Status, Unit as ItemUnit, KNOWN_COMMANDS};
 use crate::core::apns::legacy::LegacyCommand;
 use crate::core::apns::message::AnomalyKind;
 use crate::core::apns::{Dir, Framing};
@@ -12,80 +12,121 @@ use std::ffi::{CStr, CString};
 use std::sync::OnceLock;
 
 fields! {
-    pub(super) FIELDS;
-    HF_COMMAND: u8 = c"Command", c"apns.command", hex, vals_fn(command_vals);
-    HF_LENGTH: u32 = c"Length", c"apns.length", blurb(c"Payload length declared in the message header");
-    HF_ITEM_ID: u8 = c"Item id", c"apns.item.id";
-    HF_ITEM_LENGTH: u16 = c"Item length", c"apns.item.length";
+    pub(crate) FIELDS;
+    HF_COMMAND: u8 = c"Command", c"apns.command", hex, vals_fn(command_vals),
+        blurb(c"The byte that starts every message and says what it is: 0x07-0x14 in the iOS 5+ framing, 0x00-0x06 in iOS 4's");
+    HF_LENGTH: u32 = c"Length", c"apns.length", unit(Unit::Bytes), blurb(c"Payload length declared in the message header");
+    HF_ITEM_ID: u8 = c"Item id", c"apns.item.id",
+        blurb(c"Which item of the command this is (the meaning of an id depends on the command)");
+    HF_ITEM_LENGTH: u16 = c"Item length", c"apns.item.length", unit(Unit::Bytes),
+        blurb(c"Length of the item's value, from the item header");
     HF_ITEM_VALUE: [u8] = c"Item value", c"apns.item.value",
         blurb(c"Value of an item with no known meaning, or whose length does not fit its type");
-    HF_TOKEN: [u8] = c"Push token", c"apns.token";
-    HF_TOPIC_HASH: [u8] = c"Topic hash", c"apns.topic_hash", blurb(c"SHA-1 of the topic name");
+    HF_TOKEN: [u8] = c"Push token", c"apns.token",
+        blurb(c"A token naming the device (32 bytes) or, in scoped-token commands and base-token items, an app on it; from whichever item carries it");
+    HF_TOPIC_HASH: [u8] = c"Topic hash", c"apns.topic_hash",
+        blurb(c"SHA-1 of the topic name, as items carry topics (20 bytes)");
     HF_TOPIC: str = c"Topic", c"apns.topic",
         blurb(c"Topic name: resolved from its hash (built-in table or the apns_topics table), or sent as text");
-    HF_MESSAGE_ID: u32 = c"Message id", c"apns.message_id";
-    HF_PAYLOAD: [u8] = c"Payload", c"apns.payload";
-    HF_STATUS: u8 = c"Status", c"apns.status";
-    HF_TIMESTAMP: AbsTime = c"Timestamp", c"apns.timestamp";
-    HF_EXPIRY: AbsTime = c"Expiry", c"apns.expiry";
-    HF_NONCE: [u8] = c"Nonce", c"apns.nonce";
-    HF_NONCE_VERSION: u8 = c"Nonce version", c"apns.nonce.version";
-    HF_NONCE_TIME: AbsTime = c"Nonce time", c"apns.nonce.time";
-    HF_NONCE_RANDOM: [u8] = c"Nonce random", c"apns.nonce.random";
-    HF_SIG_SCHEME: u16 = c"Signature scheme", c"apns.signature.scheme", hex;
-    HF_OS_VERSION: str = c"OS version", c"apns.os_version";
-    HF_OS_BUILD: str = c"OS build", c"apns.os_build";
-    HF_HARDWARE: str = c"Hardware model", c"apns.hardware";
-    HF_CARRIER: str = c"Carrier", c"apns.carrier", blurb(c"\"WiFi\" or the mobile network's MCC+MNC");
-    HF_INTERFACE: u8 = c"Interface", c"apns.interface", vals(Interface::VALS);
-    HF_KEEPALIVE_INTERVAL: u32 = c"Keep-alive interval (min)", c"apns.keepalive_interval";
-    HF_ACK_IN: FrameNum = c"Answered in", c"apns.ack_in", link(FrameLink::Response),
-        blurb(c"The frame holding the acknowledgement or response to this message");
-    HF_ACK_TO: FrameNum = c"Answer to", c"apns.ack_to", link(FrameLink::Request),
-        blurb(c"The frame holding the message this acknowledges or answers");
-    HF_ACK_TIME: RelTime = c"Answer time", c"apns.ack_time",
-        blurb(c"Time between the message and its acknowledgement or response");
-    HF_DIRECTION: u8 = c"Direction", c"apns.direction", vals(Dir::VALS);
-    HF_FRAMING: u8 = c"Framing", c"apns.framing", vals(Framing::VALS);
-    HF_ALPN: str = c"ALPN", c"apns.alpn";
+    HF_MESSAGE_ID: u32 = c"Message id", c"apns.message_id",
+        blurb(c"Identifier of a Message (item 4), repeated by the Message Ack that answers it");
+    HF_PAYLOAD: [u8] = c"Payload", c"apns.payload",
+        blurb(c"Notification payload of a Message: JSON or a binary property list, decoded below it");
+    HF_STATUS: u8 = c"Status", c"apns.status", vals(Status::VALS),
+        blurb(c"Result in a Connect Response, Message Ack or Scoped Token Response: 0 accepted, anything else refused (2 seen; other codes not public)");
+    HF_TIMESTAMP: AbsTime = c"Timestamp", c"apns.timestamp",
+        blurb(c"A time an item carries: Connect item 22 and Connect Response items 10 and 12 in ms, Message item 6 in ns since 1970");
+    HF_EXPIRY: AbsTime = c"Expiry", c"apns.expiry",
+        blurb(c"Time after which the message need not be delivered (Message item 5, seconds since 1970)");
+    HF_NONCE: [u8] = c"Nonce", c"apns.nonce",
+        blurb(c"The 17 bytes the Connect signature covers: version, the client's time and 8 random bytes (Connect item 13)");
+    HF_NONCE_VERSION: u8 = c"Nonce version", c"apns.nonce.version", blurb(c"First byte of the nonce (0 in every known nonce)");
+    HF_NONCE_TIME: AbsTime = c"Nonce time", c"apns.nonce.time",
+        blurb(c"The client's time when it made the nonce (8 bytes, ms since 1970)");
+    HF_NONCE_RANDOM: [u8] = c"Nonce random", c"apns.nonce.random", blurb(c"The nonce's last 8 bytes, random");
+    HF_SIG_SCHEME: u16 = c"Signature scheme", c"apns.signature.scheme", hex, vals(SignatureScheme::VALS),
+        blurb(c"First two bytes of the Connect signature, saying how it was made (0x0101: RSA PKCS#1 v1.5 over SHA-1)");
+    HF_OS_VERSION: str = c"OS version", c"apns.os_version",
+        blurb(c"Operating system version the device reports (Connect item 9, Keep-Alive item 2, iOS 4 keep-alive text)");
+    HF_OS_BUILD: str = c"OS build", c"apns.os_build",
+        blurb(c"Operating system build the device reports (Connect item 10, Keep-Alive item 3, iOS 4 keep-alive text)");
+    HF_HARDWARE: str = c"Hardware model", c"apns.hardware",
+        blurb(c"Device model identifier such as iPhone15,2 (Connect item 11, Keep-Alive item 4, iOS 4 keep-alive text)");
+    HF_CARRIER: str = c"Carrier", c"apns.carrier",
+        blurb(c"How the device is connected: \"WiFi\" or the mobile network's MCC+MNC (Connect item 8, Keep-Alive item 1)");
+    HF_INTERFACE: u8 = c"Interface", c"apns.interface", vals(Interface::VALS),
+        blurb(c"Network interface the device connects over (Connect item 6)");
+    HF_KEEPALIVE_INTERVAL: u32 = c"Keep-alive interval", c"apns.keepalive_interval", unit(Unit::Minutes),
+        blurb(c"Interval between the device's keep-alives, as it reports it (Keep-Alive item 5, last word of the iOS 4 keep-alive text)");
+    HF_ACK_IN: FrameNum = c"Response in", c"apns.ack_in", link(FrameLink::Response),
+        blurb(c"Computed: the frame holding the acknowledgement or response to this message");
+    HF_ACK_TO: FrameNum = c"Request in", c"apns.ack_to", link(FrameLink::Request),
+        blurb(c"Computed: the frame holding the message this acknowledges or answers");
+    HF_ACK_TIME: RelTime = c"Response time", c"apns.ack_time",
+        blurb(c"Computed: time from the message to its acknowledgement or response");
+    HF_DIRECTION: u8 = c"Direction", c"apns.direction", vals(Dir::VALS),
+        blurb(c"Computed: which way the message travels, from the connection's first messages and server port");
+    HF_FRAMING: u8 = c"Framing", c"apns.framing", vals(Framing::VALS),
+        blurb(c"Computed: the framing this connection uses, decided from its first byte (0x00-0x06: iOS 4)");
+    HF_ALPN: str = c"ALPN", c"apns.alpn",
+        blurb(c"The TLS application protocol (ALPN) that brought this data to the dissector");
     HF_PACKED: [u8] = c"Packed data", c"apns.packed_data",
         blurb(c"apns-pack-v1 data (the packed encoding is not publicly documented; not decoded)");
     // Legacy (iOS 4) framing.
-    HF_LEGACY_RESERVED: u32 = c"Reserved", c"apns.legacy.reserved", hex;
-    HF_LEGACY_TOKEN_LEN: u8 = c"Token length", c"apns.legacy.token_length";
-    HF_LEGACY_HELLO: [u8] = c"Hello data", c"apns.legacy.hello_data";
-    HF_LEGACY_COUNT: u32 = c"Id count", c"apns.legacy.count";
-    HF_LEGACY_ITEM_SIZE: u32 = c"Id size", c"apns.legacy.item_size";
-    HF_LEGACY_TOPIC_LEN: u32 = c"Topic length", c"apns.legacy.topic_length";
-    HF_LEGACY_PAYLOAD_LEN: u32 = c"Payload length", c"apns.legacy.payload_length";
-    HF_LEGACY_CONFIRMATION: [u8] = c"Confirmation bytes", c"apns.legacy.confirmation";
-    HF_LEGACY_KA_TEXT: str = c"Keep-alive text", c"apns.legacy.keepalive_text";
+    HF_LEGACY_RESERVED: u32 = c"Reserved", c"apns.legacy.reserved", hex,
+        blurb(c"Four bytes after the iOS 4 Server Hello's command, zero in every known message");
+    HF_LEGACY_TOKEN_LEN: u8 = c"Token length", c"apns.legacy.token_length", unit(Unit::Bytes),
+        blurb(c"Length of the push token the iOS 4 Server Hello carries (0 or 32)");
+    HF_LEGACY_HELLO: [u8] = c"Hello data", c"apns.legacy.hello_data",
+        blurb(c"The 32 bytes of an iOS 4 Device Hello (the device's token when it has one)");
+    HF_LEGACY_COUNT: u32 = c"Id count", c"apns.legacy.count",
+        blurb(c"Number of topic ids in this list of an iOS 4 Push Application IDs message");
+    HF_LEGACY_ITEM_SIZE: u32 = c"Id size", c"apns.legacy.item_size", unit(Unit::Bytes),
+        blurb(c"Size of each topic id in this list (20: a SHA-1 topic hash)");
+    HF_LEGACY_TOPIC_LEN: u32 = c"Topic length", c"apns.legacy.topic_length", unit(Unit::Bytes),
+        blurb(c"Length of the topic hash of an iOS 4 Notification (20)");
+    HF_LEGACY_PAYLOAD_LEN: u32 = c"Payload length", c"apns.legacy.payload_length", unit(Unit::Bytes),
+        blurb(c"Length of the JSON payload of an iOS 4 Notification");
+    HF_LEGACY_CONFIRMATION: [u8] = c"Confirmation bytes", c"apns.legacy.confirmation",
+        blurb(c"The 3 bytes of an iOS 4 Notification Confirmation (zero)");
+    HF_LEGACY_KA_TEXT: str = c"Keep-alive text", c"apns.legacy.keepalive_text",
+        blurb(c"An iOS 4 keep-alive's text: carrier, OS version, OS build, model and interval in minutes, space-separated");
     // Binary property lists.
-    HF_PLIST_KEY: str = c"Key", c"apns.plist.key";
-    HF_PLIST_STRING: str = c"String", c"apns.plist.string";
-    HF_PLIST_INTEGER: i64 = c"Integer", c"apns.plist.integer";
-    HF_PLIST_REAL: f64 = c"Real", c"apns.plist.real";
-    HF_PLIST_BOOL: bool = c"Boolean", c"apns.plist.bool";
-    HF_PLIST_DATE: AbsTime = c"Date", c"apns.plist.date";
-    HF_PLIST_DATA: [u8] = c"Data", c"apns.plist.data";
-    HF_PLIST_UID: u64 = c"UID", c"apns.plist.uid";
+    HF_PLIST_KEY: str = c"Key", c"apns.plist.key", blurb(c"A dictionary key in a binary property list payload");
+    HF_PLIST_STRING: str = c"String", c"apns.plist.string", blurb(c"A string value in a binary property list payload");
+    HF_PLIST_INTEGER: i64 = c"Integer", c"apns.plist.integer", blurb(c"An integer value in a binary property list payload");
+    HF_PLIST_REAL: f64 = c"Real", c"apns.plist.real", blurb(c"A floating-point value in a binary property list payload");
+    HF_PLIST_BOOL: bool = c"Boolean", c"apns.plist.bool", blurb(c"A true/false value in a binary property list payload");
+    HF_PLIST_DATE: AbsTime = c"Date", c"apns.plist.date",
+        blurb(c"A date value in a binary property list payload (seconds since 2001, shown in UTC)");
+    HF_PLIST_DATA: [u8] = c"Data", c"apns.plist.data", blurb(c"A byte-string value in a binary property list payload");
+    HF_PLIST_UID: u64 = c"UID", c"apns.plist.uid",
+        blurb(c"An object reference (UID) in a binary property list payload, as keyed archives use them");
     // iMessage envelope (com.apple.madrid).
-    HF_IM_COMMAND: u32 = c"iMessage command", c"apns.imessage.command", vals(&IM_COMMANDS);
-    HF_IM_SENDER: str = c"iMessage sender", c"apns.imessage.sender";
-    HF_IM_TARGET: str = c"iMessage target", c"apns.imessage.target";
-    HF_IM_UUID: str = c"iMessage UUID", c"apns.imessage.uuid";
-    HF_IM_ID: i64 = c"iMessage id", c"apns.imessage.id";
-    HF_IM_UA: str = c"iMessage user agent", c"apns.imessage.user_agent";
-    HF_IM_ENCRYPTION: str = c"iMessage encryption", c"apns.imessage.encryption";
-    HF_IM_VERSION: i64 = c"iMessage version", c"apns.imessage.version";
+    HF_IM_COMMAND: u32 = c"iMessage command", c"apns.imessage.command", vals(&IM_COMMANDS),
+        blurb(c"What the com.apple.madrid envelope carries (key c): 100 a message, 255 the server's response");
+    HF_IM_SENDER: str = c"iMessage sender", c"apns.imessage.sender", blurb(c"The sender's handle, a URI (envelope key sP)");
+    HF_IM_TARGET: str = c"iMessage target", c"apns.imessage.target",
+        blurb(c"A recipient's handle, a URI (envelope key tP, also in each entry of the delivery list)");
+    HF_IM_UUID: str = c"iMessage UUID", c"apns.imessage.uuid", blurb(c"The message's UUID (envelope key U, 16 bytes)");
+    HF_IM_ID: i64 = c"iMessage id", c"apns.imessage.id", blurb(c"The envelope's message number (key i)");
+    HF_IM_UA: str = c"iMessage user agent", c"apns.imessage.user_agent", blurb(c"The sending client's user agent (envelope key ua)");
+    HF_IM_ENCRYPTION: str = c"iMessage encryption", c"apns.imessage.encryption",
+        blurb(c"How the message body is encrypted (envelope key E, such as pair)");
+    HF_IM_VERSION: i64 = c"iMessage version", c"apns.imessage.version", blurb(c"Envelope format version (key v)");
     // Session view (generated).
     HF_S_TOKEN: [u8] = c"Device token", c"apns.session.token",
-        blurb(c"The device's push token, as learned earlier in this connection");
-    HF_S_OS_VERSION: str = c"Device OS version", c"apns.session.os_version";
-    HF_S_OS_BUILD: str = c"Device OS build", c"apns.session.os_build";
-    HF_S_HARDWARE: str = c"Device model", c"apns.session.hardware";
-    HF_S_CARRIER: str = c"Device carrier", c"apns.session.carrier";
-    HF_S_SNI: str = c"Courier server name", c"apns.session.sni";
+        blurb(c"Computed: the device's push token, as learned earlier in this connection");
+    HF_S_OS_VERSION: str = c"Device OS version", c"apns.session.os_version",
+        blurb(c"Computed: the OS version the device reported earlier in this connection");
+    HF_S_OS_BUILD: str = c"Device OS build", c"apns.session.os_build",
+        blurb(c"Computed: the OS build the device reported earlier in this connection");
+    HF_S_HARDWARE: str = c"Device model", c"apns.session.hardware",
+        blurb(c"Computed: the model identifier the device reported earlier in this connection");
+    HF_S_CARRIER: str = c"Device carrier", c"apns.session.carrier",
+        blurb(c"Computed: how the device said it was connected (WiFi or MCC+MNC), earlier in this connection");
+    HF_S_SNI: str = c"Courier server name", c"apns.session.sni",
+        blurb(c"Computed: the courier host this connection's TLS ClientHello named");
 }
 
 pub(super) static IM_COMMANDS: [(u32, &CStr); 2] = [(100, c"Message"), (255, c"Server response")];
@@ -169,10 +210,26 @@ pub(super) fn all_fields() -> &'static [Field] {
     Box::leak(fields.into_boxed_slice())
 }
 
+/// Wireshark's unit for an item's unit.
+fn unit(u: ItemUnit) -> Unit {
+    match u {
+        ItemUnit::Milliseconds => Unit::Milliseconds,
+        ItemUnit::Minutes => Unit::Minutes,
+        ItemUnit::Bytes => Unit::Bytes,
+    }
+}
+
 fn item_fields() -> Vec<Field> {
     let mut map = HashMap::new();
     let mut by_abbrev: HashMap<String, ItemHf> = HashMap::new();
     let mut out = Vec::new();
+    // The ids that share one field (Message items 1 and 2), for its description.
+    let mut ids: HashMap<String, Vec<u8>> = HashMap::new();
+    for c in KNOWN_COMMANDS {
+        for def in c.items() {
+            ids.entry(format!("apns.{}.{}", command_key(c), def.key)).or_default().push(def.id);
+        }
+    }
     for c in KNOWN_COMMANDS {
         for def in c.items() {
             if def.field.is_some() {
@@ -198,7 +255,14 @@ fn item_fields() -> Vec<Field> {
                     };
                     let integer = matches!(hf, ItemHf::U8(_) | ItemHf::U16(_) | ItemHf::U32(_) | ItemHf::U64(_));
                     let f = if integer && matches!(def.key, "flags" | "capabilities") { f.hex() } else { f };
-                    out.push(f.blurb(leak(&format!("{} item {}: {}", c.name(), def.id, def.label))));
+                    let f = match (integer, def.vals, def.unit) {
+                        (true, Some(v), _) => f.vals(v),
+                        (true, None, Some(u)) => f.unit(unit(u)),
+                        _ => f,
+                    };
+                    let shared = ids.get(&abbrev).map(Vec::as_slice).unwrap_or(&[]);
+                    let which = shared.iter().map(u8::to_string).collect::<Vec<_>>().join(" or ");
+                    out.push(f.blurb(leak(&format!("{} ({} item {which})", def.about, c.name()))));
                     by_abbrev.insert(abbrev, hf);
                     hf
                 }
@@ -211,7 +275,7 @@ fn item_fields() -> Vec<Field> {
 }
 
 subtrees! {
-    pub(super) ETTS;
+    pub(crate) ETTS;
     ETT;
     ETT_NONCE;
     ETT_ITEM = c"Item", c"apns.item", c"One item of a courier command: its id, length and value";

@@ -30,7 +30,7 @@ use once_cell::sync::Lazy;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-mod fields;
+pub(crate) mod fields;
 mod legacy;
 mod modern;
 pub mod names;

@@ -4,7 +4,7 @@
 use super::fields::*;
 use super::payloads::show_payload;
 use super::{direction, info, stats, topic_name, Conv, MADRID, PREF_MAX, PROTO};
-use crate::core::apns::items::{nonce_at, sub, Command, Field as CoreField, Kind};
+use crate::core::apns::items::{nonce_at, sub, Command, Field as CoreField, Kind, Status};
 use crate::core::apns::message::{at, AnomalyKind, Item as CoreItem};
 use crate::core::apns::{self as core_apns, framing, Pos, Session, Value};
 use crate::core::span::Span;
@@ -150,7 +150,8 @@ pub(super) fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
 /// what it said only later).
 fn show_session(tree: &Tree<'_>, s: &Session, pos: Pos) {
     let Some(d) = s.device_at(pos) else { return };
-    let (_, st) = tree.add_subtree(&ETT_SESSION, Span::new(0, 0), "Device (from this connection)");
+    let (si, st) = tree.add_subtree(&ETT_SESSION, Span::new(0, 0), "Device (from this connection)");
+    si.generated();
     if let Some(t) = &d.token {
         st.add_generated(&HF_S_TOKEN, &t[..]);
     }
@@ -208,7 +209,10 @@ fn show_item(pkt: &mut Packet<'_>, tree: &Tree<'_>, cmd: Command, item: &CoreIte
         }
         (Some(CoreField::Status), Value::U8(x)) => {
             it.add(&HF_STATUS, vs, x);
-            Some(x.to_string())
+            Some(match Status::from_code(x) {
+                Status::Unknown(_) => x.to_string(),
+                s => format!("{} ({x})", s.name()),
+            })
         }
         (Some(CoreField::Timestamp), v @ (Value::TimeMs(_) | Value::TimeNs(_))) => {
             it.add(&HF_TIMESTAMP, vs, value_time(&v)?);
@@ -274,14 +278,15 @@ fn show_item_field(it: &Tree<'_>, cmd: Command, item: &CoreItem<'_>, v: Value<'_
         it.add(&HF_ITEM_VALUE, vs, item.raw);
         return None;
     };
+    let number = |x: u64| item.def.map_or_else(|| x.to_string(), |d| d.number_text(x));
     match (hf, v) {
         (ItemHf::U8(hf), Value::U8(x)) => {
             it.add(hf, vs, x);
-            Some(x.to_string())
+            Some(number(x.into()))
         }
         (ItemHf::U16(hf), Value::U16(x)) => {
             it.add(hf, vs, x);
-            Some(x.to_string())
+            Some(number(x.into()))
         }
         (ItemHf::U32(hf), Value::U32(x)) => {
             it.add(hf, vs, x);
@@ -290,7 +295,7 @@ fn show_item_field(it: &Tree<'_>, cmd: Command, item: &CoreItem<'_>, v: Value<'_
         (ItemHf::U64(hf), ref v) if v.as_uint().is_some() => {
             let x = v.as_uint()?;
             it.add(hf, vs, x);
-            Some(x.to_string())
+            Some(number(x))
         }
         (ItemHf::Time(hf), ref v) if value_time(v).is_some() => {
             it.add(hf, vs, value_time(v)?);

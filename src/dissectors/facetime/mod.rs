@@ -32,6 +32,7 @@ use crate::core::span::Span;
 use crate::epan::media::{PayloadType, RTP_MEDIA_AUDIO, RTP_MEDIA_OTHER, RTP_MEDIA_VIDEO};
 use crate::epan::*;
 use std::ffi::CStr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use stats::{CallRecord, MediaRecord, TapRecord};
 
 mod stats;
@@ -45,50 +46,62 @@ static EXT_PROFILES: [(u32, &CStr); 3] = [
 ];
 
 fields! {
-    FIELDS;
+    pub(crate) FIELDS;
     HF_CLASS: str = c"Class", c"facetime.class",
         blurb(c"What the packet is, from its first bytes: sip, stun, snatmap, rtp, rtcp or unknown");
-    HF_CALL: u32 = c"Call", c"facetime.call", blurb(c"Call number in this capture (from 1), one per SIP Call-ID");
-    HF_CALL_ID: str = c"Call-ID", c"facetime.call_id", blurb(c"The SIP Call-ID of the call");
-    HF_CALLER: str = c"Caller", c"facetime.caller", blurb(c"From URI of the call's INVITE");
-    HF_CALLEE: str = c"Callee", c"facetime.callee", blurb(c"To URI of the call's INVITE");
-    HF_ROLE: str = c"Role", c"facetime.role", blurb(c"What this SIP message is to its call");
-    HF_STATE: str = c"Call state", c"facetime.state", blurb(c"The call's state after this message");
+    HF_CALL: u32 = c"Call", c"facetime.call", blurb(c"Computed: call number in this capture (from 1), one per SIP Call-ID");
+    HF_CALL_ID: str = c"Call-ID", c"facetime.call_id", blurb(c"The SIP Call-ID header of the call this message belongs to");
+    HF_CALLER: str = c"Caller", c"facetime.caller", blurb(c"The From URI of the call's INVITE");
+    HF_CALLEE: str = c"Callee", c"facetime.callee", blurb(c"The To URI of the call's INVITE");
+    HF_ROLE: str = c"Role", c"facetime.role",
+        blurb(c"Computed: what this SIP message is to its call (INVITE, provisional or final response, ACK, BYE, MESSAGE ...)");
+    HF_STATE: str = c"Call state", c"facetime.state", blurb(c"Computed: the call's state after this message");
     HF_FROM_CALLER: bool = c"Sent by the caller", c"facetime.from_caller",
-        blurb(c"The message (or media) was sent by the party that sent the INVITE");
+        blurb(c"Computed: the message (or media) was sent by the party that sent the INVITE");
     HF_RETRANS: bool = c"Retransmission", c"facetime.retransmission",
-        blurb(c"The same SIP transaction message was already seen in this call");
-    HF_INVITE_IN: FrameNum = c"INVITE in", c"facetime.invite_in", link(FrameLink::Request),
-        blurb(c"The frame holding the call's INVITE");
-    HF_ANSWER_IN: FrameNum = c"Final response in", c"facetime.answer_in", link(FrameLink::Response),
-        blurb(c"The frame holding the final response to the call's INVITE");
+        blurb(c"Computed: the same SIP transaction message was already seen in this call");
+    HF_INVITE_IN: FrameNum = c"INVITE in", c"facetime.invite_in",
+        blurb(c"Computed: the frame holding the call's INVITE (a link within the call, shown on its other messages)");
+    HF_ANSWER_IN: FrameNum = c"Final response in", c"facetime.answer_in",
+        blurb(c"Computed: the frame holding the final response to the call's INVITE (a link within the call)");
     HF_ACK_IN: FrameNum = c"ACK in", c"facetime.ack_in", link(FrameLink::Ack),
-        blurb(c"The frame holding the ACK of the call's INVITE");
-    HF_BYE_IN: FrameNum = c"BYE in", c"facetime.bye_in", blurb(c"The frame holding the BYE that ended the call");
-    HF_SETUP_TIME: RelTime = c"Setup time", c"facetime.setup_time", blurb(c"From the call's INVITE to its ACK");
-    HF_DURATION: RelTime = c"Call duration", c"facetime.duration", blurb(c"From the call's INVITE to its BYE");
+        blurb(c"Computed: the frame holding the ACK of the call's INVITE");
+    HF_BYE_IN: FrameNum = c"BYE in", c"facetime.bye_in", blurb(c"Computed: the frame holding the BYE that ended the call");
+    HF_SETUP_TIME: RelTime = c"Setup time", c"facetime.setup_time", blurb(c"Computed: time from the call's INVITE to its ACK");
+    HF_DURATION: RelTime = c"Call duration", c"facetime.duration", blurb(c"Computed: time from the call's INVITE to its BYE");
     HF_MESSAGE_BODY: str = c"MESSAGE body", c"facetime.message_body",
         blurb(c"The text body of a SIP MESSAGE sent during the call");
     HF_MEDIA_SETUP: str = c"RTP set up for", c"facetime.media_setup",
-        blurb(c"Media endpoint (address:port) this message's SDP set RTP up on, with its payload types");
-    HF_STREAM: u32 = c"Stream", c"facetime.stream", blurb(c"RTP/RTCP stream number in this capture (from 1)");
+        blurb(c"Computed: the media endpoint (address:port) this message's SDP set RTP up on, with its payload types");
+    HF_MEDIA_SETUP_IPV4: Ipv4Addr = c"RTP set up for address", c"facetime.media_setup.ipv4",
+        blurb(c"Computed: IPv4 address of the media endpoint this message's SDP set RTP up on");
+    HF_MEDIA_SETUP_IPV6: Ipv6Addr = c"RTP set up for address", c"facetime.media_setup.ipv6",
+        blurb(c"Computed: IPv6 address of the media endpoint this message's SDP set RTP up on");
+    HF_MEDIA_SETUP_PORT: u16 = c"RTP set up for port", c"facetime.media_setup.port",
+        blurb(c"Computed: UDP port of the media endpoint this message's SDP set RTP up on");
+    HF_STREAM: u32 = c"Stream", c"facetime.stream", blurb(c"Computed: RTP/RTCP stream number in this capture (from 1)");
     HF_DIRECTION: str = c"Direction", c"facetime.direction",
-        blurb(c"Media direction relative to the call: caller to callee, or callee to caller");
-    HF_SSRC: u32 = c"SSRC", c"facetime.ssrc", hex;
-    HF_PT: u8 = c"Payload type", c"facetime.rtp.payload_type";
+        blurb(c"Computed: media direction relative to the call: caller to callee, or callee to caller");
+    HF_SSRC: u32 = c"SSRC", c"facetime.ssrc", hex,
+        blurb(c"Synchronisation source of the RTP or RTCP packet, from its header: names the stream");
+    HF_PT: u8 = c"Payload type", c"facetime.rtp.payload_type", vals_fn(payload_type_vals),
+        blurb(c"RTP payload type from the header (7 bits); static types named by RFC 3551, dynamic ones (96-127) by the call's SDP in facetime.rtp.encoding");
     HF_ENCODING: str = c"Encoding", c"facetime.rtp.encoding",
-        blurb(c"The payload type's encoding as the call's SDP named it (rtpmap or static table)");
+        blurb(c"Computed: the payload type's encoding as the call's SDP named it (rtpmap or static table)");
     HF_EXT_PROFILE: u16 = c"Header extension profile", c"facetime.rtp.ext.profile", hex, vals(&EXT_PROFILES),
         blurb(c"RTP header extension 'defined by profile' field; 0x4400 is Apple's");
-    HF_EXT_KIND: str = c"Header extension kind", c"facetime.rtp.ext.kind";
-    HF_EXT_LEN: u16 = c"Header extension length", c"facetime.rtp.ext.length", blurb(c"Extension data length in 32-bit words");
-    HF_EXT_DATA: [u8] = c"Header extension data", c"facetime.rtp.ext.data";
+    HF_EXT_KIND: str = c"Header extension kind", c"facetime.rtp.ext.kind",
+        blurb(c"Computed from the profile field: Apple (0x4400), RFC 8285 one-byte or two-byte elements, or profile-specific");
+    HF_EXT_LEN: u16 = c"Header extension length", c"facetime.rtp.ext.length", unit(Unit::Words),
+        blurb(c"Length of the extension data, in 32-bit words, from the extension header");
+    HF_EXT_DATA: [u8] = c"Header extension data", c"facetime.rtp.ext.data",
+        blurb(c"The bytes of the RTP header extension after its 4-byte header");
     HF_APPLE_EXT_DATA: [u8] = c"Apple extension data", c"facetime.apple_ext.data",
         blurb(c"The bytes of Apple's 0x4400 header extension, undecoded (layout not public)");
 }
 
 subtrees! {
-    ETTS;
+    pub(crate) ETTS;
     ETT;
     ETT_CALL = c"Call", c"facetime.call_info", c"Computed: the call this packet belongs to (SIP Call-ID, parties, set-up and media), as tracked over the capture";
     ETT_RTP = c"RTP media", c"facetime.rtp", c"This RTP packet's place in the call: SSRC, payload type and encoding, stream, direction";
@@ -96,6 +109,20 @@ subtrees! {
     ETT_RTP_EXT = c"Header extension", c"facetime.rtp.ext", c"The RTP header extension (RFC 8285 one- or two-byte form, or Apple's profile 0x4400)";
     ETT_APPLE_EXT = c"Apple FaceTime header extension", c"facetime.apple_ext", c"The data of Apple's RTP header extension (profile 0x4400), not decoded further";
 }
+
+/// Names of the static RTP payload types (RFC 3551), as SDP writes them ("PCMU/8000"), from
+/// the core's table; dynamic types are named per call by its SDP.
+fn payload_type_vals() -> &'static [(u32, &'static CStr)] {
+    let v: Vec<(u32, &'static CStr)> = (0..=127u8)
+        .filter_map(|pt| sdp::static_payload_type(pt).map(|(enc, rate)| (u32::from(pt), leak(&format!("{enc}/{rate}")))))
+        .collect();
+    Box::leak(v.into_boxed_slice())
+}
+
+fn leak(s: &str) -> &'static CStr {
+    Box::leak(std::ffi::CString::new(s).unwrap_or_default().into_boxed_c_str())
+}
+
 
 experts! {
     EXPERTS;
@@ -512,6 +539,11 @@ fn setup_media(pkt: &Packet<'_>, tree: &Tree<'_>, call: &Call, added: usize) {
             if pkt.rtp_setup(ep.addr, ep.port, "FaceTime", pkt.frame(), types, &pts) {
                 let list: Vec<String> = pts.iter().map(|p| format!("{}={}/{}", p.pt, p.encoding, p.clock_rate)).collect();
                 tree.add_generated(&HF_MEDIA_SETUP, format!("{}:{} {}", ep.addr, ep.port, list.join(" ")).as_str());
+                match ep.addr {
+                    IpAddr::V4(a) => tree.add_generated(&HF_MEDIA_SETUP_IPV4, a),
+                    IpAddr::V6(a) => tree.add_generated(&HF_MEDIA_SETUP_IPV6, a),
+                };
+                tree.add_generated(&HF_MEDIA_SETUP_PORT, ep.port);
             }
         }
         pkt.reclaim_media(ep.addr, ep.port, &HANDLE);

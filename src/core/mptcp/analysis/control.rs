@@ -6,7 +6,7 @@
 use super::data::{self, SegMapping};
 use super::model::{widen, Connection};
 use super::{Annotation, CapKind, CloseReason, Event, Here, TcpFlags};
-use crate::core::mptcp::options::{MptcpBody, ParsedOptions};
+use crate::core::mptcp::options::{MptcpBody, ParsedOptions, RstReason};
 
 /// What the control step saw of DSS options.
 pub(super) struct DssSeen {
@@ -67,7 +67,7 @@ pub(super) fn options(
             }
             MptcpBody::MpTcpRst(r) => {
                 events.push(Event::MpRst {
-                    reason: r.reason.value,
+                    reason: RstReason::from_code(r.reason.value),
                     transient: r.flags.value & 1 != 0,
                 });
             }

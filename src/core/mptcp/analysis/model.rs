@@ -7,7 +7,7 @@
 //! files read and write them, nothing outside [`super`] sees them.
 
 use crate::core::mptcp::keys::derive;
-use crate::core::mptcp::options::Version;
+use crate::core::mptcp::options::{RstReason, Version};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -264,7 +264,7 @@ pub enum Event {
     FastClose,
     /// MP_TCPRST: reason code and transient (T) flag.
     MpRst {
-        reason: u8,
+        reason: RstReason,
         transient: bool,
     },
     /// An MP_JOIN SYN whose token names no known connection (grouped on its own).

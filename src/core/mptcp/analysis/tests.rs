@@ -3,6 +3,7 @@
 
 use super::model::{first_in, widen};
 use super::*;
+use crate::core::mptcp::options::RstReason;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -672,7 +673,7 @@ fn fallbacks_and_events() {
     assert_eq!(
         x.events,
         vec![Event::MpRst {
-            reason: 2,
+            reason: RstReason::LackOfResources,
             transient: true
         }]
     );

@@ -241,9 +241,23 @@ pub struct MpPrio {
 pub struct MpTcpRst {
     /// Low nibble of byte 2: U=0x8, V=0x4, W=0x2, T=0x1 (transient).
     pub flags: Spanned<u8>,
-    /// 0 unspecified, 1 MPTCP-specific error, 2 lack of resources, 3 administratively
-    /// prohibited, 4 too much outstanding data, 5 unacceptable performance, 6 middlebox.
+    /// The reason code ([`RstReason`]).
     pub reason: Spanned<u8>,
+}
+
+crate::value_enum! {
+    /// The reason code of MP_TCPRST (RFC 8684 §3.6, IANA "MPTCP TCPRST Reason Codes"),
+    /// named as stock Wireshark names them (`tcp.options.mptcp.rst_reason`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RstReason: u8, open Unknown => "Unknown" {
+        Unspecified = 0 => "Unspecified error";
+        MptcpSpecific = 1 => "MPTCP-specific error";
+        LackOfResources = 2 => "Lack of resources";
+        AdministrativelyProhibited = 3 => "Administratively prohibited";
+        TooMuchOutstandingData = 4 => "Too much outstanding data";
+        UnacceptablePerformance = 5 => "Unacceptable performance";
+        MiddleboxInterference = 6 => "Middlebox interference";
+    }
 }
 
 /// The parsed body of one MPTCP option.
