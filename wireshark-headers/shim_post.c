@@ -16,6 +16,14 @@ int appleshark_pinfo_encap(const packet_info *pinfo)
     return pinfo->rec->rec_header.packet_header.pkt_encap;
 }
 
+tvbuff_t *appleshark_data_source_tvb(const packet_info *pinfo, unsigned idx)
+{
+    if (!pinfo)
+        return NULL;
+    const struct data_source *src = (const struct data_source *)g_slist_nth_data(pinfo->data_src, idx);
+    return src ? get_data_source_tvb(src) : NULL;
+}
+
 void appleshark_register_postdissector(dissector_t dissector, int proto)
 {
     dissector_handle_t h = create_dissector_handle(dissector, proto);

@@ -12,6 +12,10 @@
 /* The WTAP_ENCAP_* of this frame's record, or -2 when it is not a packet record. */
 int appleshark_pinfo_encap(const packet_info *pinfo);
 
+/* The tvb of the frame's data source number `idx` (0: the frame itself; then, e.g., the
+ * bytes a dissector decrypted or reassembled), or NULL past the last one. */
+tvbuff_t *appleshark_data_source_tvb(const packet_info *pinfo, unsigned idx);
+
 /* register_postdissector on a new handle for `dissector` of protocol `proto`. */
 void appleshark_register_postdissector(dissector_t dissector, int proto);
 

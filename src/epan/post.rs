@@ -39,12 +39,33 @@ impl<P: TcpPostDissector> Dissector for TcpPost<P> {
         P::protocol()
     }
     fn dissect(pkt: &mut Packet<'_>) -> usize {
-        let Some(link) = pkt.link_layer() else { return 0 };
-        let Some(seg) = frame::tcp_segment(link, pkt.bytes()) else { return 0 };
-        P::segment(pkt, seg);
+        let link = pkt.link_layer();
+        if let Some(seg) = link.and_then(|l| frame::tcp_segment(l, pkt.bytes())) {
+            P::segment(pkt, seg);
+        } else if pkt.has_layer(c"pktap") {
+            // Wireshark's PKTAP dissector rewrites the record's encapsulation to the inner
+            // link layer's before handing the frame on, so a PKTAP frame reads as, e.g.,
+            // Ethernet here while its bytes still start with the PKTAP header.
+            if let Some(seg) = frame::tcp_segment(Link::Pktap, pkt.bytes()) {
+                P::segment(pkt, seg);
+            }
+        } else if link.is_some_and(Link::may_decrypt) {
+            // Encrypted Wi-Fi: the segment is in the bytes Wireshark decrypted (a data source
+            // of the frame's own), if it had the keys; the tree then highlights there.
+            for idx in 1..MAX_SOURCES {
+                let Some(mut src) = pkt.data_source(idx) else { break };
+                if let Some(seg) = frame::tcp_segment_llc(src.bytes()) {
+                    P::segment(&mut src, seg);
+                    break;
+                }
+            }
+        }
         0
     }
 }
+
+/// Data sources looked at for a decrypted segment (the frame itself is number 0).
+const MAX_SOURCES: u32 = 4;
 
 /// Registers `P` as a post-dissector. Call in the handoff phase.
 pub fn register_tcp_postdissector<P: TcpPostDissector>() {
@@ -63,6 +84,11 @@ fn link_from_wtap(v: i32) -> Option<Link> {
         sys::WTAP_ENCAP_SLL2 => Link::Sll2,
         sys::WTAP_ENCAP_NULL => Link::Null,
         sys::WTAP_ENCAP_LOOP => Link::Loop,
+        sys::WTAP_ENCAP_IEEE_802_11 | sys::WTAP_ENCAP_IEEE_802_11_WITH_RADIO => Link::Ieee80211,
+        sys::WTAP_ENCAP_IEEE_802_11_RADIOTAP => Link::Radiotap,
+        sys::WTAP_ENCAP_PPI => Link::Ppi,
+        sys::WTAP_ENCAP_IEEE_802_11_PRISM | sys::WTAP_ENCAP_IEEE_802_11_AVS | sys::WTAP_ENCAP_IEEE_802_11_NETMON => Link::Wifi,
+        sys::WTAP_ENCAP_PKTAP => Link::Pktap,
         _ => return None,
     })
 }
@@ -75,6 +101,20 @@ impl<'p> Packet<'p> {
         // which proto_is_frame_protocol accepts).
         #[allow(clippy::unnecessary_cast)] // gboolean (int) in 4.0, bool from 4.4
         unsafe { sys::proto_is_frame_protocol((*self.pinfo).layers, filter_name.as_ptr()) as i32 != 0 }
+    }
+
+    /// The frame's data source number `idx` (0 is the frame itself; later ones are bytes a
+    /// dissector made, such as decrypted 802.11 payload) as a packet over those bytes, with
+    /// this packet's tree: items added to it highlight in that data source.
+    pub fn data_source(&self, idx: u32) -> Option<Packet<'p>> {
+        // SAFETY: pinfo is valid for the call; the shim walks Wireshark's list and returns a
+        // tvb that lives as long as the frame's dissection (NULL past the end).
+        let tvb = unsafe { sys::appleshark_data_source_tvb(self.pinfo, idx) };
+        if tvb.is_null() {
+            return None;
+        }
+        // SAFETY: a live tvb of this frame, with this packet's pinfo and tree.
+        Some(unsafe { Packet::from_raw(tvb, self.pinfo, self.tree, std::ptr::null_mut()) })
     }
 
     /// The link-layer encapsulation of this frame's record (meaningful for the frame's own
