@@ -30,8 +30,9 @@ const PROTOCOLS: [&str; 5] = ["snatmap", "apns", "apns.tls", "facetime", "mptcp_
 ///   wireshark_4.0.17-0+deb12u3, line 11082): the switch below, `NULL` (left out) for every
 ///   other type; `proto_registrar_dump_elastic` skips a field whose type maps to `NULL`.
 /// - 4.4: the source package (4.4.19) is not on this machine's mirror; the table was measured
-///   on Wireshark 4.4.19's own registry (`-G fields` with `-G elastic-mapping`, every stock
-///   field whose key no other field shares: one type per FT_ type, 41 types) and is 4.0's.
+///   on Wireshark 4.4.19's own registry (`-G fields` with `-G elastic-mapping`: every stock
+///   field whose key no other field shares, grouped by FT_ type, gives one type per FT_ type)
+///   and is 4.0's.
 /// - 4.6: measured the same way on 4.6.9: signed types one size smaller than 4.0's names
 ///   (FT_INT8 byte, FT_INT16 short), FT_INT40/56 long, FT_UINT64 "unsigned long" (with a space:
 ///   not a type Elasticsearch or OpenSearch knows, whose name is `unsigned_long`; Wireshark's,
