@@ -25,7 +25,7 @@ fn registered_fields_and_heuristic() {
     let t = Tshark::get();
     let protocols = t.stdout(&["-G", "protocols"]);
     // 4.0 prints three columns; 4.4 and later add enabled flags.
-    assert!(protocols.lines().any(|l| l.split('\t').take(3).eq(["Apple Push Notification service (courier)", "APNs", "apns"])), "{protocols}");
+    assert!(protocols.lines().any(|l| l.split('\t').take(3).eq(["Apple Push Notification service courier", "APNs", "apns"])), "{protocols}");
     let heur = t.stdout(&["-G", "heuristic-decodes"]);
     // 4.0: list, protocol, enabled; 4.4 and later add the short name and display name.
     assert!(heur.lines().any(|l| l.split('\t').take(3).eq(["tcp", "apns", "T"])), "{heur}");

@@ -142,7 +142,7 @@ fn filters_and_tree() {
     assert!(!sandbox.is_empty());
     let (n, _) = fx.frames.iter().find(|(_, e)| e.courier.is_some()).unwrap();
     let v = t.stdout(&["-r", &file, "-n", "-V", "-Y", &format!("frame.number == {n}")]);
-    assert!(v.contains("Apple Push over TLS (without keys), 12-courier.push.apple.com"), "{v}");
+    assert!(v.contains("Apple Push Notification service courier over TLS, 12-courier.push.apple.com"), "{v}");
     assert!(v.contains("Courier server name: 12-courier.push.apple.com"), "{v}");
 }
 

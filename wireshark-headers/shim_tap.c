@@ -259,8 +259,27 @@ int appleshark_stat_set_row(stat_tap_table *table, unsigned row, unsigned ncols,
     return 1;
 }
 
+/* The register_stat_group_t of a menu. The Qt GUI puts a table of the group
+ * REGISTER_PACKET_STAT_GROUP_UNSORTED in the Statistics menu and one of the Telephony group in
+ * the Telephony menu (4.0: ui/qt/wireshark_main_window.cpp, addMenuActions). The Telephony
+ * group is REGISTER_STAT_GROUP_TELEPHONY in 4.0's epan/stat_groups.h and
+ * REGISTER_TELEPHONY_GROUP_UNSORTED in 4.4's and 4.6's (same place in the enum). */
+static register_stat_group_t menu_group(int menu)
+{
+    switch (menu) {
+    case APPLESHARK_MENU_TELEPHONY:
+#if WIRESHARK_VERSION_MAJOR == 4 && WIRESHARK_VERSION_MINOR < 4
+        return REGISTER_STAT_GROUP_TELEPHONY;
+#else
+        return REGISTER_TELEPHONY_GROUP_UNSORTED;
+#endif
+    default:
+        return REGISTER_PACKET_STAT_GROUP_UNSORTED;
+    }
+}
+
 int appleshark_stat_register(const char *title, const char *tap_name, const char *cli_string,
-                             unsigned ncols, const char *const *names, const int *types,
+                             int menu, unsigned ncols, const char *const *names, const int *types,
                              const char *const *formats, appleshark_stat_cb cb,
                              appleshark_stat_reset_cb reset, const void *user)
 {
@@ -287,7 +306,7 @@ int appleshark_stat_register(const char *title, const char *tap_name, const char
     params[0].enum_vals = NULL;
     params[0].optional = TRUE;
     ui = g_new0(stat_tap_table_ui, 1);
-    ui->group = REGISTER_PACKET_STAT_GROUP_UNSORTED;
+    ui->group = menu_group(menu);
     ui->title = title;
     ui->tap_name = tap_name;
     ui->cli_string = cli_string;

@@ -3,8 +3,8 @@
  * owned by the packet's pool, and the two kinds of listener the plugin offers:
  *  - stats trees (stats_tree_register_plugin: `tshark -z <abbr>,tree`, Statistics menu),
  *    whose init and packet callbacks are Rust;
- *  - statistics tables with one row per key (stat_tap_table_ui: `tshark -z <cli>[,filter]`),
- *    whose rows Rust sets from the queued record.
+ *  - statistics tables with one row per key (stat_tap_table_ui: `tshark -z <cli>[,filter]`,
+ *    the Statistics or Telephony menu), whose rows Rust sets from the queued record.
  * The C side adapts Wireshark's callback types, which changed between versions.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -35,8 +35,11 @@ void appleshark_tap_queue(int tap_id, packet_info *pinfo, void *record, void (*f
  * tree's initialisation, else the record queued on the tree's tap. */
 typedef void (*appleshark_st_cb)(const void *user, struct _stats_tree *st, const void *record);
 
-/* Registers the stats tree `abbr` titled `name` on tap `tapname`. Its init callback is never
- * NULL (Wireshark's Qt dialog calls it without a check) and calls `cb(user, st, NULL)`; its
+/* Registers the stats tree `abbr` titled `name` on tap `tapname`. Wireshark's Qt GUI lists a
+ * plugin's stats trees at the bottom of the Statistics menu whatever their group (4.0:
+ * ui/qt/wireshark_main_window_slots.cpp, addStatsPluginsToMenu; likewise 4.4 and 4.6), so no
+ * group is asked for; a table (appleshark_stat_register) can go to another menu. Its init
+ * callback is never NULL (Wireshark's Qt dialog calls it without a check) and calls `cb(user, st, NULL)`; its
  * packet callback calls `cb(user, st, record)`. Registration phase; strings must live forever. */
 void appleshark_stats_tree_register(const char *tapname, const char *abbr, const char *name,
                                     appleshark_st_cb cb, const void *user);
@@ -84,11 +87,19 @@ typedef int (*appleshark_stat_cb)(const void *user, struct _stat_tap_table *tabl
  * accumulated for it goes. */
 typedef void (*appleshark_stat_reset_cb)(const void *user, struct _stat_tap_table *table);
 
-/* Registers tap `tap_name` and a table listening on it; returns the tap id (-1 on error).
- * The listener's filter (`-z <cli>,<filter>`, the dialog's display filter) decides which
- * packets' records reach `cb`. All strings must live forever; so must `user`. */
+/* The GUI menu a statistics table is listed in (Wireshark's register_stat_group_t, whose
+ * names differ between versions). */
+enum {
+    APPLESHARK_MENU_STATISTICS = 0, /* Statistics (the menu's middle part, "unsorted") */
+    APPLESHARK_MENU_TELEPHONY = 1   /* Telephony (with VoIP Calls, SIP Flows, RTP) */
+};
+
+/* Registers tap `tap_name` and a table listening on it, listed in the GUI menu `menu`
+ * (APPLESHARK_MENU_*); returns the tap id (-1 on error). The listener's filter (`-z
+ * <cli>,<filter>`, the dialog's display filter) decides which packets' records reach `cb`.
+ * All strings must live forever; so must `user`. */
 int appleshark_stat_register(const char *title, const char *tap_name, const char *cli_string,
-                             unsigned ncols, const char *const *names, const int *types,
+                             int menu, unsigned ncols, const char *const *names, const int *types,
                              const char *const *formats, appleshark_stat_cb cb,
                              appleshark_stat_reset_cb reset, const void *user);
 

@@ -5,8 +5,8 @@
 //! (`core::frame`) and feeds it, once, in capture order, to one `SniTracker` per capture
 //! file. From the frame whose ClientHello named a courier host (`courier.push.apple.com`,
 //! `N-courier.push.apple.com`, sandbox names) on, every frame of that TCP connection gets an
-//! "Apple Push over TLS" item with the server name (so `apns.tls` selects the whole
-//! connection), and frames carrying TLS data get "Apple Push: " in front of their Info.
+//! "Apple Push Notification service courier over TLS" item with the server name (so `apns.tls`
+//! selects the whole connection), and frames carrying TLS data get "Apple Push: " in front of their Info.
 //! Frames the APNs dissector itself decoded (a TLS key log was given) are left alone.
 //! Switched off like any protocol: `--disable-protocol apns.tls`, or Enabled Protocols.
 //!
@@ -23,7 +23,7 @@ use crate::epan::filestate::FileState;
 use crate::epan::post::{register_tcp_postdissector, TcpPostDissector};
 use crate::epan::*;
 
-pub static PROTO: Protocol = Protocol::new(c"Apple Push over TLS (without keys)", c"APNs-TLS", c"apns.tls");
+pub static PROTO: Protocol = Protocol::new(c"Apple Push Notification service courier over TLS", c"APNs-TLS", c"apns.tls");
 
 crate::value_enum! {
     /// `apns.tls.recognised_by`: how the connection was told to be a courier's.

@@ -23,13 +23,13 @@ use crate::core::mptcp::{Analyser, Annotation, Config, Connection, Direction, Ev
 use crate::core::span::Span;
 use crate::epan::filestate::FileState;
 use crate::epan::post::{register_tcp_postdissector, TcpPostDissector};
-use crate::epan::tap::{Cell, ColType, Column, StatTable};
+use crate::epan::tap::{Cell, ColType, Column, Menu, StatTable};
 use crate::epan::*;
 use std::collections::HashMap;
 use std::ffi::CStr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-pub static PROTO: Protocol = Protocol::new(c"Multipath TCP annotations (appleshark)", c"MPTCP-annot", c"mptcp_annot");
+pub static PROTO: Protocol = Protocol::new(c"Multipath TCP annotations", c"MPTCP-annot", c"mptcp_annot");
 
 static WIDTHS: [(u32, &CStr); 3] = [(4, c"4 bytes"), (8, c"8 bytes"), (12, c"4 and 8 bytes")];
 
@@ -202,11 +202,12 @@ static PREF_INFO: PrefBool = PrefBool::new(true);
 static PREF_SILENCE_MS: PrefUint = PrefUint::new(1000);
 static PREF_SUMMARY_EVERY: PrefBool = PrefBool::new(false);
 
-/// `tshark -z mptcp_annot,conn[,filter]` (Statistics -> MPTCP connections): one row per
+/// `tshark -z mptcp_annot,conn[,filter]` (Statistics -> MPTCP Connections): one row per
 /// connection, on the `mptcp_annot` tap. Bytes, reinjections and data RTTs count only the
 /// segments the listener's filter passes; the connection's own facts (version, endpoints,
 /// service, profile, subflows, handovers, fallback) are as the analyser knows them then.
-pub static STATS: StatTable<StatRecord, StatAcc> = StatTable::new(c"mptcp_annot", c"MPTCP connections (appleshark)", c"mptcp_annot,conn", &STAT_COLS, stat_fold);
+pub static STATS: StatTable<StatRecord, StatAcc> =
+    StatTable::new(c"mptcp_annot", c"MPTCP Connections", c"mptcp_annot,conn", Menu::Statistics, &STAT_COLS, stat_fold);
 static STAT_COLS: [Column; 16] = [
     Column { name: c"Conn", ty: ColType::Uint, format: c"%4u" },
     Column { name: c"Ver", ty: ColType::Str, format: c"%-3s" },

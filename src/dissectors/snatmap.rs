@@ -22,7 +22,7 @@ use crate::core::span::Span;
 use crate::epan::*;
 use std::net::Ipv4Addr;
 
-pub static PROTO: Protocol = Protocol::new(c"SNATMAP (Apple NAT mapping)", c"SNATMAP", c"snatmap");
+pub static PROTO: Protocol = Protocol::new(c"Apple NAT mapping", c"SNATMAP", c"snatmap");
 
 static TYPES: [(u32, &std::ffi::CStr); 2] = [(snatmap::TYPE_REQUEST, c"Request"), (snatmap::TYPE_RESPONSE, c"Response")];
 

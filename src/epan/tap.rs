@@ -7,10 +7,14 @@
 //!   listeners have read it. Nothing is serialised: listeners get the `&T` itself.
 //! - [`StatsTree<T>`]: a stats tree on a `Tap<T>` (`tshark -z <abbr>,tree`): an init function
 //!   (may do nothing; Wireshark's Qt dialog calls one unconditionally, so there always is one)
-//!   and a tally function turning one record into counts on named nodes ([`Nodes`]).
+//!   and a tally function turning one record into counts on named nodes ([`Nodes`]). The GUI
+//!   lists it at the bottom of the Statistics menu: Wireshark's Qt GUI puts every stats tree a
+//!   plugin registers there, whatever its group (4.0 `ui/qt/wireshark_main_window_slots.cpp`,
+//!   `addStatsPluginsToMenu`; the same in 4.4 and 4.6), so a tree has no menu to choose.
 //! - [`StatTable`]: a table with one row per key (`tshark -z <cli>[,filter]`), on its own
 //!   tap of records: each listener folds the records its filter passes into an accumulator of
-//!   its own, and the row that changed replaces the table's row of that index.
+//!   its own, and the row that changed replaces the table's row of that index. It is listed in
+//!   the GUI menu its [`Menu`] names (Statistics or Telephony).
 //!
 //! The C side (`wireshark-headers/shim_tap.c`) adapts Wireshark's callback types and ties
 //! each record to the packet's pool.
@@ -128,7 +132,8 @@ impl Nodes<'_> {
     }
 }
 
-/// A stats tree on a [`Tap<T>`] (a `static`): `tshark -z <abbr>,tree` and the Statistics menu.
+/// A stats tree on a [`Tap<T>`] (a `static`): `tshark -z <abbr>,tree` and the bottom of the GUI's
+/// Statistics menu (see the module's notes).
 pub struct StatsTree<T: 'static> {
     tap: &'static Tap<T>,
     abbr: &'static CStr,
@@ -209,6 +214,15 @@ impl Cell {
     }
 }
 
+/// The GUI menu a [`StatTable`] is listed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Menu {
+    /// Statistics (its middle part, with Wireshark's other "unsorted" tables).
+    Statistics,
+    /// Telephony (with VoIP Calls, SIP Flows and RTP).
+    Telephony,
+}
+
 /// A table with one row per key (a `static`), on its own tap of records `R`. Each listener
 /// (tshark's `-z <cli>[,filter]`, a GUI dialog) has an accumulator `A` of its own, fed only the
 /// records of the packets its filter passes, from empty on every (re)tap: `fold` adds one
@@ -217,6 +231,7 @@ pub struct StatTable<R: 'static, A: Default + 'static> {
     tap: Tap<R>,
     title: &'static CStr,
     cli: &'static CStr,
+    menu: Menu,
     cols: &'static [Column],
     fold: fn(&mut A, &R) -> Option<(u32, Vec<Cell>)>,
 }
@@ -227,9 +242,17 @@ thread_local! {
 }
 
 impl<R: 'static, A: Default + 'static> StatTable<R, A> {
-    /// The table `title` (`tshark -z <cli>[,filter]`) with columns `cols`, on tap `tap_name`.
-    pub const fn new(tap_name: &'static CStr, title: &'static CStr, cli: &'static CStr, cols: &'static [Column], fold: fn(&mut A, &R) -> Option<(u32, Vec<Cell>)>) -> Self {
-        StatTable { tap: Tap::new(tap_name), title, cli, cols, fold }
+    /// The table `title` (`tshark -z <cli>[,filter]`, the GUI's `menu`) with columns `cols`,
+    /// on tap `tap_name`.
+    pub const fn new(
+        tap_name: &'static CStr,
+        title: &'static CStr,
+        cli: &'static CStr,
+        menu: Menu,
+        cols: &'static [Column],
+        fold: fn(&mut A, &R) -> Option<(u32, Vec<Cell>)>,
+    ) -> Self {
+        StatTable { tap: Tap::new(tap_name), title, cli, menu, cols, fold }
     }
 
     /// Registers the tap and the table. Registration phase.
@@ -254,6 +277,10 @@ impl<R: 'static, A: Default + 'static> StatTable<R, A> {
                 self.title.as_ptr(),
                 self.tap.name.as_ptr(),
                 self.cli.as_ptr(),
+                (match self.menu {
+                    Menu::Statistics => sys::APPLESHARK_MENU_STATISTICS,
+                    Menu::Telephony => sys::APPLESHARK_MENU_TELEPHONY,
+                }) as c_int,
                 self.cols.len() as _,
                 names.as_ptr(),
                 types.as_ptr(),

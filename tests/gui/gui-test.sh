@@ -9,10 +9,12 @@
 #     reads it);
 #   - the protocol's tree item is in the details pane, and a field of it shows once expanded
 #     (and not before);
-#   - each of the plugin's Statistics entries (table DIALOGS below), opened through the real
-#     menu in the same Wireshark, shows the rows tshark -z prints for that sample (the sample's
-#     own numbers; an empty tree/table where the sample has none of that protocol), closes, and
-#     Wireshark is still running with its main window (a crash in the dialog fails here);
+#   - each of the plugin's Statistics and Telephony entries (table DIALOGS below), opened
+#     through the real menu in the same Wireshark, shows the rows tshark -z prints for that
+#     sample (the sample's own numbers; an empty tree/table where the sample has none of that
+#     protocol), closes, and Wireshark is still running with its main window (a crash in the
+#     dialog fails here); each entry is in its own menu only (FaceTime Calls in Telephony, not
+#     in Statistics);
 # plus a negative control (a broken appleshark.so makes Wireshark show its "Couldn't load
 # plugin" dialog, and this test sees it) and that every sample in tests/support/samples.rs's
 # all() has a row in the table below.
@@ -52,27 +54,30 @@ repo=$PWD
 # plugin appends "[MPTCP <connection>/<subflow> DSN=… DLen=… DACK=…]" to the Info column.
 # Packet 11 is the first data on the joined (cellular) subflow.
 SAMPLES='
-snatmap-demo.pcap  | snatmap     | SNATMAP  | SNATMAP (Apple NAT mapping)                        | Mapped address:                | 2
-apns-demo.pcap     | apns        | APNs     | Apple Push Notification service (courier), Message | Command: Message               | 4
-facetime-demo.pcap | facetime    | RTP      | FaceTime (shared UDP port), SIP                    | Caller:                        | 5
-mptcp-demo.pcap    | mptcp_annot | DLen=600 | Multipath TCP annotations (appleshark)             | Relative data sequence number: | 11
+snatmap-demo.pcap  | snatmap     | SNATMAP  | Apple NAT mapping                                | Mapped address:                | 2
+apns-demo.pcap     | apns        | APNs     | Apple Push Notification service courier, Message | Command: Message               | 4
+facetime-demo.pcap | facetime    | RTP      | Apple FaceTime, SIP                              | Caller:                        | 5
+mptcp-demo.pcap    | mptcp_annot | DLen=600 | Multipath TCP annotations                        | Relative data sequence number: | 11
 '
 
 # The plugin's menu entries (every one must have a row: the test compares tshark's -z list with
 # and without the plugin). One row per entry: menu | the key that opens that menu | the entry's
 # text | kind (tree: a stats tree, "Topic / Item" and Count columns; table: a stat_tap_table) |
 # tshark's -z argument for the same statistics (the expected rows come from tshark's output).
-# All three sit in the Statistics menu: Wireshark puts stats trees registered by a plugin at the
-# bottom of it (after SOME/IP), and stat tables of the "unsorted" group in its middle part. The
-# plugin registers nothing in Telephony. Each is opened on every sample.
+# Wireshark puts the stats trees a plugin registers at the bottom of the Statistics menu (after
+# SOME/IP), stat tables of the "unsorted" statistics group in the Statistics menu's middle part,
+# and stat tables of the Telephony group at the bottom of the Telephony menu (after VoIP Calls,
+# SIP Flows, RTP, …): FaceTime's calls are there. Each is opened on every sample, and each is
+# checked to be missing from the other menu of this table (on the first sample).
 DIALOGS='
-Statistics | alt+s | APNs courier                   | tree  | apns,tree
-Statistics | alt+s | FaceTime Calls                 | tree  | facetime_calls,tree
-Statistics | alt+s | MPTCP connections (appleshark) | table | mptcp_annot,conn
+Statistics | alt+s | APNs Connections  | tree  | apns,tree
+Statistics | alt+s | FaceTime Packets  | tree  | facetime_calls,tree
+Telephony  | alt+y | FaceTime Calls    | table | facetime,calls
+Statistics | alt+s | MPTCP Connections | table | mptcp_annot,conn
 '
 # ---------------------------------------------------------------------------------------------
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; }
 out_dir=docs/screenshots keep=0 apt=1 control=1 check_tools=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -389,9 +394,45 @@ cols_missing() { # <cols> <ocr.txt>
 data_lines() { # <ocr.txt>
   sed 1d "$1" | cut -f2 | grep -E '[A-Za-z0-9]' | grep -c '' || true
 }
+# Opens the menu <key> opens and reads it: its OCR lines in $tmp/menu.txt, the popup's place in
+# X Y WIDTH HEIGHT (the caller's variables). Returns 1 (printing why) when no menu opened.
+read_menu() { # <main id> <key>
+  local id name geo popup=""
+  xdotool windowfocus --sync "$1" key "$2" 2>/dev/null || true
+  for _ in $(seq 20); do
+    sleep 0.25
+    while read -r id name; do
+      [ -n "$id" ] && [ "$id" != "$1" ] && popup=$id
+    done < <(windows)
+    [ -n "$popup" ] && break
+  done
+  [ -n "$popup" ] || { echo "(no menu opened)"; return 1; }
+  sleep 0.3
+  geo=$(xdotool getwindowgeometry --shell "$popup" 2>/dev/null | tr '\n' ' ') || true
+  eval "$geo"
+  shot "$tmp/menu.png"
+  ocr "$tmp/menu.png" "$WIDTH" "$HEIGHT" "$X" "$Y" "$tmp/menu.txt"
+}
+# A stock entry of each menu of the DIALOGS table: a reading of the menu that lacks it is no
+# reading of that menu (so "the entry is not there" cannot pass on a menu that did not open).
+declare -A MENU_WITNESS=([Statistics]="Conversations" [Telephony]="VoIP Calls")
+# The menu <key> opens has the stock entry <witness> and not <entry>; closes the menu. Prints
+# what the menu showed when not.
+menu_lacks() { # <main id> <key> <entry> <witness>
+  local X Y WIDTH HEIGHT
+  read_menu "$1" "$2" || return 1
+  xdotool key Escape 2>/dev/null || true
+  sleep 0.3
+  if cut -f2 "$tmp/menu.txt" | grep -qxF -- "$4" && ! cut -f2 "$tmp/menu.txt" | grep -qixF -- "$3"; then
+    return 0
+  fi
+  cut -f2 "$tmp/menu.txt" | tr '\n' '|'
+  return 1
+}
 # Opens <entry> of the menu opened by <key>: finds the entry in the popup by OCR, clicks it.
-# Prints nothing and returns 0 when clicked; else prints what the menu showed.
-open_menu_entry() { # <main id> <key> <entry>
+# Prints nothing and returns 0 when clicked; else prints what the menu showed. With <png>, a
+# screenshot of the open menu is written there (once: when it does not exist yet).
+open_menu_entry() { # <main id> <key> <entry> [png]
   local id name geo popup="" X Y WIDTH HEIGHT
   xdotool windowfocus --sync "$1" key "$2" 2>/dev/null || true
   for _ in $(seq 20); do
@@ -407,6 +448,7 @@ open_menu_entry() { # <main id> <key> <entry>
   eval "$geo"
   shot "$tmp/menu.png"
   ocr "$tmp/menu.png" "$WIDTH" "$HEIGHT" "$X" "$Y" "$tmp/menu.txt"
+  if [ -n "${4:-}" ] && [ ! -f "$4" ]; then save_png "$tmp/menu.png" "$WIDTH" "$HEIGHT" "$X" "$Y" "$4"; fi
   local n; n=$(cut -f2 "$tmp/menu.txt" | grep -nxF -- "$3" | head -n1 | cut -d: -f1 || true)
   if [ -z "$n" ]; then
     cut -f2 "$tmp/menu.txt" | tr '\n' '|'
@@ -560,7 +602,7 @@ while IFS='|' read -r sample filter proto label field row; do
   # tshark -z prints them), closes, and leaves Wireshark running.
   while IFS='|' read -r menu key entry kind zarg; do
     menu=$(trim "$menu") key=$(trim "$key") entry=$(trim "$entry") kind=$(trim "$kind") zarg=$(trim "$zarg")
-    slug=stats-$(printf '%s' "${zarg%%,*}" | tr -c 'a-z0-9\n' '-')-${sample%.*}
+    slug=stats-$(printf '%s' "$zarg" | tr -c 'a-z0-9\n' '-')-${sample%.*}
     d="$t $menu → $entry:"
     dfailed=$failed
     exp=$tmp/$slug.expected
@@ -576,7 +618,8 @@ while IFS='|' read -r sample filter proto label field row; do
       main=$(wait_main "$sample" 30)
       [ -n "$main" ] || { fail "$d Wireshark starts again"; continue; }
     fi
-    if ! seen=$(open_menu_entry "$main" "$key" "$entry"); then
+    menu_png=$tmp/shots/menu-$(printf '%s' "$menu" | tr 'A-Z' 'a-z').png
+    if ! seen=$(open_menu_entry "$main" "$key" "$entry" "$menu_png"); then
       fail "$d the $menu menu ($key) has '$entry' (read: $seen)"
       continue
     fi
@@ -637,6 +680,23 @@ while IFS='|' read -r sample filter proto label field row; do
       say "screenshot of the failed dialog: $tmp/shots/$slug.png, full screen: $tmp/$slug.png"
     fi
   done <<<"$dialogs"
+  # Each entry is in its own menu only: not in the other menus of the DIALOGS table (FaceTime
+  # Calls is in Telephony, not in Statistics). Once, in the first sample's Wireshark.
+  if [ -z "${menus_checked:-}" ] && ws_alive "$main" "$sample"; then
+    menus_checked=1
+    while IFS='|' read -r menu key entry _ _; do
+      menu=$(trim "$menu") entry=$(trim "$entry")
+      while IFS='|' read -r other okey _; do
+        other=$(trim "$other") okey=$(trim "$okey")
+        [ "$other" = "$menu" ] && continue
+        if seen=$(menu_lacks "$main" "$okey" "$entry" "${MENU_WITNESS[$other]}"); then
+          pass "$t the $other menu ($okey) has '${MENU_WITNESS[$other]}' and no '$entry' (it is in $menu)"
+        else
+          fail "$t the $other menu ($okey) has '${MENU_WITNESS[$other]}' and no '$entry' (read: $seen)"
+        fi
+      done < <(printf '%s\n' "$dialogs" | awk -F'|' '!seen[$1]++')
+    done <<<"$dialogs"
+  fi
   if grep -qiE "appleshark|couldn.t load plugin|panicked" "$tmp/$name.log"; then
     fail "$t Wireshark's log mentions the plugin: $(grep -iE 'appleshark|couldn.t load plugin|panicked' "$tmp/$name.log" | head -n3)"
   else
@@ -645,6 +705,12 @@ while IFS='|' read -r sample filter proto label field row; do
   stop_ws "$main"
   # The screenshots go to the output folder only when every check of this sample passed.
   if [ $failed = "$failed_before" ]; then
+    # The menus (taken on the first sample whose menu opened): once, from a passing sample.
+    for m in "$tmp"/shots/menu-*.png; do
+      [ -f "$m" ] && [ ! -f "$tmp/shots/.copied-${m##*/}" ] || continue
+      cp "$m" "$out_dir/" && : >"$tmp/shots/.copied-${m##*/}"
+      say "wrote $out_dir/${m##*/} ($(stat -c %s "$m") bytes)"
+    done
     cp "$tmp/shots/$name-packet-list.png" "$tmp/shots/$name-tree.png" "$out_dir/"
     say "wrote $out_dir/$name-packet-list.png ($(stat -c %s "$out_dir/$name-packet-list.png") bytes), $out_dir/$name-tree.png ($(stat -c %s "$out_dir/$name-tree.png") bytes)"
   else

@@ -37,7 +37,7 @@ pub mod names;
 mod payloads;
 pub mod stats;
 
-pub static PROTO: Protocol = Protocol::new(c"Apple Push Notification service (courier)", c"APNs", c"apns");
+pub static PROTO: Protocol = Protocol::new(c"Apple Push Notification service courier", c"APNs", c"apns");
 
 // ---------------------------------------------------------------------------------------
 // Preferences, handles, registration.

@@ -13,6 +13,10 @@ pub(super) fn show_payload(pkt: &mut Packet<'_>, tree: &Tree<'_>, span: Span, p:
         show_plist(tree, span, p, madrid);
     } else if matches!(p.iter().find(|b| !b.is_ascii_whitespace()), Some(b'{') | Some(b'[')) {
         pkt.call(&JSON, span);
+        // Wireshark's JSON dissector appends "/JSON" to the Protocol column ("APNs/JSON"), which
+        // the packet list's default Protocol column (as wide as "Protocol") cuts to "APNs/J…".
+        // The payload shows in the tree as JSON; the column stays the protocol's short name.
+        pkt.set_protocol_column(c"APNs");
     }
 }
 

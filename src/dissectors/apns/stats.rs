@@ -1,4 +1,4 @@
-//! `tshark -z apns,tree` (Statistics → APNs courier): per courier connection, commands by
+//! `tshark -z apns,tree` (Statistics → APNs Connections): per courier connection, commands by
 //! type, topics subscribed, messages each way and answer times.
 //!
 //! One [`Record`] is queued per message on the `apns` tap, and counted by [`tally`].
@@ -21,7 +21,7 @@ pub struct Record {
 }
 
 static TAP: Tap<Record> = Tap::new(c"apns");
-static TREE: StatsTree<Record> = StatsTree::new(&TAP, c"apns", c"APNs courier", no_init, tally);
+static TREE: StatsTree<Record> = StatsTree::new(&TAP, c"apns", c"APNs Connections", no_init, tally);
 
 pub fn register() {
     TAP.register();

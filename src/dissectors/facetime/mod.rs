@@ -37,7 +37,7 @@ use stats::{CallRecord, MediaRecord, TapRecord};
 
 mod stats;
 
-pub static PROTO: Protocol = Protocol::new(c"FaceTime (shared UDP port)", c"FaceTime", c"facetime");
+pub static PROTO: Protocol = Protocol::new(c"Apple FaceTime", c"FaceTime", c"facetime");
 
 static EXT_PROFILES: [(u32, &CStr); 3] = [
     (rtp::EXT_PROFILE_APPLE as u32, c"Apple FaceTime"),

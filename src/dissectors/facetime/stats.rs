@@ -1,8 +1,17 @@
-//! The FaceTime tap and its statistics tree: `tshark -q -z facetime_calls,tree` (and
-//! Statistics → FaceTime Calls in the GUI).
+//! The FaceTime taps and their statistics: the calls table `tshark -q -z facetime,calls[,filter]`
+//! (Telephony → FaceTime Calls in the GUI, with VoIP Calls and SIP Flows) and the packet
+//! tree `tshark -q -z facetime_calls,tree` (Statistics → FaceTime Packets: Wireshark's GUI
+//! lists a plugin's stats trees in the Statistics menu only, see `epan::tap`).
 //!
-//! The `facetime` dissector queues one [`TapRecord`] per packet on the `facetime` tap; the
-//! stats tree shows (every parent counts what its children count; labels are ASCII so tshark
+//! The `facetime` dissector queues one [`TapRecord`] per packet on the `facetime` tap (the
+//! tree's, and Lua taps') and, when someone listens to the table, a copy on the table's own tap
+//! `facetime_calls`.
+//!
+//! The calls table has one row per call, in the order the listener first saw each call (the
+//! records its filter passes): [`CALL_COLS`]. Set-up time, duration and state come from the
+//! call's ACK and BYE as the listener saw them.
+//!
+//! The stats tree shows (every parent counts what its children count; labels are ASCII so tshark
 //! aligns them; IPv6 endpoints are written `[addr]:port`)
 //!
 //! ```text
@@ -23,8 +32,9 @@
 //!     RTP SSRC 0x... (PT <n>)          by SSRC (the first 16 of a flow; then "other SSRCs")
 //! ```
 
-use crate::epan::tap::{NodeId, Nodes, StatsTree, Tap};
+use crate::epan::tap::{Cell, ColType, Column, Menu, NodeId, Nodes, StatTable, StatsTree, Tap};
 use crate::epan::Packet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 /// A SIP message's place in its call.
@@ -95,13 +105,33 @@ impl TapRecord {
     }
 }
 
-/// The tap (`-z …` listeners, Lua taps).
+/// The tap (the stats tree, Lua taps).
 static TAP: Tap<TapRecord> = Tap::new(c"facetime");
-static TREE: StatsTree<TapRecord> = StatsTree::new(&TAP, c"facetime_calls", c"FaceTime Calls", init, tally);
+static TREE: StatsTree<TapRecord> = StatsTree::new(&TAP, c"facetime_calls", c"FaceTime Packets", init, tally);
+/// The calls table, on its own tap `facetime_calls`.
+static CALLS: StatTable<TapRecord, CallsAcc> = StatTable::new(c"facetime_calls", c"FaceTime Calls", c"facetime,calls", Menu::Telephony, &CALL_COLS, calls_fold);
 
-/// Registers the tap (protocol registration phase).
+/// The calls table's columns.
+static CALL_COLS: [Column; 11] = [
+    Column { name: c"Call", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Caller", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Callee", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Call-ID", ty: ColType::Str, format: c"%s" },
+    // Text, so that a call whose INVITE the listener did not see shows "-" (Cell::number_text
+    // sorts as numbers), likewise set-up time and duration.
+    Column { name: c"Start (s)", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Set-up (ms)", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Duration (s)", ty: ColType::Str, format: c"%s" },
+    Column { name: c"State", ty: ColType::Str, format: c"%s" },
+    Column { name: c"SIP messages", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Streams", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Media packets", ty: ColType::Uint, format: c"%u" },
+];
+
+/// Registers the taps and the calls table (protocol registration phase).
 pub fn register() {
     TAP.register();
+    CALLS.register();
 }
 
 /// Registers the stats tree (hand-off phase, before tshark parses `-z`).
@@ -111,14 +141,88 @@ pub fn handoff() {
 
 /// True when a listener wants FaceTime tap records (build them only then).
 pub fn listening() -> bool {
-    TAP.listening()
+    TAP.listening() || CALLS.listening()
 }
 
-/// Queues `rec` for this packet's tap listeners.
+/// Queues `rec` for this packet's tap listeners (the calls table gets a copy).
 pub fn queue(pkt: &Packet<'_>, mut rec: TapRecord) {
     rec.frame = pkt.frame();
     rec.rel_ns = pkt.relative_time().as_nanos() as i64;
+    if CALLS.listening() {
+        CALLS.queue(pkt, rec.clone());
+    }
     TAP.queue(pkt, rec);
+}
+
+/// A listener's calls: rows in the order it first saw each call.
+#[derive(Default)]
+pub struct CallsAcc {
+    rows: HashMap<u32, CallRow>,
+}
+
+#[derive(Default)]
+struct CallRow {
+    row: u32,
+    caller: Option<String>,
+    callee: Option<String>,
+    call_id: Option<String>,
+    start_ns: Option<i64>,
+    setup_ns: Option<u64>,
+    duration_ns: Option<u64>,
+    ended: bool,
+    sip: u32,
+    streams: HashSet<(&'static str, SocketAddr, SocketAddr, u32)>,
+    media: u32,
+}
+
+fn calls_fold(acc: &mut CallsAcc, rec: &TapRecord) -> Option<(u32, Vec<Cell>)> {
+    let number = rec.call.as_ref().map(|c| c.number).or_else(|| rec.media.as_ref().and_then(|m| m.call.as_ref()).map(|c| c.0))?;
+    let next = acc.rows.len() as u32;
+    let row = acc.rows.entry(number).or_insert_with(|| CallRow { row: next, ..Default::default() });
+    if let Some(c) = &rec.call {
+        row.sip += 1;
+        row.caller = Some(c.caller.clone());
+        row.callee = Some(c.callee.clone());
+        row.call_id = Some(c.call_id.clone());
+        if c.is_invite && row.start_ns.is_none() {
+            row.start_ns = Some(rec.rel_ns);
+        }
+        row.setup_ns = c.setup_ns.or(row.setup_ns);
+        row.duration_ns = c.duration_ns.or(row.duration_ns);
+        row.ended |= c.is_bye;
+    }
+    if let Some(m) = &rec.media {
+        if let Some((_, caller, callee)) = &m.call {
+            row.caller.get_or_insert_with(|| caller.clone());
+            row.callee.get_or_insert_with(|| callee.clone());
+        }
+        row.media += 1;
+        row.streams.insert((m.kind, m.src, m.dst, m.ssrc));
+    }
+    let text = |s: &Option<String>| s.clone().map_or(Cell::Empty, |s| Cell::Str(s.replace('\0', "")));
+    let state = if row.ended {
+        "Completed"
+    } else if row.setup_ns.is_some() {
+        "In call"
+    } else {
+        "Call set-up"
+    };
+    Some((
+        row.row,
+        vec![
+            Cell::Uint(number),
+            text(&row.caller),
+            text(&row.callee),
+            text(&row.call_id),
+            Cell::number_text(row.start_ns.map(|n| n as f64 / 1e9), 6),
+            Cell::number_text(row.setup_ns.map(|n| ms(n) as f64), 0),
+            Cell::number_text(row.duration_ns.map(|n| n as f64 / 1e9), 3),
+            Cell::Str(state.into()),
+            Cell::Uint(row.sip),
+            Cell::Uint(row.streams.len() as u32),
+            Cell::Uint(row.media),
+        ],
+    ))
 }
 
 const ROOT_CLASSES: &str = "FaceTime packets by class";
