@@ -24,7 +24,7 @@ pub const MAX_VALUE_CACHE_SIZE: usize = 1 << 20;
 /// Bytes of entries larger than the cache kept uncounted (rustpush keeps any number).
 pub const MAX_UNCOUNTED_BYTES: usize = 1 << 20;
 /// Most evicted value entries remembered, and their bytes.
-pub const GRAVEYARD_ENTRIES: usize = 64;
+pub const GRAVEYARD_ENTRIES: usize = 256;
 pub const GRAVEYARD_BYTES: usize = 64 * 1024;
 
 /// One cached key or value: its bytes (a key, or the encoded value from its tag byte on),

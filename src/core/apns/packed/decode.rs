@@ -55,6 +55,67 @@ pub enum Key {
     NotRecorded { index: u8 },
 }
 
+crate::value_enum! {
+    /// Where a key came from, as a code for display filters (`apns.packed.key_from`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum KeyFrom: u8 {
+        Inline = 0 => "inline (one byte, in the tag)";
+        New = 1 => "new (in the data, now cached)";
+        Cache = 2 => "key cache";
+        Missing = 3 => "key cache, index past the end";
+        NotRecorded = 4 => "key cache, not recorded";
+    }
+}
+
+crate::value_enum! {
+    /// Where a value came from, as a code for display filters (`apns.packed.value_from`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ValueSource: u8 {
+        Inline = 0 => "inline (not cached)";
+        New = 1 => "new (in the data, now cached)";
+        Cache = 2 => "value cache";
+        Missing = 3 => "value cache, index past the end";
+        NotRecorded = 4 => "value cache, not recorded";
+    }
+}
+
+crate::value_enum! {
+    /// A value's type (`apns.packed.type`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ValueType: u8 {
+        Data = 0 => "data";
+        String = 1 => "string";
+        Int = 2 => "integer";
+        Dict = 3 => "dictionary";
+        Array = 4 => "array";
+        Bool = 5 => "boolean";
+    }
+}
+
+impl Key {
+    pub const fn source(&self) -> KeyFrom {
+        match self {
+            Key::Inline(_) => KeyFrom::Inline,
+            Key::New { .. } => KeyFrom::New,
+            Key::Cached { .. } => KeyFrom::Cache,
+            Key::Missing { .. } => KeyFrom::Missing,
+            Key::NotRecorded { .. } => KeyFrom::NotRecorded,
+        }
+    }
+}
+
+impl ValueFrom {
+    pub const fn source(&self) -> ValueSource {
+        match self {
+            ValueFrom::Inline => ValueSource::Inline,
+            ValueFrom::NewCached { .. } => ValueSource::New,
+            ValueFrom::Cached { .. } => ValueSource::Cache,
+            ValueFrom::Missing { .. } => ValueSource::Missing,
+            ValueFrom::NotRecorded { .. } => ValueSource::NotRecorded,
+        }
+    }
+}
+
 /// Where an attribute's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValueFrom {
@@ -111,14 +172,14 @@ impl Node {
             _ => None,
         }
     }
-    pub const fn type_name(&self) -> &'static str {
+    pub const fn value_type(&self) -> ValueType {
         match self {
-            Node::Data(_) => "data",
-            Node::String { .. } => "string",
-            Node::Int { .. } => "integer",
-            Node::Bool(_) => "boolean",
-            Node::Dict(_) => "dictionary",
-            Node::Array(_) => "array",
+            Node::Data(_) => ValueType::Data,
+            Node::String { .. } => ValueType::String,
+            Node::Int { .. } => ValueType::Int,
+            Node::Bool(_) => ValueType::Bool,
+            Node::Dict(_) => ValueType::Dict,
+            Node::Array(_) => ValueType::Array,
         }
     }
 }

@@ -23,7 +23,7 @@ pub mod wire;
 
 pub use cache::{DEFAULT_VALUE_CACHE_SIZE, KEY_CACHE_LEN};
 pub use classic::classic_view;
-pub use decode::{Anomaly, AnomalyKind, Attr, Item, Key, Loc, Message, Node, Num, ValueFrom};
+pub use decode::{Anomaly, AnomalyKind, Attr, Item, Key, KeyFrom, Loc, Message, Node, Num, ValueFrom, ValueSource, ValueType};
 pub use probe::{heuristic_accepts, looks_packed};
 pub use state::{Conn, SizeSource, Sizes};
 pub use wire::pdu_len;
