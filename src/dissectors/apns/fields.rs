@@ -113,11 +113,11 @@ fields! {
     HF_P_EVICTED: u32 = c"Entries evicted", c"apns.packed.evicted", blurb(c"Value cache entries this new entry pushed out");
     HF_P_CACHED_BYTES: [u8] = c"Cached bytes", c"apns.packed.cached_bytes",
         blurb(c"The value cache entry the index resolved to: the value's encoding, from its tag byte");
-    HF_P_TYPE: u8 = c"Type", c"apns.packed.type", vals(ValueType::VALS);
-    HF_P_DATA: [u8] = c"Data", c"apns.packed.data";
-    HF_P_STRING: str = c"String", c"apns.packed.string";
-    HF_P_INT: i64 = c"Integer", c"apns.packed.int";
-    HF_P_BOOL: bool = c"Boolean", c"apns.packed.bool";
+    HF_P_TYPE: u8 = c"Type", c"apns.packed.type", vals(ValueType::VALS), blurb(c"A packed value's type, from the top bits of its tag byte");
+    HF_P_DATA: [u8] = c"Data", c"apns.packed.data", blurb(c"A packed data value (type 0): its bytes");
+    HF_P_STRING: str = c"String", c"apns.packed.string", blurb(c"A packed string value (type 1), UTF-8");
+    HF_P_INT: i64 = c"Integer", c"apns.packed.int", blurb(c"A packed integer value (type 2): 0-31 in the tag, or sign and big-endian magnitude");
+    HF_P_BOOL: bool = c"Boolean", c"apns.packed.bool", blurb(c"A packed boolean value (type 3 with bit 0x20)");
     HF_P_COUNT: u64 = c"Count", c"apns.packed.count", blurb(c"Members of a dictionary, elements of an array");
 }
 

@@ -570,7 +570,7 @@ fn heuristic_rejects_random_segments() {
     let mut seg = [0u8; 1460];
     let mut accepted = 0;
     let mut framed = 0;
-    for i in 0..400_000u32 {
+    for i in 0..1_000_000u32 {
         rng.fill(&mut seg);
         if i % 2 == 0 {
             // Condition on a known command (the hard half).
