@@ -191,7 +191,7 @@ fn unhex_text(h: &str) -> String {
 }
 
 /// The oracle's top-level attribute with one-byte key `id`.
-fn attr<'a>(m: &'a J, id: u8) -> Option<&'a J> {
+fn attr(m: &J, id: u8) -> Option<&J> {
     m["attributes"].as_array().unwrap().iter().find(|a| a["key"] == format!("{id:02x}"))
 }
 
@@ -228,7 +228,7 @@ fn check_session(o: &Oracle, two_pass: bool) -> (Counts, Vec<u64>, Vec<u64>) {
         let int_of = |id| attr(w, id).map(|a| a["value"]["value"].to_string());
         let data_of = |id| attr(w, id).map(|a| a["value"]["hex"].as_str().unwrap().to_string());
         let field = |k: &str| -> Vec<String> {
-            ga.iter().filter_map(|a| opt(a, k)).map(|v| bytes(v)).collect()
+            ga.iter().filter_map(|a| opt(a, k)).map(bytes).collect()
         };
         if cmd == 0x0a || cmd == 0x0b {
             assert_eq!(field("apns.message_id"), int_of(4).into_iter().collect::<Vec<_>>(), "{path}: message id");

@@ -605,13 +605,19 @@ pub fn apns_packed(data: &[u8]) {
         }
         let cv = pk::classic_view(&m);
         let _ = (cv.message_id(), cv.token(), cv.topic_hash());
-        let shown = format!("{:?}{:?}", m.attrs, m.anomalies);
-        drop(m);
-        seen.push((pos, dir, msg, shown));
+        drop(cv);
+        seen.push((pos, dir, m));
     }
-    for (pos, dir, msg, shown) in seen.iter().rev() {
-        let m = conn.decode(*pos, *dir, msg, false);
-        assert_eq!(&format!("{:?}{:?}", m.attrs, m.anomalies), shown, "a later pass decodes {pos:?} differently");
+    for (pos, dir, first) in seen.iter().rev() {
+        let buf = first.packet_bytes(Span::new(0, first.buffer_len()));
+        let m = conn.decode(*pos, *dir, buf, false);
+        assert!(m.attrs == first.attrs && m.anomalies == first.anomalies, "a later pass decodes {pos:?} differently");
+        let mut n = 1;
+        while let Some(e) = first.entry(n) {
+            assert_eq!(m.entry(n).map(|x| &x.bytes), Some(&e.bytes), "a later pass resolves {pos:?} differently");
+            n += 1;
+        }
+        assert!(m.entry(n).is_none());
     }
     assert!(conn.recorded() <= pk::state::MAX_RECORDED);
 }

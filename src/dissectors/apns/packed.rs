@@ -51,7 +51,7 @@ fn expert_text(kind: &AnomalyKind, sizes: pk::Sizes) -> String {
         AnomalyKind::UnknownCommand(c) => format!("Unknown command 0x{c:02x}"),
         AnomalyKind::Truncated { declared, available } => format!("Message truncated: length says {declared} bytes, {available} present"),
         AnomalyKind::BadNumber { what, err } => match err {
-            framing_err @ pk::wire::NumError::TooLong => format!("{} ({framing_err:?}): varint longer than ten bytes", what.name()),
+            pk::wire::NumError::TooLong => format!("{}: varint longer than ten bytes", what.name()),
             _ => format!("{}: number beyond 64 bits", what.name()),
         },
         AnomalyKind::PastEnd { what: Num::KeyLength, len, available } => {
@@ -135,15 +135,26 @@ pub(super) fn show_packed(pkt: &mut Packet<'_>, idx: u32) {
             ct.add_generated(&HF_ALPN, crate::core::apns::ALPN_PACK_V1);
         }
     }
-    if sizes.capped() && first_pass && idx == 0 {
+    if sizes.capped() {
         tree.expert(&EI_P_SIZES_CAPPED, Span::new(0, 0), Some(&format!("Value cache size larger than {} bytes; capped", pk::cache::MAX_VALUE_CACHE_SIZE)));
     }
 
     let ctx = Ctx { m: &m, command: m.command, madrid };
     let mut topics_named = Vec::new();
-    for a in &m.attrs {
-        if let Some(n) = show_attr(pkt, &tree, &ctx, a, true) {
-            topics_named.push(n);
+    if tree.is_null() {
+        // Nothing to show: only the topic names the Info column gives.
+        for i in &cv.items {
+            match i.value {
+                Value::TopicHash(h) => topics_named.extend(topic_name(h)),
+                Value::Text(t) if i.def.is_some_and(|d| d.kind == Kind::TopicHashOrText) => topics_named.push(t.to_string()),
+                _ => {}
+            }
+        }
+    } else {
+        for a in &m.attrs {
+            if let Some(n) = show_attr(pkt, &tree, &ctx, a, true) {
+                topics_named.push(n);
+            }
         }
     }
     // Bytes missing because the capture's snap length cut the message are said as stock

@@ -26,7 +26,7 @@ pub const MAX_ADDED_FROM_CACHE: usize = 16 * 1024;
 /// message's `n`-th cache entry ([`Message::entry`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Loc {
-    pub src: u16,
+    pub src: u32,
     pub span: Span,
 }
 
@@ -48,7 +48,7 @@ pub enum Key {
     /// the frame's record does not say).
     New { loc: Loc, seq: Option<u32> },
     /// Key-cache entry `index` (0 = newest): the message's `entry`-th cache entry.
-    Cached { index: u8, entry: u16 },
+    Cached { index: u8, entry: u32 },
     /// Key-cache index past the end (`cached` keys in the cache).
     Missing { index: u8, cached: u8 },
     /// The frame's record does not hold this resolution (state cap).
@@ -127,7 +127,7 @@ pub enum ValueFrom {
     /// Value-cache entry `index` (0 = newest), the message's `entry`-th cache entry; the
     /// index number sits at `index_loc`. `evicted`: the cache had already pushed it out
     /// (past its end), it comes from the remembered evicted entries.
-    Cached { index: u64, index_loc: Loc, entry: u16, evicted: bool },
+    Cached { index: u64, index_loc: Loc, entry: u32, evicted: bool },
     /// Value-cache index past the end.
     Missing { index: u64, index_loc: Loc, cached: u32 },
     /// The frame's record does not hold this resolution.
@@ -309,16 +309,20 @@ static INLINE_KEYS: [[u8; 1]; 16] = [[0], [1], [2], [3], [4], [5], [6], [7], [8]
 impl<'a> Message<'a> {
     /// The bytes at `loc`.
     pub fn bytes(&self, loc: Loc) -> &[u8] {
-        let src: &[u8] = if loc.src == 0 { self.packet } else { self.entries.get(usize::from(loc.src) - 1).map_or(&[], |e| &e.bytes) };
+        let src: &[u8] = if loc.src == 0 { self.packet } else { self.entry(loc.src).map_or(&[], |e| &e.bytes) };
         src.get(loc.span.offset..loc.span.end()).unwrap_or(&[])
+    }
+    /// Bytes of the buffer the message was decoded from (its own and any after it).
+    pub fn buffer_len(&self) -> usize {
+        self.packet.len()
     }
     /// A packet range, with the packet's lifetime.
     pub fn packet_bytes(&self, span: Span) -> &'a [u8] {
         self.packet.get(span.offset..span.end()).unwrap_or(&[])
     }
     /// The message's `n`-th cache entry (1-based, as in [`Loc::src`]).
-    pub fn entry(&self, n: u16) -> Option<&EntryRef> {
-        self.entries.get(usize::from(n).checked_sub(1)?)
+    pub fn entry(&self, n: u32) -> Option<&EntryRef> {
+        self.entries.get(usize::try_from(n).ok()?.checked_sub(1)?)
     }
     /// An attribute's key bytes, when known.
     pub fn key_bytes(&self, k: &Key) -> Option<&[u8]> {
@@ -395,7 +399,7 @@ pub trait Resolver {
 
 struct Src {
     /// 0: the packet; n: entries[n - 1].
-    id: u16,
+    id: u32,
     entry: Option<EntryRef>,
     /// Where everything in this source shows in the packet (`None`: in the packet itself).
     at: Option<Span>,
@@ -409,6 +413,8 @@ enum Flow {
 struct Walker<'a, 'r, R: Resolver> {
     packet: &'a [u8],
     entries: Vec<EntryRef>,
+    /// Each entry's number in `entries`, by address.
+    entry_ids: std::collections::HashMap<*const super::cache::Entry, u32>,
     res: &'r mut R,
     anomalies: Vec<Anomaly>,
     nodes: usize,
@@ -436,12 +442,16 @@ impl<'a, R: Resolver> Walker<'a, '_, R> {
             self.anomalies.push(a);
         }
     }
-    fn entry_id(&mut self, e: &EntryRef) -> u16 {
-        if let Some(i) = self.entries.iter().position(|x| std::sync::Arc::ptr_eq(x, e)) {
-            return u16::try_from(i + 1).unwrap_or(u16::MAX);
+    fn entry_id(&mut self, e: &EntryRef) -> u32 {
+        let key = std::sync::Arc::as_ptr(e);
+        if let Some(&id) = self.entry_ids.get(&key) {
+            return id;
         }
         self.entries.push(e.clone());
-        u16::try_from(self.entries.len()).unwrap_or(u16::MAX)
+        // At most MAX_NODES entries per message: fits.
+        let id = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+        self.entry_ids.insert(key, id);
+        id
     }
     fn budget(&mut self, src: &Src, at: usize) -> bool {
         self.nodes += 1;
@@ -725,7 +735,7 @@ impl<'a, R: Resolver> Walker<'a, '_, R> {
 /// alone (see [`Message::consumed`]); a message cut short is decoded as far as it goes.
 pub fn decode<'a, R: Resolver>(buf: &'a [u8], res: &mut R) -> Message<'a> {
     let command = Command::from_u8(buf.first().copied().unwrap_or(0));
-    let mut w = Walker { packet: buf, entries: Vec::new(), res, anomalies: Vec::new(), nodes: 0, reparsed: 0, added_from_cache: 0 };
+    let mut w = Walker { packet: buf, entries: Vec::new(), entry_ids: std::collections::HashMap::new(), res, anomalies: Vec::new(), nodes: 0, reparsed: 0, added_from_cache: 0 };
     let h = match wire::header(buf) {
         Ok(h) => h,
         Err(wire::HeaderError::NeedMore(_)) => {

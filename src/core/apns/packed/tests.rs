@@ -173,7 +173,7 @@ fn long_lengths_use_varints() {
     // A 300-byte string, a 100-byte data, a 20-element array, a 17-byte key.
     let s = "x".repeat(300);
     let key = b"seventeen-bytes!!";
-    let elems: Vec<u8> = (0..20).flat_map(|i| int(i)).collect();
+    let elems: Vec<u8> = (0..20).flat_map(int).collect();
     let buf = msg(0x0a, &[key_new(key, 0), string(&s), key_inline(5, 0), data(&[7; 100]), key_inline(6, 0), array(20), elems]);
     assert_eq!(buf[1], 0xff); // message length itself escaped
     let m = conn().decode(Pos::new(1, 0), Dir::ToDevice, &buf, true);
