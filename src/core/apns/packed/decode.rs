@@ -422,12 +422,18 @@ struct Walker<'a, 'r, R: Resolver> {
     added_from_cache: usize,
 }
 
+/// The bytes of a source: the packet's, or its cache entry's (borrowed from the source,
+/// not from the walker, so the walker stays free to change).
+fn bytes_of<'s>(packet: &'s [u8], src: &'s Src) -> &'s [u8] {
+    match &src.entry {
+        Some(e) => &e.bytes,
+        None => packet,
+    }
+}
+
 impl<'a, R: Resolver> Walker<'a, '_, R> {
     fn data<'s>(&'s self, src: &'s Src) -> &'s [u8] {
-        match &src.entry {
-            Some(e) => &e.bytes,
-            None => self.packet,
-        }
+        bytes_of(self.packet, src)
     }
     fn at(src: &Src, span: Span) -> Span {
         src.at.unwrap_or(span)
@@ -443,14 +449,28 @@ impl<'a, R: Resolver> Walker<'a, '_, R> {
         }
     }
     fn entry_id(&mut self, e: &EntryRef) -> u32 {
-        let key = std::sync::Arc::as_ptr(e);
-        if let Some(&id) = self.entry_ids.get(&key) {
-            return id;
+        // A few entries: a scan; many (hostile input): by address.
+        const SCAN: usize = 32;
+        if self.entries.len() <= SCAN {
+            if let Some(i) = self.entries.iter().position(|x| std::sync::Arc::ptr_eq(x, e)) {
+                return (i + 1) as u32;
+            }
+        } else {
+            if self.entry_ids.is_empty() {
+                for (i, x) in self.entries.iter().enumerate() {
+                    self.entry_ids.insert(std::sync::Arc::as_ptr(x), (i + 1) as u32);
+                }
+            }
+            if let Some(&id) = self.entry_ids.get(&std::sync::Arc::as_ptr(e)) {
+                return id;
+            }
         }
         self.entries.push(e.clone());
         // At most MAX_NODES entries per message: fits.
         let id = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-        self.entry_ids.insert(key, id);
+        if !self.entry_ids.is_empty() {
+            self.entry_ids.insert(std::sync::Arc::as_ptr(e), id);
+        }
         id
     }
     fn budget(&mut self, src: &Src, at: usize) -> bool {
@@ -632,8 +652,7 @@ impl<'a, R: Resolver> Walker<'a, '_, R> {
                     return (None, Flow::Stop);
                 }
             }
-            let kb: Vec<u8> = self.data(src).get(kstart..kend).unwrap_or(&[]).to_vec();
-            let seq = self.res.new_key(&kb);
+            let seq = self.res.new_key(bytes_of(self.packet, src).get(kstart..kend).unwrap_or(&[]));
             if seq.is_none() {
                 self.anomaly(AnomalyKind::NotRecorded, Self::at(src, Span::new(pos, 1)));
             }
@@ -705,12 +724,12 @@ impl<'a, R: Resolver> Walker<'a, '_, R> {
                     return (Some(finish(key, from, value, next)), Flow::Stop);
                 }
             }
-            let vb: Vec<u8> = self.data(src).get(p..next).unwrap_or(&[]).to_vec();
+            let vb = bytes_of(self.packet, src).get(p..next).unwrap_or(&[]);
             let at = Self::at(src, Span::new(p, next - p));
-            match self.res.new_value(&vb) {
+            match self.res.new_value(vb) {
                 Some(nv) => {
                     if let Some(size) = nv.oversize {
-                        self.anomaly(AnomalyKind::ValueLargerThanCache { len: vb.len(), size: size as usize }, at);
+                        self.anomaly(AnomalyKind::ValueLargerThanCache { len: next - p, size: size as usize }, at);
                     }
                     if nv.accounting {
                         self.anomaly(AnomalyKind::CacheAccounting, at);
