@@ -45,6 +45,9 @@ fn jsonl(name: &str) -> Vec<J> {
 struct Oracle {
     name: &'static str,
     tls: bool,
+    /// What `apns.packed.cache_sizes` must say: "1" by the ALPN `apns-pack-v1`, "0"
+    /// assumed (no ALPN the plugin can see).
+    sizes: &'static str,
     /// What the server received (device to server), then what the client received.
     c2s: Vec<J>,
     s2c: Vec<J>,
@@ -53,10 +56,11 @@ struct Oracle {
 }
 
 fn oracle(name: &'static str, tls: bool) -> Oracle {
+    let sizes = if name == "packed-tls" { "1" } else { "0" };
     let client = jsonl(&format!("{name}.client.jsonl"));
     let server = jsonl(&format!("{name}.server.jsonl"));
     let of = |v: &[J], ev: &str| v.iter().filter(|m| m["event"] == ev).cloned().collect::<Vec<J>>();
-    let o = Oracle { name, tls, c2s: of(&server, "received"), s2c: of(&client, "received"), sent_c2s: of(&client, "sent"), sent_s2c: of(&server, "sent") };
+    let o = Oracle { name, tls, sizes, c2s: of(&server, "received"), s2c: of(&client, "received"), sent_c2s: of(&client, "sent"), sent_s2c: of(&server, "sent") };
     // The record is sound: every message sent was received, byte for byte.
     assert_eq!(o.c2s.len(), o.sent_c2s.len());
     assert_eq!(o.s2c.len(), o.sent_s2c.len());
@@ -216,6 +220,7 @@ fn check_session(o: &Oracle, two_pass: bool) -> (Counts, Vec<u64>, Vec<u64>) {
         let path = format!("{} frame {frame} {} seq {}", o.name, w["dir"].as_str().unwrap(), w["seq"]);
         n.msgs += 1;
         assert_eq!(s(g, "apns.framing"), "2", "{path}: framing");
+        assert_eq!(s(&g["apns.packed.caches"], "apns.packed.cache_sizes"), o.sizes, "{path}: where the cache sizes come from");
         assert_eq!(u8::from_str_radix(s(g, "apns.command").trim_start_matches("0x"), 16).unwrap() as u64, w["command"].as_u64().unwrap(), "{path}: command");
         let ga = list(&g["apns.packed.attr"]);
         let wa = w["attributes"].as_array().unwrap();
@@ -348,11 +353,17 @@ fn oracle_tls_session() {
 /// Smaller caches than assumed: every index still resolves.
 #[test]
 fn oracle_tls_session_with_cache_sizes_in_the_alpn() {
-    let o = oracle("packed-tls-sizes", true);
-    let first = jsonl("packed-tls-sizes.client.jsonl");
-    assert_eq!(first[0]["details"]["alpn"], "apns-pack-v1:1024:2048");
+    for side in ["client", "server"] {
+        let first = jsonl(&format!("packed-tls-sizes.{side}.jsonl"));
+        assert_eq!(first[0]["details"]["alpn"], "apns-pack-v1:1024:2048");
+    }
+    // Stock's TLS dissector sees the server's choice but finds no dissector for it.
+    let t = Tshark::get();
+    let pcap = stage(t, "packed-tls-sizes.pcapng");
+    let kl = format!("tls.keylog_file:{}", stage(t, "packed-tls-sizes.keys"));
+    let rows = t.fields(&pcap, Some("tls.handshake.type == 8"), &["tls.handshake.extensions_alpn_str"], &["-o", &kl]);
+    assert_eq!(rows, [vec!["apns-pack-v1:1024:2048".to_string()]]);
     run("packed-tls-sizes", true);
-    drop(o);
 }
 
 /// Cleartext, found by the heuristic.

@@ -95,17 +95,17 @@ pub(super) fn show_packed(pkt: &mut Packet<'_>, idx: u32) {
     let first_pass = !pkt.visited();
     let conv_cell = pkt.conversation::<Conv>(&PROTO);
     let cmd = Command::from_u8(bytes.first().copied().unwrap_or(0));
-    let (m, dir, sizes, capped) = {
+    let (m, dir, sizes) = {
         let mut conv = conv_cell.borrow_mut();
         let dir = direction(pkt, &mut conv, cmd.direction());
         let state = conv.packed.get_or_insert_with(|| pk::Conn::new(pk::Sizes::ASSUMED));
         let m = state.decode(pos, dir, bytes, first_pass);
-        let (sizes, capped) = (state.sizes(), state.capped);
+        let sizes = state.sizes();
         if first_pass {
             let t = pkt.time().as_nanos();
             conv.session.feed(pos, i64::try_from(t).unwrap_or(i64::MAX), dir, &pk::classic_view(&m));
         }
-        (m, dir, sizes, capped)
+        (m, dir, sizes)
     };
     let cv = pk::classic_view(&m);
     let madrid = cv.topic_hash().is_some_and(|h| *h == *MADRID);
@@ -181,7 +181,7 @@ pub(super) fn show_packed(pkt: &mut Packet<'_>, idx: u32) {
         }
     }
     let caps = conv.session.caps;
-    if caps.links || caps.pending || caps.queue || caps.topics || capped {
+    if caps.links || caps.pending || caps.queue || caps.topics {
         tree.expert(&EI_STATE_CAP, Span::new(0, 0), None);
     }
     show_session(&tree, &conv.session, pos);

@@ -222,14 +222,16 @@ impl Conn {
         if first_pass && self.last.is_none_or(|l| pos > l) {
             self.last = Some(pos);
             let mut live = Live { cache: &mut self.dirs[usize::from(dir.code())], frame: pos.frame, log: Vec::new() };
-            let m = decode::decode(buf, &mut live);
+            let mut m = decode::decode(buf, &mut live);
             let log = live.log;
             if !log.is_empty() {
                 if self.recorded + log.len() <= MAX_RECORDED {
                     self.recorded += log.len();
                     self.records.insert(pos, log.into_boxed_slice());
                 } else {
+                    // Said on the first pass too, so that every pass reports it.
                     self.capped = true;
+                    m.anomalies.push(decode::Anomaly { kind: decode::AnomalyKind::NotRecorded, at: crate::core::span::Span::new(0, m.header_len.min(buf.len())) });
                 }
             }
             return m;
