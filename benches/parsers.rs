@@ -11,6 +11,8 @@ use std::hint::black_box;
 use std::net::Ipv4Addr;
 
 use appleshark::core::apns::message::{messages, parse_message};
+use appleshark::core::apns::packed::{classic_view, Conn, Sizes};
+use appleshark::core::apns::{Dir, Pos};
 use appleshark::core::facetime::classify::classify;
 use appleshark::core::facetime::rtp::{parse_rtcp, parse_rtp};
 use appleshark::core::facetime::sdp::parse_sdp;
@@ -69,6 +71,68 @@ fn apns_bench(c: &mut Criterion) {
     let one = msg(0x0A, &[item(1, &[0xAB; 32]), item(2, &[0x44; 20]), item(3, &[7; 2000]), item(4, &[0, 0, 0, 1]), item(13, &[10])]);
     g.throughput(Throughput::Bytes(one.len() as u64));
     g.bench_function("parse_message, 2 KB push", |b| b.iter(|| parse_message(black_box(&one)).map(|m| m.items.len())));
+    g.finish();
+}
+
+/// The packed framing's messages of the oracle's plain session (rustpush's encoder,
+/// tests/data/apns-packed/packed-plain.*.jsonl): every message each side received, in order,
+/// with its direction.
+fn packed_session() -> Vec<(Dir, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/apns-packed");
+    let mut out = Vec::new();
+    for (side, d) in [("server", Dir::ToServer), ("client", Dir::ToDevice)] {
+        let text = std::fs::read_to_string(dir.join(format!("packed-plain.{side}.jsonl"))).expect("oracle record");
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["event"] == "received" {
+                let h = v["raw"].as_str().unwrap();
+                let b = (0..h.len() / 2).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()).collect();
+                out.push((d, b));
+            }
+        }
+    }
+    out
+}
+
+/// Per message: the packed framing (first pass against live caches, later pass from the
+/// records, each with the classic view the dissector builds) next to the classic framing's
+/// parse of the mixed stream above.
+fn packed_bench(c: &mut Criterion) {
+    let msgs = packed_session();
+    let bytes: u64 = msgs.iter().map(|(_, m)| m.len() as u64).sum();
+    let mut g = c.benchmark_group("apns per message");
+    g.throughput(Throughput::Elements(msgs.len() as u64));
+    g.bench_function(format!("packed, first pass ({} msgs, {} B)", msgs.len(), bytes), |b| {
+        b.iter(|| {
+            let mut conn = Conn::new(Sizes::ASSUMED);
+            let mut n = 0;
+            for (i, (d, m)) in msgs.iter().enumerate() {
+                let p = conn.decode(Pos::new(i as u32 + 1, 0), *d, black_box(m), true);
+                n += classic_view(&p).items.len();
+            }
+            n
+        })
+    });
+    let mut fed = Conn::new(Sizes::ASSUMED);
+    for (i, (d, m)) in msgs.iter().enumerate() {
+        fed.decode(Pos::new(i as u32 + 1, 0), *d, m, true);
+    }
+    g.bench_function("packed, later pass (records)", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for (i, (d, m)) in msgs.iter().enumerate() {
+                let p = fed.decode(Pos::new(i as u32 + 1, 0), *d, black_box(m), false);
+                n += classic_view(&p).items.len();
+            }
+            n
+        })
+    });
+    let stream = apns_stream();
+    let count = messages(&stream, 1 << 20).count();
+    g.throughput(Throughput::Elements(count as u64));
+    g.bench_function(format!("classic, messages+items ({count} msgs, {} B)", stream.len()), |b| {
+        b.iter(|| messages(black_box(&stream), 1 << 20).map(|(_, m)| m.items.len()).sum::<usize>())
+    });
     g.finish();
 }
 
@@ -153,5 +217,5 @@ fn mptcp_bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, snatmap_bench, apns_bench, bplist_bench, facetime_bench, mptcp_bench);
+criterion_group!(benches, snatmap_bench, apns_bench, packed_bench, bplist_bench, facetime_bench, mptcp_bench);
 criterion_main!(benches);

@@ -23,6 +23,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("mux_classifier", mux_classifier),
     ("mptcp_options", mptcp_options),
     ("mptcp_state", mptcp_state),
+    ("apns_packed", apns_packed),
 ];
 
 fn inside(span: Span, len: usize, what: &str) {
@@ -536,4 +537,87 @@ fn check_annotation(a: &mptcp::Analyser, ann: &mptcp::Annotation) {
     } else {
         assert!(ann.subflow.is_none(), "subflow without connection");
     }
+}
+
+/// The packed APNs framing with its cache state: `data[0]` picks the value cache sizes
+/// (bit 0x80 clear: the defaults; set: `32 << (data[0] & 0x0f)` both ways), then records
+/// of one message each: a byte `h` (direction `h & 1`, length `h >> 1`, 127: a 16-bit
+/// big-endian length follows) and the message. Every message is decoded against the live
+/// caches (first pass), its spans checked and its classic view built; then every message is
+/// decoded again from the records, last first, and must come out exactly as on the first
+/// pass.
+pub fn apns_packed(data: &[u8]) {
+    use apns::packed::{self as pk, wire};
+    let Some((&sel, mut rest)) = data.split_first() else { return };
+    let sizes = if sel & 0x80 == 0 {
+        pk::Sizes::ASSUMED
+    } else {
+        let n = 32usize << (sel & 0x0f);
+        pk::Sizes { to_server: n, to_device: n, source: pk::SizeSource::AlpnSizes }
+    };
+    let mut conn = pk::Conn::new(sizes);
+    let mut seen = Vec::new();
+    let mut frame = 0u32;
+    while let Some((&h, r)) = rest.split_first() {
+        let (len, r) = match h >> 1 {
+            127 => match r {
+                [a, b, r @ ..] => (usize::from(u16::from_be_bytes([*a, *b])), r),
+                _ => break,
+            },
+            n => (usize::from(n), r),
+        };
+        let (msg, r) = r.split_at(len.min(r.len()));
+        rest = r;
+        frame += 1;
+        let dir = if h & 1 == 0 { apns::Dir::ToServer } else { apns::Dir::ToDevice };
+        let pos = apns::Pos::new(frame, 0);
+        let _ = (wire::pdu_len(msg, u32::MAX), pk::looks_packed(msg), pk::heuristic_accepts(msg));
+        let m = conn.decode(pos, dir, msg, true);
+        assert!(m.consumed <= msg.len());
+        for a in &m.anomalies {
+            inside(a.at, msg.len(), "packed anomaly");
+            let _ = a.kind.is_error();
+        }
+        fn walk(m: &pk::Message<'_>, a: &pk::Attr, len: usize, depth: usize) {
+            assert!(depth <= pk::decode::MAX_DEPTH + 1, "too deep");
+            inside(a.at, len, "packed attribute");
+            if a.loc.in_packet() {
+                inside(a.loc.span, len, "packed attribute bytes");
+            }
+            let _ = (m.key_bytes(&a.key), a.key.source(), a.value_from.source());
+            if let Some(v) = &a.value {
+                item(m, v, len, depth);
+            }
+        }
+        fn item(m: &pk::Message<'_>, v: &pk::Item, len: usize, depth: usize) {
+            inside(v.at, len, "packed value");
+            assert_eq!(m.bytes(v.loc).len(), v.loc.span.len, "value bytes");
+            match &v.node {
+                pk::Node::Dict(attrs) => attrs.iter().for_each(|a| walk(m, a, len, depth + 1)),
+                pk::Node::Array(items) => items.iter().for_each(|i| item(m, i, len, depth + 1)),
+                n => {
+                    let _ = (n.as_i64(), n.as_u64(), n.value_type());
+                }
+            }
+        }
+        for a in &m.attrs {
+            walk(&m, a, msg.len(), 0);
+        }
+        let cv = pk::classic_view(&m);
+        let _ = (cv.message_id(), cv.token(), cv.topic_hash());
+        drop(cv);
+        seen.push((pos, dir, m));
+    }
+    for (pos, dir, first) in seen.iter().rev() {
+        let buf = first.packet_bytes(Span::new(0, first.buffer_len()));
+        let m = conn.decode(*pos, *dir, buf, false);
+        assert!(m.attrs == first.attrs && m.anomalies == first.anomalies, "a later pass decodes {pos:?} differently");
+        let mut n = 1;
+        while let Some(e) = first.entry(n) {
+            assert_eq!(m.entry(n).map(|x| &x.bytes), Some(&e.bytes), "a later pass resolves {pos:?} differently");
+            n += 1;
+        }
+        assert!(m.entry(n).is_none());
+    }
+    assert!(conn.recorded() <= pk::state::MAX_RECORDED);
 }

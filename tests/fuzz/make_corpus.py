@@ -14,8 +14,10 @@ Per target (bodies in src/core/fuzz_bodies.rs):
                   as one length-prefixed sequence (the call tracker part)
   mptcp_options   TCP options areas with a kind-30 option, and whole frames of MPTCP captures
   mptcp_state     each MPTCP capture's segments in the body's record format
+  apns_packed     the packed-framing oracle sessions (tests/data/apns-packed/*.jsonl): the
+                  messages each side received, in order, in the body's record format
 
-  tests/fuzz/make_corpus.py [--fixtures DIR] [--max-per-target N]
+  tests/fuzz/make_corpus.py [--fixtures DIR] [--max-per-target N] [--targets T,T..]
 """
 
 import argparse
@@ -29,7 +31,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import pcaplib  # noqa: E402
 
 ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
-TARGETS = ["snatmap", "apns_framing", "apns_items", "bplist", "mux_classifier", "mptcp_options", "mptcp_state"]
+TARGETS = ["snatmap", "apns_framing", "apns_items", "bplist", "mux_classifier", "mptcp_options", "mptcp_state", "apns_packed"]
 MAX_LEN = 8192
 
 
@@ -67,11 +69,43 @@ def mptcp_records(linktype, pkts):
     return bytes(out)
 
 
+def packed_record(msgs):
+    """The apns_packed body's input: default sizes, then (direction, length, message)."""
+    out = bytearray([0])
+    for d, m in msgs:
+        if len(m) < 127:
+            out.append(len(m) << 1 | d)
+        else:
+            out.append(127 << 1 | d)
+            out += struct.pack(">H", len(m))
+        out += m
+    return bytes(out)
+
+
+def packed_seeds(add):
+    import json
+
+    for p in sorted(glob.glob(os.path.join(ROOT, "tests", "data", "apns-packed", "*.client.jsonl"))):
+        rows = [json.loads(l) for f in (p, p.replace(".client.", ".server.")) for l in open(f)]
+        got = [r for r in rows if r.get("event") == "received"]
+        # Each side's own order; the two directions' caches are separate.
+        c2s = [(0, bytes.fromhex(r["raw"])) for r in got if r["dir"] == "c2s"]
+        s2c = [(1, bytes.fromhex(r["raw"])) for r in got if r["dir"] == "s2c"]
+        for n in (2, 6, 20):
+            add("apns_packed", packed_record(s2c[:n]))
+            add("apns_packed", packed_record(c2s[:n]))
+        mixed = [m for pair in zip(c2s, s2c) for m in pair]
+        add("apns_packed", packed_record(mixed[:40]))
+        for m in s2c[:10]:
+            add("apns_packed", packed_record([m]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fixtures", default=os.path.join(ROOT, "tests", "fuzz", "fixtures"))
     ap.add_argument("--max-per-target", type=int, default=200)
     ap.add_argument("--out", default=os.path.join(ROOT, "fuzz", "corpus"))
+    ap.add_argument("--targets", default=",".join(TARGETS), help="only rewrite these corpora")
     a = ap.parse_args()
     seeds = {t: {} for t in TARGETS}
 
@@ -132,7 +166,8 @@ def main():
             add("mptcp_state", mptcp_records(linktype, pkts))
             # Also the first segments only: small seeds mutate faster.
             add("mptcp_state", mptcp_records(linktype, pkts[:12]))
-    for t in TARGETS:
+    packed_seeds(add)
+    for t in a.targets.split(","):
         d = os.path.join(a.out, t)
         os.makedirs(d, exist_ok=True)
         for old in glob.glob(os.path.join(d, "seed-*")):

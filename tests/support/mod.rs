@@ -10,6 +10,7 @@
 pub mod gen_apns;
 pub mod gen_facetime;
 pub mod gen_mptcp;
+pub mod gen_packed;
 pub mod packet;
 pub mod pcap;
 pub mod samples;

@@ -95,6 +95,9 @@ crate::value_enum! {
         Modern = 0 => "iOS 5+ (TLV items)";
         /// iOS 4 framing (first command 0x00 from the device, 0x01 from the server).
         Legacy = 1 => "iOS 4 (legacy)";
+        /// The packed framing `apns-pack-v1` (`super::packed`), told by ALPN or by the first
+        /// message.
+        Packed = 2 => "packed (apns-pack-v1)";
     }
 }
 

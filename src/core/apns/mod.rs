@@ -9,7 +9,8 @@
 //!   `apns.*` fields they map to, and value decoding.
 //! - [`legacy`]: the iOS 4 framing (commands 0x00–0x06).
 //! - [`topics`]: topic name ↔ SHA-1 table (names in `topics.txt`).
-//! - [`tls`]: ALPN and courier server names.
+//! - [`packed`]: the packed framing `apns-pack-v1` (attributes, caches, per-frame records).
+//! - [`tls`]: ALPN (with the packed framing's cache sizes) and courier server names.
 //! - [`session`]: per-connection message/ack and request/response links, and a summary.
 //!
 //! Everything is zero-copy over `&[u8]`, never panics, and checks every length read from
@@ -20,6 +21,7 @@ pub mod framing;
 pub mod items;
 pub mod legacy;
 pub mod message;
+pub mod packed;
 pub mod session;
 pub mod tls;
 pub mod topics;
@@ -31,7 +33,7 @@ pub use framing::{
 pub use items::{Command, Field, Interface, ItemDef, Kind, Value};
 pub use message::{messages, parse_message, Anomaly, AnomalyKind, Item, Message};
 pub use session::{Dir, Link, Pos, Session, Summary};
-pub use tls::{courier_sni, Alpn, CourierEnv, ALPN_PACK_V1, ALPN_SECURITY_V3};
+pub use tls::{courier_sni, Alpn, CourierEnv, PackSizes, ALPN_PACK_V1, ALPN_SECURITY_V3};
 pub use topics::{topic_hash, TopicTable};
 
 #[cfg(test)]

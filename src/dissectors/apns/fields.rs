@@ -5,6 +5,7 @@
 use crate::core::apns::items::{Command, Interface, Kind, SignatureScheme, Status, Unit as ItemUnit, KNOWN_COMMANDS};
 use crate::core::apns::legacy::LegacyCommand;
 use crate::core::apns::message::AnomalyKind;
+use crate::core::apns::packed::{KeyFrom, SizeSource, ValueSource, ValueType};
 use crate::core::apns::{Dir, Framing};
 use crate::epan::*;
 use std::collections::HashMap;
@@ -70,8 +71,6 @@ fields! {
         blurb(c"Computed: the framing this connection uses, decided from its first byte (0x00-0x06: iOS 4)");
     HF_ALPN: str = c"ALPN", c"apns.alpn",
         blurb(c"The TLS application protocol (ALPN) that brought this data to the dissector");
-    HF_PACKED: [u8] = c"Packed data", c"apns.packed_data",
-        blurb(c"apns-pack-v1 data (the packed encoding is not publicly documented; not decoded)");
     // Legacy (iOS 4) framing.
     HF_LEGACY_RESERVED: u32 = c"Reserved", c"apns.legacy.reserved", hex,
         blurb(c"Four bytes after the iOS 4 Server Hello's command, zero in every known message");
@@ -127,6 +126,40 @@ fields! {
         blurb(c"Computed: how the device said it was connected (WiFi or MCC+MNC), earlier in this connection");
     HF_S_SNI: str = c"Courier server name", c"apns.session.sni",
         blurb(c"Computed: the courier host this connection's TLS ClientHello named");
+    // Packed framing (apns-pack-v1).
+    HF_P_LENGTH: u64 = c"Length", c"apns.packed.length", blurb(c"Body length in the packed header: the bytes of the attributes that follow");
+    HF_P_SIZES: u8 = c"Value cache sizes", c"apns.packed.cache_sizes", vals(SizeSource::VALS),
+        blurb(c"Where this connection's value cache sizes come from: the server's ALPN choice, or assumed (rustpush's default) when no ALPN was seen");
+    HF_P_VALUE_CACHE_SIZE: u32 = c"Value cache size", c"apns.packed.value_cache_size",
+        blurb(c"Bytes this direction's value cache holds (each entry counts its length plus 32)");
+    HF_P_TAG: u8 = c"Tag", c"apns.packed.tag", hex,
+        blurb(c"Attribute tag: 0x80 value from the value cache, 0x40 value cached, 0x20 key from the key cache (index in the low 5 bits), 0x10 key in the data (length in the low 4 bits), else the one-byte key in the low 4 bits");
+    HF_P_KEY: [u8] = c"Key", c"apns.packed.key",
+        blurb(c"The attribute's key (for a top-level attribute the item id): as sent, or resolved from the key cache");
+    HF_P_KEY_TEXT: str = c"Key name", c"apns.packed.key_name", blurb(c"A dictionary member's key as text");
+    HF_P_KEY_FROM: u8 = c"Key from", c"apns.packed.key_from", vals(KeyFrom::VALS),
+        blurb(c"Where the key came from: the tag itself, the data (and now the key cache), or the key cache");
+    HF_P_KEY_INDEX: u8 = c"Key cache index", c"apns.packed.key_index", blurb(c"Index into this direction's key cache (0 = the newest entry)");
+    HF_P_KEY_ENTRY: u32 = c"Key entry", c"apns.packed.key_entry",
+        blurb(c"Number of the key among the keys this direction cached (0 = the first)");
+    HF_P_KEY_FRAME: FrameNum = c"Key cached in", c"apns.packed.key_frame", link(FrameLink::Request),
+        blurb(c"The frame whose message put the key into the key cache");
+    HF_P_VALUE_FROM: u8 = c"Value from", c"apns.packed.value_from", vals(ValueSource::VALS),
+        blurb(c"Where the value came from: the data (not cached, or now cached), or the value cache");
+    HF_P_VALUE_INDEX: u64 = c"Value cache index", c"apns.packed.value_index", blurb(c"Index into this direction's value cache (0 = the newest entry)");
+    HF_P_VALUE_ENTRY: u32 = c"Value entry", c"apns.packed.value_entry",
+        blurb(c"Number of the value among the values this direction cached (0 = the first)");
+    HF_P_VALUE_FRAME: FrameNum = c"Value cached in", c"apns.packed.value_frame", link(FrameLink::Request),
+        blurb(c"The frame whose message put the value into the value cache");
+    HF_P_EVICTED: u32 = c"Entries evicted", c"apns.packed.evicted", blurb(c"Value cache entries this new entry pushed out");
+    HF_P_CACHED_BYTES: [u8] = c"Cached bytes", c"apns.packed.cached_bytes",
+        blurb(c"The value cache entry the index resolved to: the value's encoding, from its tag byte");
+    HF_P_TYPE: u8 = c"Type", c"apns.packed.type", vals(ValueType::VALS), blurb(c"A packed value's type, from the top bits of its tag byte");
+    HF_P_DATA: [u8] = c"Data", c"apns.packed.data", blurb(c"A packed data value (type 0): its bytes");
+    HF_P_STRING: str = c"String", c"apns.packed.string", blurb(c"A packed string value (type 1), UTF-8");
+    HF_P_INT: i64 = c"Integer", c"apns.packed.int", blurb(c"A packed integer value (type 2): 0-31 in the tag, or sign and big-endian magnitude");
+    HF_P_BOOL: bool = c"Boolean", c"apns.packed.bool", blurb(c"A packed boolean value (type 3 with bit 0x20)");
+    HF_P_COUNT: u64 = c"Count", c"apns.packed.count", blurb(c"Members of a dictionary, elements of an array");
 }
 
 pub(super) static IM_COMMANDS: [(u32, &CStr); 2] = [(100, c"Message"), (255, c"Server response")];
@@ -284,6 +317,9 @@ subtrees! {
     ETT_PLIST_ELEMENT = c"Element", c"apns.plist.element", c"A property-list value without a key: the top object, or an element of an array or set";
     ETT_SESSION = c"Device", c"apns.session", c"Computed: the device as this connection described it so far (token, OS, hardware, carrier)";
     ETT_LEGACY = c"Id list", c"apns.legacy.list", c"One list of message ids in an iOS 4 (legacy) courier message";
+    ETT_P_ATTR = c"Attribute", c"apns.packed.attr", c"One attribute of a packed message or dictionary: its tag, key and value, and where the key and value came from";
+    ETT_P_VALUE = c"Value", c"apns.packed.value", c"A packed value: data, string, integer, boolean, dictionary or array";
+    ETT_P_CACHES = c"Caches", c"apns.packed.caches", c"Computed: the value cache sizes of this connection and where they come from";
 }
 
 experts! {
@@ -301,7 +337,23 @@ experts! {
     EI_LEGACY = c"apns.legacy_anomaly", Protocol, Warn, c"Unusual iOS 4 message";
     EI_PLIST_ERROR = c"apns.plist.error", Malformed, Warn, c"Binary property list cannot be decoded";
     EI_PLIST_ANOMALY = c"apns.plist.anomaly", Malformed, Warn, c"Binary property list anomaly";
-    EI_PACKED = c"apns.packed", Undecoded, Note, c"apns-pack-v1: packed encoding, not decoded";
     EI_STATE_CAP = c"apns.state_cap", Protocol, Warn, c"Too much state for this connection; later messages are not linked";
     EI_NO_HEADER = c"apns.short", Malformed, Error, c"Too short for a message header";
+    EI_P_BAD_NUMBER = c"apns.packed.bad_number", Malformed, Error, c"Packed number longer than ten bytes or beyond 64 bits";
+    EI_P_PAST_END = c"apns.packed.past_end", Malformed, Error, c"Packed length or count runs past the end of the data";
+    EI_P_KEY_PAST_END = c"apns.packed.key_past_end", Malformed, Error, c"Packed key longer than the rest of the message";
+    EI_P_KEY_MISS = c"apns.packed.key_cache_miss", Malformed, Error, c"Key cache index past the end of the key cache";
+    EI_P_VALUE_MISS = c"apns.packed.value_cache_miss", Malformed, Error, c"Value cache index past the end of the value cache";
+    EI_P_VALUE_EVICTED = c"apns.packed.value_cache_evicted", Protocol, Warn, c"Value cache index past the end of the value cache; resolved from an entry it had evicted";
+    EI_P_VALUE_BEYOND_ASSUMED = c"apns.packed.value_cache_larger", Assumption, Note, c"Value cache larger than assumed (no ALPN seen); resolved from an entry a larger cache still holds";
+    EI_P_OVERSIZE = c"apns.packed.value_larger_than_cache", Protocol, Warn, c"Cached value larger than the whole value cache (kept uncounted)";
+    EI_P_ACCOUNTING = c"apns.packed.cache_accounting", Protocol, Warn, c"Value cache size count goes below zero here (rustpush fails)";
+    EI_P_MEMORY = c"apns.packed.cache_memory_bound", Protocol, Warn, c"Value cache memory bound reached: older entries dropped";
+    EI_P_NOT_UTF8 = c"apns.packed.not_utf8", Malformed, Warn, c"Packed string is not valid UTF-8";
+    EI_P_INT_RANGE = c"apns.packed.int_out_of_range", Malformed, Warn, c"Packed integer beyond a signed 64-bit value";
+    EI_P_RESERVED = c"apns.packed.reserved_bits", Undecoded, Note, c"Packed tag bits with no known meaning are set";
+    EI_P_TOO_DEEP = c"apns.packed.too_deep", Malformed, Error, c"Packed values nested too deep; not decoded further";
+    EI_P_TOO_MUCH = c"apns.packed.too_much_work", Malformed, Error, c"Too much to decode in one packed message; not decoded further";
+    EI_P_NOT_RECORDED = c"apns.packed.not_recorded", Protocol, Warn, c"This message's cache lookups were not kept (connection state cap); cached keys and values not shown";
+    EI_P_SIZES_CAPPED = c"apns.packed.sizes_capped", Protocol, Note, c"ALPN value cache size larger than believed; capped";
 }

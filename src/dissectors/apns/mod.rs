@@ -6,24 +6,31 @@
 //!   is dissected here. The TCP port itself is not given to TLS: stock's TLS heuristic finds
 //!   TLS on it (also mid-stream), and whatever else runs on 5223 (XMPP, a VPN client, a
 //!   cleartext courier for the `apns_tcp` heuristic) stays as stock reads it;
-//! - the TLS ALPN table: `apns-security-v3` → this dissector, `apns-pack-v1` → a labelling
-//!   dissector that does not guess inside the packed encoding;
+//! - the TLS ALPN table: `apns-security-v3` → this dissector, `apns-pack-v1` → this
+//!   dissector in the packed framing (value cache sizes: the defaults). Wireshark's TLS
+//!   dissector looks the server's choice up by its exact name (prefix matching only for
+//!   `spdy/` and `h2-`, packet-tls-utils.c `ssl_dissect_hnd_hello_ext_alpn`), so a choice
+//!   carrying the cache sizes, `apns-pack-v1:<enc>:<dec>`, finds nothing there: such a
+//!   connection reaches this dissector by its port (`tls.port`, 5223) and its framing is
+//!   told from its first message (below). The sizes are not visible to a plugin (TLS 1.3
+//!   encrypts the choice; Wireshark's `tls_get_alpn` is not exported): they are assumed,
+//!   and the decoder resolves what a larger cache would still hold (docs/apns.md);
 //! - the TCP heuristic `apns_tcp` for cleartext courier streams (proxies, tests), which pins
-//!   the conversation to this dissector after a strict match;
+//!   the conversation to this dissector after a strict match (classic or packed);
 //! - Decode As (`tcp.port`, `tls.port`).
 //!
 //! Messages are framed with `tcp_dissect_pdus` (the length checked against the
 //! `apns.max_message_size` preference before anything is buffered). The framing of a
-//! connection (iOS 5+ TLV, or iOS 4 commands 0x00–0x06) is decided from its first bytes.
+//! connection (iOS 5+ TLV, iOS 4 commands 0x00–0x06, or packed) is decided from its first
+//! bytes, or by the ALPN.
 //! Message ↔ ack, Connect ↔ Connect Response, Keep-Alive ↔ Keep-Alive Ack and Scoped Token
 //! request ↔ response are linked by `core::apns::Session` on the first pass.
 //!
 //! The protocol's fields, subtrees and expert infos are declared in [`fields`]; iOS 5+
-//! messages are shown by [`modern`], iOS 4 ones by [`legacy`], payloads (JSON, binary
-//! property lists, the iMessage envelope) by [`payloads`].
+//! messages are shown by [`modern`], iOS 4 ones by [`legacy`], packed ones by [`packed`],
+//! payloads (JSON, binary property lists, the iMessage envelope) by [`payloads`].
 
 use crate::core::apns::{self as core_apns, framing, items, Dir, Framing, PduLen, Session};
-use crate::core::span::Span;
 use crate::epan::*;
 use fields::*;
 use once_cell::sync::Lazy;
@@ -34,6 +41,7 @@ pub(crate) mod fields;
 mod legacy;
 mod modern;
 pub mod names;
+mod packed;
 mod payloads;
 pub mod stats;
 
@@ -76,7 +84,7 @@ pub fn register() {
         );
     names::register_uat(&PROTO);
     HANDLE.register_tcp_pdus::<Courier>(c"apns");
-    HANDLE_PACK.register::<PackV1>(c"apns_pack");
+    HANDLE_PACK.register_tcp_pdus::<CourierPacked>(c"apns_pack");
     crate::dissectors::apns::stats::register();
 }
 
@@ -127,22 +135,54 @@ pub(super) struct Conv {
     /// Legacy keep-alives waiting for their ack (frame, time), in order.
     pub(super) legacy_ka: std::collections::VecDeque<(u32, Time)>,
     pub(super) legacy_links: HashMap<u32, (Option<u32>, Option<u32>, Option<Time>)>,
+    /// The packed framing's caches and per-message records.
+    pub(super) packed: Option<core_apns::packed::Conn>,
 }
 
-fn framing_of(pkt: &Packet<'_>, head: &[u8]) -> Framing {
+/// The framing of this packet's connection, decided (once, on the first pass) from its
+/// first bytes: iOS 4 by the first byte, packed by the second (`packed::looks_packed`),
+/// else iOS 5+. `None`: more bytes are needed to tell.
+fn framing_of(pkt: &Packet<'_>, head: &[u8]) -> Option<Framing> {
     let conv = pkt.conversation::<Conv>(&PROTO);
     if let Some(f) = conv.borrow().framing {
-        return f;
+        return Some(f);
     }
-    let f = if PREF_DETECT_LEGACY.get() {
-        framing::detect_framing(head).unwrap_or(Framing::Modern)
+    let legacy = PREF_DETECT_LEGACY.get() && framing::detect_framing(head) == Some(Framing::Legacy);
+    let f = if legacy {
+        Framing::Legacy
+    } else if core_apns::packed::looks_packed(head)? {
+        Framing::Packed
     } else {
         Framing::Modern
     };
     if !pkt.visited() {
         conv.borrow_mut().framing = Some(f);
     }
-    f
+    Some(f)
+}
+
+/// Marks this packet's connection packed by its ALPN `apns-pack-v1` (the default sizes).
+fn set_packed_by_alpn(pkt: &Packet<'_>) {
+    let conv = pkt.conversation::<Conv>(&PROTO);
+    if pkt.visited() || conv.borrow().framing.is_some() {
+        return;
+    }
+    let mut c = conv.borrow_mut();
+    c.framing = Some(Framing::Packed);
+    let sizes = core_apns::packed::Sizes::from_alpn(core_apns::PackSizes::Default);
+    c.packed = Some(core_apns::packed::Conn::new(sizes));
+}
+
+/// A length function's answer as `tcp_dissect_pdus` takes it.
+fn pdu_len_of(head: &[u8], r: PduLen) -> usize {
+    match r {
+        PduLen::Len(n) => n,
+        // Wanted bytes counted from the message start: reassembly brings them, then the
+        // length is asked again.
+        PduLen::NeedMore(n) => n.max(head.len() + 1),
+        // Not believed: take the rest of this segment, buffer nothing.
+        PduLen::TooLarge(_) | PduLen::Unframeable(_) => head.len().max(1),
+    }
 }
 
 fn is_server_port(p: u16) -> bool {
@@ -193,17 +233,12 @@ impl TcpPdus for Courier {
     fn pdu_len(pkt: &Packet<'_>, head: &[u8]) -> usize {
         let max = PREF_MAX.get();
         let r = match framing_of(pkt, head) {
-            Framing::Modern => framing::pdu_len(head, max),
-            Framing::Legacy => core_apns::legacy::pdu_len(head, max),
+            Some(Framing::Modern) => framing::pdu_len(head, max),
+            Some(Framing::Legacy) => core_apns::legacy::pdu_len(head, max),
+            Some(Framing::Packed) => core_apns::packed::pdu_len(head, max),
+            None => PduLen::NeedMore(head.len() + 1),
         };
-        match r {
-            PduLen::Len(n) => n,
-            // Wanted bytes counted from the message start: reassembly brings them, then the
-            // length is asked again.
-            PduLen::NeedMore(n) => n.max(head.len() + 1),
-            // Not believed: take the rest of this segment, buffer nothing.
-            PduLen::TooLarge(_) | PduLen::Unframeable(_) => head.len().max(1),
-        }
+        pdu_len_of(head, r)
     }
     fn dissect_pdu(pkt: &mut Packet<'_>) -> usize {
         let idx = pkt.pdu_index(&PROTO);
@@ -211,27 +246,29 @@ impl TcpPdus for Courier {
         match framing {
             Framing::Modern => modern::show_modern(pkt, idx),
             Framing::Legacy => legacy::show_legacy(pkt, idx),
+            Framing::Packed => packed::show_packed(pkt, idx),
         }
         pkt.bytes().len()
     }
 }
 
-/// The ALPN `apns-pack-v1`: labelled, not decoded.
-pub struct PackV1;
-impl Dissector for PackV1 {
+/// The ALPN `apns-pack-v1`: the courier stream in the packed framing.
+pub struct CourierPacked;
+impl TcpPdus for CourierPacked {
     fn protocol() -> &'static Protocol {
         &PROTO
     }
-    fn dissect(pkt: &mut Packet<'_>) -> usize {
-        let n = pkt.bytes().len();
-        pkt.set_protocol_column(c"APNs");
-        pkt.set_info(&format!("APNs packed data (apns-pack-v1), {n} bytes"));
-        let root = pkt.tree().add_protocol(&PROTO, Span::new(0, n));
-        root.append_text(", apns-pack-v1 (packed encoding, not decoded)");
-        let t = root.subtree(&ETT);
-        t.add_generated(&HF_ALPN, core_apns::ALPN_PACK_V1);
-        t.add(&HF_PACKED, Span::new(0, n), pkt.bytes()).expert(&EI_PACKED, None);
-        n
+    /// The command byte and the first length byte.
+    const FIXED_LEN: usize = 2;
+    fn pdu_len(pkt: &Packet<'_>, head: &[u8]) -> usize {
+        set_packed_by_alpn(pkt);
+        pdu_len_of(head, core_apns::packed::pdu_len(head, PREF_MAX.get()))
+    }
+    fn dissect_pdu(pkt: &mut Packet<'_>) -> usize {
+        set_packed_by_alpn(pkt);
+        let idx = pkt.pdu_index(&PROTO);
+        packed::show_packed(pkt, idx);
+        pkt.bytes().len()
     }
 }
 
@@ -244,8 +281,9 @@ impl Heuristic for Heur {
     fn dissect(pkt: &mut Packet<'_>) -> bool {
         let b = pkt.bytes();
         // A whole first message that tiles exactly, or the start of a long Connect/Message
-        // whose visible items are all known and well-sized (see `framing::heuristic_accepts`).
-        if !framing::heuristic_accepts(b) {
+        // whose visible items are all known and well-sized (see `framing::heuristic_accepts`),
+        // in the classic framing or in the packed one (`packed::heuristic_accepts`).
+        if !framing::heuristic_accepts(b) && !core_apns::packed::heuristic_accepts(b) {
             return false;
         }
         pkt.set_conversation_dissector(&HANDLE);

@@ -148,7 +148,7 @@ pub(super) fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
 
 /// The device as this connection had described it by `pos` (in every pass the same: not
 /// what it said only later).
-fn show_session(tree: &Tree<'_>, s: &Session, pos: Pos) {
+pub(super) fn show_session(tree: &Tree<'_>, s: &Session, pos: Pos) {
     let Some(d) = s.device_at(pos) else { return };
     let (si, st) = tree.add_subtree(&ETT_SESSION, Span::new(0, 0), "Device (from this connection)");
     si.generated();
@@ -272,7 +272,7 @@ fn show_item(pkt: &mut Packet<'_>, tree: &Tree<'_>, cmd: Command, item: &CoreIte
 }
 
 /// An item with a per-command field (`apns.connect.state` …).
-fn show_item_field(it: &Tree<'_>, cmd: Command, item: &CoreItem<'_>, v: Value<'_>) -> Option<String> {
+pub(super) fn show_item_field(it: &Tree<'_>, cmd: Command, item: &CoreItem<'_>, v: Value<'_>) -> Option<String> {
     let vs = item.value_span;
     let Some(hf) = item_field(cmd, item.id) else {
         it.add(&HF_ITEM_VALUE, vs, item.raw);
@@ -322,7 +322,7 @@ fn show_item_field(it: &Tree<'_>, cmd: Command, item: &CoreItem<'_>, v: Value<'_
 }
 
 
-fn value_time(v: &Value<'_>) -> Option<Time> {
+pub(super) fn value_time(v: &Value<'_>) -> Option<Time> {
     Some(match *v {
         Value::TimeMs(ms) => time_from_ns(i128::from(ms) * 1_000_000),
         Value::TimeNs(ns) => time_from_ns(i128::from(ns)),

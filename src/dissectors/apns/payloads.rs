@@ -36,6 +36,67 @@ fn show_plist(tree: &Tree<'_>, span: Span, p: &[u8], madrid: bool) {
     }
 }
 
+/// A value of the iMessage envelope as the annotation needs it, from either framing's
+/// payload (binary property list, or the packed framing's dictionary).
+#[derive(Clone, Copy)]
+pub(super) enum Scalar<'a> {
+    Str(&'a str),
+    Int(i128),
+    Bytes(&'a [u8]),
+    Other,
+}
+
+impl<'a> Scalar<'a> {
+    fn of_plist(v: &'a bplist::Value<'_>) -> Scalar<'a> {
+        if let Some(s) = v.as_str() {
+            return Scalar::Str(s);
+        }
+        if let bplist::Value::Int(i) = v {
+            return Scalar::Int(*i);
+        }
+        v.as_bytes().map_or(Scalar::Other, Scalar::Bytes)
+    }
+    fn as_u64(self) -> Option<u64> {
+        match self {
+            Scalar::Int(i) => u64::try_from(i).ok(),
+            _ => None,
+        }
+    }
+    fn as_int(self) -> Option<i64> {
+        match self {
+            Scalar::Int(i) => i64::try_from(i).ok(),
+            _ => None,
+        }
+    }
+    fn as_str(self) -> Option<&'a str> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn as_bytes(self) -> Option<&'a [u8]> {
+        match self {
+            Scalar::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// What the label of envelope member `k` gets appended: its meaning, and for the command
+/// `c` the command's name (`" [command] (Message)"`).
+pub(super) fn madrid_annotation(k: &str, v: Scalar<'_>) -> String {
+    let mut out = String::new();
+    if let Some(m) = madrid_key(k) {
+        out.push_str(&format!(" [{m}]"));
+    }
+    if k == "c" {
+        if let Some(n) = v.as_u64().and_then(|c| IM_COMMANDS.iter().find(|(v, _)| u64::from(*v) == c)) {
+            out.push_str(&format!(" ({})", n.1.to_string_lossy()));
+        }
+    }
+    out
+}
+
 /// The meaning of an iMessage envelope key (protocol notes §1).
 fn madrid_key(k: &str) -> Option<&'static str> {
     Some(match k {
@@ -69,18 +130,12 @@ fn uuid(b: &[u8]) -> Option<String> {
 fn render_node(tree: &Tree<'_>, base: usize, node: &bplist::Node<'_>, key: Option<(&bplist::Node<'_>, &str)>, madrid: bool) {
     use bplist::Value as V;
     let span = node.span.shift(base);
-    let meaning = key.and_then(|(_, k)| if madrid { madrid_key(k) } else { None });
     let mut label = match key {
         Some((_, k)) => format!("{k}: {}", node.value.label()),
         None => node.value.label(),
     };
-    if let Some(m) = meaning {
-        label.push_str(&format!(" [{m}]"));
-    }
-    if madrid && key.is_some_and(|(_, k)| k == "c") {
-        if let Some(n) = node.value.as_u64().and_then(|c| IM_COMMANDS.iter().find(|(v, _)| u64::from(*v) == c)) {
-            label.push_str(&format!(" ({})", n.1.to_string_lossy()));
-        }
+    if let (true, Some((_, k))) = (madrid, key) {
+        label.push_str(&madrid_annotation(k, Scalar::of_plist(&node.value)));
     }
     let ett = if key.is_some() { &ETT_PLIST_MEMBER } else { &ETT_PLIST_ELEMENT };
     let (_, t) = tree.add_subtree(ett, span, &label);
@@ -130,12 +185,13 @@ fn render_node(tree: &Tree<'_>, base: usize, node: &bplist::Node<'_>, key: Optio
     }
     if madrid {
         if let Some((_, k)) = key {
-            madrid_field(&t, span, k, &node.value);
+            madrid_field(&t, span, k, Scalar::of_plist(&node.value));
         }
     }
 }
 
-fn madrid_field(t: &Tree<'_>, span: Span, k: &str, v: &bplist::Value<'_>) {
+/// The `apns.imessage.*` field of envelope member `k`, if it has one.
+pub(super) fn madrid_field(t: &Tree<'_>, span: Span, k: &str, v: Scalar<'_>) {
     match k {
         "c" => {
             if let Some(c) = v.as_u64() {
