@@ -142,14 +142,14 @@ fields! {
     HF_P_KEY_INDEX: u8 = c"Key cache index", c"apns.packed.key_index", blurb(c"Index into this direction's key cache (0 = the newest entry)");
     HF_P_KEY_ENTRY: u32 = c"Key entry", c"apns.packed.key_entry",
         blurb(c"Number of the key among the keys this direction cached (0 = the first)");
-    HF_P_KEY_FRAME: FrameNum = c"Key cached in", c"apns.packed.key_frame", link(FrameLink::Request),
+    HF_P_KEY_FRAME: FrameNum = c"Key cached in", c"apns.packed.key_frame",
         blurb(c"The frame whose message put the key into the key cache");
     HF_P_VALUE_FROM: u8 = c"Value from", c"apns.packed.value_from", vals(ValueSource::VALS),
         blurb(c"Where the value came from: the data (not cached, or now cached), or the value cache");
     HF_P_VALUE_INDEX: u64 = c"Value cache index", c"apns.packed.value_index", blurb(c"Index into this direction's value cache (0 = the newest entry)");
     HF_P_VALUE_ENTRY: u32 = c"Value entry", c"apns.packed.value_entry",
         blurb(c"Number of the value among the values this direction cached (0 = the first)");
-    HF_P_VALUE_FRAME: FrameNum = c"Value cached in", c"apns.packed.value_frame", link(FrameLink::Request),
+    HF_P_VALUE_FRAME: FrameNum = c"Value cached in", c"apns.packed.value_frame",
         blurb(c"The frame whose message put the value into the value cache");
     HF_P_EVICTED: u32 = c"Entries evicted", c"apns.packed.evicted", blurb(c"Value cache entries this new entry pushed out");
     HF_P_CACHED_BYTES: [u8] = c"Cached bytes", c"apns.packed.cached_bytes",
