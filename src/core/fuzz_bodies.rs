@@ -465,6 +465,8 @@ pub fn mptcp_state(data: &[u8]) {
         max_handovers: 2,
         max_annotations: 64,
         silence_ns: 1_000,
+        max_reorder_ranges: 4,
+        max_pending_reinjections: 4,
     };
     for config in [small, mptcp::Config::default()] {
         let mut a = mptcp::Analyser::new(config);

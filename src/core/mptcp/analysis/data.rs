@@ -5,6 +5,7 @@
 
 use super::control::DssSeen;
 use super::handshake::Handshake;
+use super::order;
 use super::model::{first_in, newer, Connection, Mapping, Sent, Space};
 use super::{
     Annotation, CapKind, DataRtt, Event, FallbackReason, Here, IdsnCheck, Reinjection,
@@ -45,14 +46,17 @@ pub(super) fn data_ack(
     ann.dack_base = Some(kind);
     if sp.high_acked.map_or(true, |h| newer(rel, h)) {
         sp.high_acked = Some(rel);
-        if let Some(rtt) = take_rtt(sp, rel, here.seg.time_ns) {
+        sp.high_acked_frame = here.seg.frame;
+        if let Some(rtt) = take_rtt(sp, rel, here.seg.time_ns, here.seg.frame) {
             ann.data_rtt = Some(rtt);
+            conn.rtt_min = Some(conn.rtt_min.map_or(rtt.ns, |m| m.min(rtt.ns)));
             if conn.rtt_samples.len() < here.cfg.max_rtt_samples {
                 conn.rtt_samples.push(rtt.ns);
             } else {
                 conn.cap(CapKind::RttSamples, events);
             }
         }
+        order::on_data_ack(conn, here, rel);
     }
 }
 
@@ -182,6 +186,7 @@ pub(super) fn payload(
     }
     let sf = conn.subflows.get_mut(here.s)?;
     sf.bytes[d] = sf.bytes[d].saturating_add(seg.payload_len as u64);
+    sf.data_segments[d] += 1;
     if let Some(isn) = sf.isn[d] {
         let rseq = seg.seq.wrapping_sub(isn);
         let hit = sf.maps[d].iter().rev().find(|m| {
@@ -230,7 +235,7 @@ pub(super) fn bare_data_fin(
 }
 
 /// Mark ranges newly covered by data ack `ack` (relative) and return the RTT sample.
-fn take_rtt(sp: &mut Space, ack: u64, now: i128) -> Option<DataRtt> {
+fn take_rtt(sp: &mut Space, ack: u64, now: i128, frame: u32) -> Option<DataRtt> {
     let mut best: Option<DataRtt> = None;
     for (_, r) in sp.sent.range_mut(..ack).rev() {
         if r.acked {
@@ -240,6 +245,7 @@ fn take_rtt(sp: &mut Space, ack: u64, now: i128) -> Option<DataRtt> {
             continue; // partly covered
         }
         r.acked = true;
+        r.acked_frame = frame;
         if best.is_none() {
             best = Some(DataRtt {
                 ns: now.saturating_sub(r.time_ns),
@@ -300,16 +306,18 @@ fn track_sent(
                 } else {
                     ReinjectionKind::SameSubflow
                 };
-                if kind == ReinjectionKind::SubflowRetransmission {
-                    conn.subflow_retransmissions += 1;
-                } else {
-                    conn.reinjections += 1;
-                }
                 ann.reinjection_of = Some(Reinjection {
                     frame,
                     subflow: first_sf,
                     kind,
                 });
+                if kind == ReinjectionKind::SubflowRetransmission {
+                    conn.subflow_retransmissions += 1;
+                } else {
+                    conn.reinjections += 1;
+                    let resent_end = if newer(end, h) { h } else { end };
+                    order::on_reinjection(conn, here, rel, resent_end, ann, events);
+                }
             }
             if newer(end, h) {
                 h
@@ -328,6 +336,7 @@ fn track_sent(
             subflow: here.s,
             time_ns: here.seg.time_ns,
             acked: false,
+            acked_frame: 0,
         },
     );
     sp.high_sent = Some(end);

@@ -28,8 +28,14 @@ pub(super) fn on_data(
     // Handover: data moves to this subflow from one that closed, or that went
     // silent while the connection stayed busy (or whose data is reinjected here).
     let mut fired: Option<(usize, HandoverReason)> = None;
+    let mut latency_ns = None;
     if let Some(prev) = conn.last_data_subflow[d] {
         if prev != s {
+            latency_ns = conn
+                .subflows
+                .get(prev)
+                .and_then(|p| p.last_data_ns[d])
+                .map(|t| seg.time_ns.saturating_sub(t));
             let reason = conn.subflows.get(prev).and_then(|p| match p.closed {
                 Some(r) => Some(HandoverReason::Closed(r)),
                 None => {
@@ -60,6 +66,7 @@ pub(super) fn on_data(
                             direction: d,
                             from: prev,
                             to: s,
+                            latency_ns,
                         });
                     }
                 }
@@ -71,6 +78,7 @@ pub(super) fn on_data(
             from_subflow: from,
             to_subflow: s,
             reason,
+            latency_ns,
         });
         if conn.handovers.len() < cfg.max_handovers {
             conn.handovers.push(Handover {
@@ -79,12 +87,16 @@ pub(super) fn on_data(
                 from_subflow: from,
                 to_subflow: s,
                 reason,
+                latency_ns,
             });
         } else {
             conn.cap(CapKind::Handovers, events);
         }
     }
     conn.last_data_subflow[d] = Some(s);
+    if let Some(sf) = conn.subflows.get_mut(s) {
+        sf.last_data_ns[d] = Some(seg.time_ns);
+    }
 }
 
 /// At the end of the capture: each switch whose old subflow was never seen again, while
@@ -117,9 +129,10 @@ pub(super) fn judge_switches(
             from_subflow: sw.from,
             to_subflow: sw.to,
             reason,
+            latency_ns: sw.latency_ns,
         });
         if let Some(a) = annotations.get_mut(&sw.frame) {
-            a.events.push(Event::Handover { from_subflow: sw.from, to_subflow: sw.to, reason });
+            a.events.push(Event::Handover { from_subflow: sw.from, to_subflow: sw.to, reason, latency_ns: sw.latency_ns });
         }
     }
     conn.handovers.sort_by_key(|h| h.frame);

@@ -27,7 +27,8 @@
 //! the steps in order: `locate` (find or create its connection and subflow), `handshake`
 //! (MP_CAPABLE, MP_JOIN), `control` (the other options: addresses, priority, failure,
 //! resets, and DSS), `data` (the segment's place in the data sequence, reinjections, data
-//! RTT) and `handover` (data moving between subflows).
+//! RTT), `order` (out-of-order data, reorder waits, duplicate data ACKs, reinjection
+//! outcomes, as seen at the capture point) and `handover` (data moving between subflows).
 
 mod control;
 mod data;
@@ -35,11 +36,13 @@ mod handover;
 mod handshake;
 mod locate;
 mod model;
+mod order;
 
 pub use model::{
-    Annotation, CapKind, CloseReason, Config, Connection, DataRtt, Direction, Event,
-    FallbackReason, Handover, HandoverReason, IdsnCheck, Reinjection, ReinjectionKind, RelBase,
-    RttStats, Segment, Subflow, TcpFlags, Widths, SUMMARY_FRAMES,
+    Annotation, CapKind, CloseReason, Config, Connection, DataRtt, Direction, DupDack, Event,
+    FallbackReason, Handover, HandoverReason, IdsnCheck, Ofo, Outcome, Reinjection,
+    ReinjectionKind, ReinjectionOutcome, RelBase, Release, RttStats, Segment, Subflow, TcpFlags,
+    Widths, SUMMARY_FRAMES,
 };
 
 use super::options::parse_options;
@@ -120,6 +123,14 @@ impl Analyser {
         }
         self.max_frame = Some(seg.frame);
         let ann = self.analyse(seg)?;
+        if let Some(c) = ann.connection.and_then(|c| self.conns.get_mut(c)) {
+            // Reinjections this frame's data ACK decided: their outcome goes on their frame.
+            for (f, o) in c.decided.drain(..) {
+                if let Some(a) = self.annotations.get_mut(&f) {
+                    a.reinjection_outcome = Some(o);
+                }
+            }
+        }
         if ann.connection.is_none() && ann.events.is_empty() {
             // A segment of a connection not tracked (past the connection cap) carries
             // nothing to show; storing it would make memory grow with every untracked
@@ -163,12 +174,17 @@ impl Analyser {
             Some(m) => data::record_mapping(conn, &here, m, &mut ann)?,
             None => None,
         };
+        let has_mapping = dss.mapping.is_some();
         if seg.payload_len > 0 {
             data::payload(conn, &here, &hs, &dss, &mut seg_dsn, &mut ann, &mut events)?;
+            if let Some((rel, _)) = seg_dsn {
+                order::on_data(conn, &here, rel, seg.payload_len, &mut ann, &mut events);
+            }
             handover::on_data(conn, &here, &ann, &mut events);
         } else if let Some(range) = seg_dsn {
             data::bare_data_fin(conn, &here, range, &mut ann, &mut events);
         }
+        order::dup_dack(conn, &here, has_mapping, &mut ann);
         if let Some((rel, len)) = seg_dsn {
             ann.rel_dsn = Some(rel);
             ann.data_len = len;

@@ -30,6 +30,11 @@ pub struct Config {
     pub max_annotations: usize,
     /// A subflow silent this long (ns) when another one takes over the data is a handover.
     pub silence_ns: i128,
+    /// Out-of-order data ranges held per direction by the reorder tracker (data seen at
+    /// the capture point beyond a hole; contiguous data merges into one range).
+    pub max_reorder_ranges: usize,
+    /// Reinjections per connection whose outcome waits for a data ACK.
+    pub max_pending_reinjections: usize,
 }
 
 impl Default for Config {
@@ -43,6 +48,8 @@ impl Default for Config {
             max_handovers: 64,
             max_annotations: 4_000_000,
             silence_ns: 1_000_000_000,
+            max_reorder_ranges: 1024,
+            max_pending_reinjections: 1024,
         }
     }
 }
@@ -164,6 +171,58 @@ pub struct Reinjection {
     pub kind: ReinjectionKind,
 }
 
+/// A segment whose data arrived at the data level before data preceding it (as seen at
+/// the capture point).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ofo {
+    /// Data bytes before this segment's first byte not yet seen at the capture point (the
+    /// hole or holes between the in-order point and this segment).
+    pub hole: u64,
+}
+
+/// On the segment that fills a hole: the out-of-order data it releases (makes contiguous).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release {
+    /// How long the longest-waiting released data had waited (its arrival → this frame), ns.
+    pub wait_ns: i128,
+    /// Segments that had carried the released data (at least one).
+    pub frames: u32,
+    /// The released data's bytes (beyond this segment's own).
+    pub bytes: u64,
+    /// The frame of the longest-waiting released data.
+    pub oldest_frame: u32,
+}
+
+/// A pure ACK repeating the previous data ACK of the same host while data is outstanding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DupDack {
+    /// 1 for the first repeat, 2 for the second, …
+    pub count: u32,
+    /// The frame whose data ACK this one repeats.
+    pub of_frame: u32,
+}
+
+crate::value_enum! {
+    /// Whether a reinjection was needed (name: the field value; phrase: "… reinjection").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ReinjectionOutcome: u8 {
+        /// The data was not known to have reached the receiver when it was sent again.
+        Needed = 1 => "needed", "a needed reinjection";
+        /// The receiver already had the data: data-acked before the reinjection, acked too
+        /// soon after it to answer it, or held beyond a hole when it came again.
+        Spurious = 2 => "spurious", "a spurious reinjection";
+    }
+}
+
+/// The outcome of a data-level reinjection and the frame that decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Needed or spurious.
+    pub outcome: ReinjectionOutcome,
+    /// The data ACK frame that decided it (before or after the reinjection).
+    pub decided_in: u32,
+}
+
 /// Data-level round trip measured on a data-ack frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DataRtt {
@@ -235,6 +294,10 @@ pub enum CapKind {
     Handovers,
     /// [`Config::max_annotations`].
     Annotations,
+    /// [`Config::max_reorder_ranges`].
+    ReorderRanges,
+    /// [`Config::max_pending_reinjections`].
+    PendingReinjections,
 }
 
 /// Something worth an expert note on this frame.
@@ -245,6 +308,9 @@ pub enum Event {
         from_subflow: usize,
         to_subflow: usize,
         reason: HandoverReason,
+        /// Time from the last data the old subflow carried in this direction to this frame
+        /// (the first data on the new one), in ns; None if the old one carried none.
+        latency_ns: Option<i128>,
     },
     /// A subflow was closed by REMOVE_ADDR, RST, MP_FAIL or MP_FASTCLOSE.
     SubflowClosed {
@@ -308,6 +374,14 @@ pub struct Annotation {
     pub reinjection_of: Option<Reinjection>,
     /// Data-level bytes sent but not yet data-acked in this segment's direction.
     pub in_flight: Option<u64>,
+    /// Set when this segment's data arrived before data preceding it.
+    pub ofo: Option<Ofo>,
+    /// Set when this segment fills a hole and releases out-of-order data.
+    pub release: Option<Release>,
+    /// Set on a pure ACK that repeats the previous data ACK while data is outstanding.
+    pub dup_dack: Option<DupDack>,
+    /// On a data-level reinjection: needed or spurious, once a data ACK decided it.
+    pub reinjection_outcome: Option<Outcome>,
     /// Expert-worthy events of this frame, in the order they were found.
     pub events: Vec<Event>,
 }
@@ -329,6 +403,17 @@ pub struct Subflow {
     pub first_frame: u32,
     /// Why the subflow stopped being usable, if it did.
     pub closed: Option<CloseReason>,
+    /// Segments with payload, client→server \[0\] and server→client \[1\].
+    pub data_segments: [u64; 2],
+    /// Segments on this subflow whose data arrived out of order at the data level.
+    pub ofo_segments: u64,
+    /// Duplicate data ACKs sent on this subflow.
+    pub dup_dacks: u64,
+    /// Data-level reinjections carried on this subflow, judged needed / spurious.
+    pub reinjections_needed: u64,
+    /// See `reinjections_needed`.
+    pub reinjections_spurious: u64,
+    pub(super) last_data_ns: [Option<i128>; 2],
     pub(super) isn: [Option<u32>; 2],
     pub(super) high_seq: [Option<u32>; 2],
     pub(super) maps: [Vec<Mapping>; 2],
@@ -350,6 +435,7 @@ pub(super) struct Switch {
     pub(super) direction: usize,
     pub(super) from: usize,
     pub(super) to: usize,
+    pub(super) latency_ns: Option<i128>,
 }
 
 /// A recorded handover.
@@ -365,6 +451,8 @@ pub struct Handover {
     pub to_subflow: usize,
     /// Why this is a handover.
     pub reason: HandoverReason,
+    /// Last data on the old subflow (this direction) → this frame, in ns.
+    pub latency_ns: Option<i128>,
 }
 
 /// Min / median / max of the data-RTT samples, in ns.
@@ -387,6 +475,8 @@ pub(super) struct Sent {
     pub(super) subflow: usize,
     pub(super) time_ns: i128,
     pub(super) acked: bool,
+    /// The data ACK frame that first covered the whole range (once `acked`).
+    pub(super) acked_frame: u32,
 }
 
 /// One direction's data sequence space.
@@ -399,6 +489,51 @@ pub(super) struct Space {
     pub(super) sent: BTreeMap<u64, Sent>,
     pub(super) high_sent: Option<u64>,
     pub(super) high_acked: Option<u64>,
+    /// The frame whose data ACK set `high_acked`.
+    pub(super) high_acked_frame: u32,
+    /// The data seen at the capture point, for out-of-order analysis.
+    pub(super) seen: Reorder,
+}
+
+/// What a direction's data looks like at the capture point: everything before `next` has
+/// been seen; `held` are the ranges seen beyond it (disjoint, not touching), by start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Reorder {
+    pub(super) next: Option<u64>,
+    pub(super) held: BTreeMap<u64, Held>,
+}
+
+/// One range of data seen beyond a hole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Held {
+    pub(super) end: u64,
+    /// Arrival of the earliest data of the range, and its frame.
+    pub(super) since_ns: i128,
+    pub(super) since_frame: u32,
+    /// Segments that brought data into the range.
+    pub(super) frames: u32,
+}
+
+/// A data-level reinjection whose outcome waits for the data ACK that covers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pending {
+    pub(super) frame: u32,
+    pub(super) time_ns: i128,
+    /// The DSN space (sending host) and the end of the data sent again.
+    pub(super) space: usize,
+    pub(super) end: u64,
+    pub(super) subflow: usize,
+    /// The data was all seen, held beyond a hole, when it came again: spurious whenever
+    /// the ACK comes.
+    pub(super) held: bool,
+}
+
+/// The last data ACK a host sent (for duplicate data ACKs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct LastDack {
+    pub(super) value: u64,
+    pub(super) frame: u32,
+    pub(super) repeats: u32,
 }
 
 /// Widths (bit 4 = 4-byte, bit 8 = 8-byte) seen for a field.
@@ -473,6 +608,18 @@ pub struct Connection {
     pub reinjections: u64,
     /// Plain subflow-level retransmissions.
     pub subflow_retransmissions: u64,
+    /// Data-level reinjections judged needed (see [`ReinjectionOutcome`]).
+    pub reinjections_needed: u64,
+    /// Data-level reinjections judged spurious.
+    pub reinjections_spurious: u64,
+    /// Segments whose data arrived before data preceding it (both directions).
+    pub ofo_segments: u64,
+    /// Segments that filled a hole and released out-of-order data.
+    pub reorder_releases: u64,
+    /// Longest reorder wait of a release, in ns.
+    pub max_reorder_wait_ns: Option<i128>,
+    /// Duplicate data ACKs (both hosts).
+    pub dup_dacks: u64,
     /// Handovers, in frame order once [`super::Analyser::finish`] has run.
     pub handovers: Vec<Handover>,
     /// Why the connection fell back to plain TCP, if it did.
@@ -493,6 +640,15 @@ pub struct Connection {
     pub summary_frames: Vec<u32>,
     pub(super) last_facts: Option<Facts>,
     pub(super) rtt_samples: Vec<i128>,
+    /// Smallest data-RTT sample so far.
+    pub(super) rtt_min: Option<i128>,
+    /// Reinjections waiting for a data ACK to decide their outcome.
+    pub(super) pending: Vec<Pending>,
+    /// Outcomes decided on the current frame for earlier frames: (frame, outcome), taken
+    /// by the driver into those frames' annotations.
+    pub(super) decided: Vec<(u32, Outcome)>,
+    /// The last data ACK each host sent.
+    pub(super) last_dack: [Option<LastDack>; 2],
     pub(super) spaces: [Space; 2],
     pub(super) syn_had_capable: bool,
     pub(super) negotiated: bool,
@@ -537,12 +693,22 @@ impl Connection {
             subflows: Vec::new(),
             reinjections: 0,
             subflow_retransmissions: 0,
+            reinjections_needed: 0,
+            reinjections_spurious: 0,
+            ofo_segments: 0,
+            reorder_releases: 0,
+            max_reorder_wait_ns: None,
+            dup_dacks: 0,
             handovers: Vec::new(),
             fallback: None,
             announced: Default::default(),
             caps_hit: Vec::new(),
             first_frame: frame,
             rtt_samples: Vec::new(),
+            rtt_min: None,
+            pending: Vec::new(),
+            decided: Vec::new(),
+            last_dack: [None; 2],
             spaces: Default::default(),
             syn_had_capable: false,
             negotiated: false,
