@@ -500,6 +500,8 @@ pub(super) struct Space {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Reorder {
     pub(super) next: Option<u64>,
+    /// The end of the highest payload seen (DATA_FINs aside).
+    pub(super) high: Option<u64>,
     pub(super) held: BTreeMap<u64, Held>,
 }
 

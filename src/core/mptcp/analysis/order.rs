@@ -104,6 +104,9 @@ pub(super) fn on_data(
     // The in-order point starts at the first data byte (relative DSN 1) when the handshake
     // told the IDSN, else at the first data seen.
     let next = *seen.next.get_or_insert(if from_one && ahead(rel, 1) >= 0 { 1 } else { rel });
+    if seen.high.map_or(true, |h| ahead(end, h) > 0) {
+        seen.high = Some(end);
+    }
     if ahead(end, next) <= 0 {
         return; // all seen before
     }
@@ -264,14 +267,15 @@ pub(super) fn on_data_ack(conn: &mut Connection, here: &Here<'_, '_>, ack: u64) 
 
 /// After the segment's other steps: a pure ACK (no payload, no mapping, no SYN/FIN/RST)
 /// whose data ACK repeats the previous data ACK of the same host while the peer has data
-/// outstanding (sent beyond it, as seen) is a duplicate data ACK.
+/// outstanding (payload seen beyond it) is a duplicate data ACK.
 pub(super) fn dup_dack(conn: &mut Connection, here: &Here<'_, '_>, has_mapping: bool, ann: &mut Annotation) {
     let Some(v) = ann.rel_dack else { return };
     let frame = here.seg.frame;
     let pure = here.seg.payload_len == 0
         && !has_mapping
         && !here.seg.flags.has(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST);
-    let outstanding = conn.spaces[here.o].high_sent.is_some_and(|h| newer(h, v));
+    // Payload sent beyond it (a DATA_FIN alone is not data waiting for an ACK).
+    let outstanding = conn.spaces[here.o].seen.high.is_some_and(|h| newer(h, v));
     match conn.last_dack[here.d] {
         Some(mut l) if l.value == v => {
             if pure && outstanding {
