@@ -265,8 +265,7 @@ fn order_reference(lines: &[Line], client: &str, idsn: [u64; 2]) -> BTreeMap<u32
     // Releases everything held that touches the in-order point.
     fn release(next: &mut u64, held: &mut Vec<(u64, u64, i128, u32)>, now: i128) -> Option<(u32, i128)> {
         let mut r: Option<(u32, i128)> = None;
-        loop {
-            let Some(i) = held.iter().position(|h| h.0 <= *next) else { break };
+        while let Some(i) = held.iter().position(|h| h.0 <= *next) {
             let h = held.remove(i);
             *next = (*next).max(h.1);
             let e = r.get_or_insert((0, 0));

@@ -104,7 +104,7 @@ pub(super) fn on_data(
     // The in-order point starts at the first data byte (relative DSN 1) when the handshake
     // told the IDSN, else at the first data seen.
     let next = *seen.next.get_or_insert(if from_one && ahead(rel, 1) >= 0 { 1 } else { rel });
-    if seen.high.map_or(true, |h| ahead(end, h) > 0) {
+    if seen.high.is_none_or(|h| ahead(end, h) > 0) {
         seen.high = Some(end);
     }
     if ahead(end, next) <= 0 {
@@ -112,7 +112,7 @@ pub(super) fn on_data(
     }
     if ahead(rel, next) > 0 {
         // Beyond the in-order point: out of order if it brings data not seen yet.
-        let tail = seen.held.iter().next_back().map_or(true, |(_, h)| ahead(rel, h.end) >= 0);
+        let tail = seen.held.iter().next_back().is_none_or(|(_, h)| ahead(rel, h.end) >= 0);
         let before = if tail { seen.held_total() } else { seen.held_in(next, rel) };
         let known = if tail { 0 } else { seen.held_in(rel, end) };
         if known >= u64::from(len) {
