@@ -31,6 +31,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub static PROTO: Protocol = Protocol::new(c"Multipath TCP annotations (appleshark)", c"MPTCP-annot", c"mptcp_annot");
 
+static HOSTS: [(u32, &CStr); 2] = [(0, c"client"), (1, c"server")];
 static WIDTHS: [(u32, &CStr); 3] = [(4, c"4 bytes"), (8, c"8 bytes"), (12, c"4 and 8 bytes")];
 
 fields! {
@@ -156,6 +157,10 @@ fields! {
         blurb(c"Computed: segments that filled a hole and released out-of-order data (see mptcp_annot.reorder_wait)");
     HF_C_MAX_WAIT: RelTime = c"Longest reorder wait", c"mptcp_annot.conn.max_reorder_wait",
         blurb(c"Computed: the longest reorder wait of the connection so far");
+    HF_C_LINUX_OFO: u64 = c"Out-of-order queue inserts (Linux order)", c"mptcp_annot.conn.linux_ofo_queue",
+        blurb(c"Computed: segments a Linux receiver puts into its MPTCP out-of-order queue (its MPTcpExtOFOQueue counter, at a receiver's capture point): as out-of-order segments, but a subflow's batch (the segment filling its hole and those it releases) is judged before that queue is drained");
+    HF_C_DUP_DATA: u64 = c"Duplicate data segments", c"mptcp_annot.conn.duplicate_data",
+        blurb(c"Computed: segments whose data, some or all of it, had reached the data level before (after its subflow delivered it in order): data the receiver gets twice");
     HF_C_DUP_DACKS: u64 = c"Duplicate data ACKs", c"mptcp_annot.conn.dup_dacks",
         blurb(c"Computed: duplicate data ACKs of the connection so far (both hosts)");
     HF_C_HANDOVER_LATENCY: RelTime = c"Longest handover latency", c"mptcp_annot.conn.max_handover_latency",
@@ -201,6 +206,8 @@ fields! {
         blurb(c"Computed: payload the client sent on this subflow so far");
     HF_S_BYTES_S2C: u64 = c"Bytes server to client", c"mptcp_annot.sf.bytes_to_client", unit(Unit::Bytes),
         blurb(c"Computed: payload the server sent on this subflow so far");
+    HF_S_NEAR: u8 = c"Capture point nearer to", c"mptcp_annot.sf.capture_near", vals(&HOSTS),
+        blurb(c"Computed from the subflow's handshake: the host the capture was taken nearer to (SYN to SYN/ACK is the round trip on the server's side of the capture point, SYN/ACK to ACK the one on the client's side); decides how reinjections are judged");
     HF_S_SHARE: f64 = c"Share of the connection's bytes", c"mptcp_annot.sf.share",
         blurb(c"Computed: this subflow's payload bytes (both directions) as a percentage of all the connection's subflows' so far");
     HF_S_DATA_SEGS: u64 = c"Data segments", c"mptcp_annot.sf.data_segments",
@@ -983,6 +990,8 @@ fn show_connection(t: &Tree<'_>, idx: usize, c: &Connection, service: Option<&st
     if let Some(w) = c.max_reorder_wait_ns {
         ct.add_generated(&HF_C_MAX_WAIT, Time::from_nanos(w));
     }
+    ct.add_generated(&HF_C_LINUX_OFO, c.linux_ofo_queue);
+    ct.add_generated(&HF_C_DUP_DATA, c.duplicate_data);
     ct.add_generated(&HF_C_DUP_DACKS, c.dup_dacks);
     ct.add_generated(&HF_C_HANDOVERS, c.handovers.len() as u32);
     if let Some(l) = c.handovers.iter().filter_map(|h| h.latency_ns).max() {
@@ -1027,6 +1036,9 @@ fn show_connection(t: &Tree<'_>, idx: usize, c: &Connection, service: Option<&st
         st.add_generated(&HF_S_BYTES_S2C, s.bytes[1]);
         if let Some(p) = share(c, s) {
             st.add_generated(&HF_S_SHARE, p);
+        }
+        if let Some(h) = s.capture_near {
+            st.add_generated(&HF_S_NEAR, h as u8);
         }
         st.add_generated(&HF_S_DATA_SEGS, s.data_segments[0] + s.data_segments[1]);
         st.add_generated(&HF_S_OFO, s.ofo_segments);

@@ -211,6 +211,9 @@ pub(super) fn payload(
         if sf.high_seq[d].map_or(true, |h| (end.wrapping_sub(h) as i32) > 0) {
             sf.high_seq[d] = Some(end);
         }
+        if !retrans {
+            sf.last_new_data_ns[d] = Some(seg.time_ns);
+        }
         if let Some((rel, len)) = *seg_dsn {
             track_sent(conn, here, rel, len, retrans, ann, events);
         }
@@ -315,8 +318,12 @@ fn track_sent(
                     conn.subflow_retransmissions += 1;
                 } else {
                     conn.reinjections += 1;
-                    let resent_end = if newer(end, h) { h } else { end };
-                    order::on_reinjection(conn, here, rel, resent_end, ann, events);
+                    // Its outcome is judged once, on the segment that sent the data again at
+                    // the data level (not on TCP's retransmissions of that segment).
+                    if !subflow_retrans {
+                        let resent_end = if newer(end, h) { h } else { end };
+                        order::on_reinjection(conn, here, rel, resent_end, ann, events);
+                    }
                 }
             }
             if newer(end, h) {

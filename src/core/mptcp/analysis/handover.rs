@@ -59,15 +59,25 @@ pub(super) fn on_data(
                         .subflows
                         .get(prev)
                         .is_some_and(|p| conn.busy_since <= p.last_seen_ns);
-                    if busy_at_switch && conn.switches.len() < 4 * cfg.max_handovers {
-                        conn.switches.push(Switch {
-                            frame: seg.frame,
-                            time_ns: seg.time_ns,
-                            direction: d,
-                            from: prev,
-                            to: s,
-                            latency_ns,
-                        });
+                    // Only the latest move from `prev` to `s` can be the last time `prev`
+                    // carried data: it replaces the earlier ones (subflows taking turns
+                    // would otherwise fill the list before the path dies).
+                    let sw = Switch {
+                        frame: seg.frame,
+                        time_ns: seg.time_ns,
+                        direction: d,
+                        from: prev,
+                        to: s,
+                        latency_ns,
+                    };
+                    if busy_at_switch {
+                        if let Some(old) = conn.switches.iter_mut().find(|x| (x.direction, x.from, x.to) == (d, prev, s)) {
+                            *old = sw;
+                        } else if conn.switches.len() < 4 * cfg.max_handovers {
+                            conn.switches.push(sw);
+                        } else {
+                            conn.cap(CapKind::Handovers, events);
+                        }
                     }
                 }
             }
@@ -99,9 +109,11 @@ pub(super) fn on_data(
     }
 }
 
-/// At the end of the capture: each switch whose old subflow was never seen again, while
-/// the connection carried on for longer than `Config::silence_ns`, is a handover; its
-/// event goes on the annotation of the frame where the data moved.
+/// At the end of the capture: each switch whose old subflow never carried new data in that
+/// direction again (TCP may go on retransmitting into a dead path; the receiver may go on
+/// acknowledging on it), while the connection carried on for longer than
+/// `Config::silence_ns`, is a handover; its event goes on the annotation of the frame where
+/// the data moved.
 pub(super) fn judge_switches(
     conn: &mut Connection,
     cfg: Config,
@@ -110,8 +122,9 @@ pub(super) fn judge_switches(
     let switches = std::mem::take(&mut conn.switches);
     for sw in switches {
         let Some(old) = conn.subflows.get(sw.from) else { continue };
-        let quiet = conn.last_seen_ns.saturating_sub(old.last_seen_ns);
-        if old.last_seen_ns > sw.time_ns || quiet <= cfg.silence_ns || old.closed.is_some() {
+        let last = old.last_new_data_ns[sw.direction].unwrap_or(old.last_seen_ns);
+        let quiet = conn.last_seen_ns.saturating_sub(last);
+        if last > sw.time_ns || quiet <= cfg.silence_ns || old.closed.is_some() {
             continue;
         }
         if conn.handovers.iter().any(|h| h.from_subflow == sw.from && h.to_subflow == sw.to && h.direction.index() == sw.direction) {

@@ -46,7 +46,7 @@ pub use model::{
 };
 
 use super::options::parse_options;
-use model::{canon, FourTuple};
+use model::{canon, FourTuple, Late};
 use std::collections::HashMap;
 
 /// The first-pass analyser; see the module docs.
@@ -124,10 +124,15 @@ impl Analyser {
         self.max_frame = Some(seg.frame);
         let ann = self.analyse(seg)?;
         if let Some(c) = ann.connection.and_then(|c| self.conns.get_mut(c)) {
-            // Reinjections this frame's data ACK decided: their outcome goes on their frame.
-            for (f, o) in c.decided.drain(..) {
+            // Verdicts on earlier frames reached on this one (a reinjection's outcome, the
+            // order of data its subflow held back): they go on those frames.
+            for (f, v) in c.late.drain(..) {
                 if let Some(a) = self.annotations.get_mut(&f) {
-                    a.reinjection_outcome = Some(o);
+                    match v {
+                        Late::Outcome(o) => a.reinjection_outcome = Some(o),
+                        Late::Ofo(o) => a.ofo = Some(o),
+                        Late::Release(r) => a.release = Some(r),
+                    }
                 }
             }
         }
@@ -178,12 +183,13 @@ impl Analyser {
         if seg.payload_len > 0 {
             data::payload(conn, &here, &hs, &dss, &mut seg_dsn, &mut ann, &mut events)?;
             if let Some((rel, _)) = seg_dsn {
-                order::on_data(conn, &here, rel, seg.payload_len, &mut ann, &mut events);
+                order::on_segment(conn, &here, rel, seg.payload_len, &mut ann, &mut events);
             }
             handover::on_data(conn, &here, &ann, &mut events);
         } else if let Some(range) = seg_dsn {
             data::bare_data_fin(conn, &here, range, &mut ann, &mut events);
         }
+        order::subflow_ack(conn, &here, &mut events);
         order::dup_dack(conn, &here, has_mapping, &mut ann);
         if let Some((rel, len)) = seg_dsn {
             ann.rel_dsn = Some(rel);

@@ -409,11 +409,22 @@ pub struct Subflow {
     pub ofo_segments: u64,
     /// Duplicate data ACKs sent on this subflow.
     pub dup_dacks: u64,
+    /// The host the capture point is nearer to on this subflow (0 client, 1 server), from
+    /// the handshake: the SYN → SYN/ACK time is the round trip beyond the capture point on
+    /// the server's side, SYN/ACK → ACK the one on the client's side.
+    pub capture_near: Option<usize>,
     /// Data-level reinjections carried on this subflow, judged needed / spurious.
     pub reinjections_needed: u64,
     /// See `reinjections_needed`.
     pub reinjections_spurious: u64,
     pub(super) last_data_ns: [Option<i128>; 2],
+    /// Last payload that was not a TCP retransmission, per direction.
+    pub(super) last_new_data_ns: [Option<i128>; 2],
+    /// Per direction: the ISN came from a SYN seen here (subflow data then starts at 1).
+    pub(super) syn_seen: [bool; 2],
+    /// Times of the SYN \[0\] and the SYN/ACK \[1\].
+    pub(super) syn_ns: [Option<i128>; 2],
+    pub(super) sub_order: [SubOrder; 2],
     pub(super) isn: [Option<u32>; 2],
     pub(super) high_seq: [Option<u32>; 2],
     pub(super) maps: [Vec<Mapping>; 2],
@@ -516,6 +527,33 @@ pub(super) struct Held {
     pub(super) frames: u32,
 }
 
+/// A verdict on an earlier frame, reached later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Late {
+    Outcome(Outcome),
+    Ofo(Ofo),
+    Release(Release),
+}
+
+/// A subflow's in-order delivery in one direction, as the receiving TCP does it: data
+/// beyond a hole in the subflow sequence waits (`held`) until the hole fills; only then
+/// does it reach the data level.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct SubOrder {
+    /// Relative subflow sequence number of the next byte to deliver.
+    pub(super) next: Option<u32>,
+    pub(super) held: Vec<HeldSeg>,
+}
+
+/// A segment a subflow holds beyond a hole in its sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct HeldSeg {
+    pub(super) ssn: u32,
+    pub(super) len: u32,
+    pub(super) rel: u64,
+    pub(super) frame: u32,
+}
+
 /// A data-level reinjection whose outcome waits for the data ACK that covers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Pending {
@@ -525,8 +563,8 @@ pub(super) struct Pending {
     pub(super) space: usize,
     pub(super) end: u64,
     pub(super) subflow: usize,
-    /// The data was all seen, held beyond a hole, when it came again: spurious whenever
-    /// the ACK comes.
+    /// The data was all seen, held beyond a hole, when it came again, or the capture point
+    /// is the receiver's (so the receiver had it): spurious whenever the ACK comes.
     pub(super) held: bool,
 }
 
@@ -622,6 +660,14 @@ pub struct Connection {
     pub max_reorder_wait_ns: Option<i128>,
     /// Duplicate data ACKs (both hosts).
     pub dup_dacks: u64,
+    /// Segments the Linux receiver would put into its MPTCP out-of-order queue
+    /// (MPTcpExtOFOQueue), at a receiver's capture point: as `ofo_segments`, but a
+    /// subflow's batch (a segment that fills the subflow's hole and those it releases) is
+    /// judged against the in-order point before the out-of-order queue is drained.
+    pub linux_ofo_queue: u64,
+    /// Segments whose data (some or all of it) had reached the data level before, as
+    /// delivered by their subflow (both directions): the receiver's duplicate data.
+    pub duplicate_data: u64,
     /// Handovers, in frame order once [`super::Analyser::finish`] has run.
     pub handovers: Vec<Handover>,
     /// Why the connection fell back to plain TCP, if it did.
@@ -646,9 +692,10 @@ pub struct Connection {
     pub(super) rtt_min: Option<i128>,
     /// Reinjections waiting for a data ACK to decide their outcome.
     pub(super) pending: Vec<Pending>,
-    /// Outcomes decided on the current frame for earlier frames: (frame, outcome), taken
-    /// by the driver into those frames' annotations.
-    pub(super) decided: Vec<(u32, Outcome)>,
+    /// Verdicts reached on the current frame for earlier frames (reinjection outcomes, the
+    /// order of data a subflow held back), taken by the driver into those frames'
+    /// annotations.
+    pub(super) late: Vec<(u32, Late)>,
     /// The last data ACK each host sent.
     pub(super) last_dack: [Option<LastDack>; 2],
     pub(super) spaces: [Space; 2],
@@ -701,6 +748,8 @@ impl Connection {
             reorder_releases: 0,
             max_reorder_wait_ns: None,
             dup_dacks: 0,
+            duplicate_data: 0,
+            linux_ofo_queue: 0,
             handovers: Vec::new(),
             fallback: None,
             announced: Default::default(),
@@ -709,7 +758,7 @@ impl Connection {
             rtt_samples: Vec::new(),
             rtt_min: None,
             pending: Vec::new(),
-            decided: Vec::new(),
+            late: Vec::new(),
             last_dack: [None; 2],
             spaces: Default::default(),
             syn_had_capable: false,

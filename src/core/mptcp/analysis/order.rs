@@ -19,7 +19,7 @@
 //! [`Config::max_reorder_ranges`]: super::Config::max_reorder_ranges
 //! [`Config::max_pending_reinjections`]: super::Config::max_pending_reinjections
 
-use super::model::{newer, Connection, Held, LastDack, Pending, Reorder};
+use super::model::{newer, Connection, Held, HeldSeg, Late, LastDack, Pending, Reorder, SubOrder};
 use super::{
     Annotation, CapKind, DupDack, Event, Here, Ofo, Outcome, RelBase, Release,
     ReinjectionOutcome, TcpFlags,
@@ -84,9 +84,25 @@ fn merge(a: Held, b: Held) -> Held {
     Held { end, since_ns, since_frame, frames: a.frames.saturating_add(b.frames) }
 }
 
-/// A segment with payload at relative DSN `rel` (`len` payload bytes) from host `here.d`:
-/// out of order (beyond a hole), in order (and maybe releasing held data), or old.
-pub(super) fn on_data(
+/// What the data level made of data a subflow delivered.
+#[derive(Debug, Clone, Copy, Default)]
+struct Verdict {
+    ofo: Option<Ofo>,
+    release: Option<Release>,
+}
+
+/// Signed distance in the 32-bit subflow sequence space.
+fn sahead(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+/// A segment with payload from host `here.d` on subflow `here.s`: `len` bytes at relative
+/// DSN `rel`. Its subflow delivers it to the data level as the receiving TCP would: at once
+/// if it is next in the subflow's sequence (then also the segments that waited behind it),
+/// later if it lies beyond a hole in the subflow sequence, never again if the subflow had
+/// delivered it already (a TCP retransmission). The verdicts on data delivered later go on
+/// the frames that carried it.
+pub(super) fn on_segment(
     conn: &mut Connection,
     here: &Here<'_, '_>,
     rel: u64,
@@ -94,29 +110,145 @@ pub(super) fn on_data(
     ann: &mut Annotation,
     events: &mut Vec<Event>,
 ) {
+    let (d, frame) = (here.d, here.seg.frame);
+    let Some(sf) = conn.subflows.get_mut(here.s) else { return };
+    let Some(isn) = sf.isn[d] else { return };
     if len == 0 {
         return;
     }
-    let (now, frame) = (here.seg.time_ns, here.seg.frame);
+    let seen = &mut conn.spaces[d].seen;
+    let top = rel.wrapping_add(u64::from(len));
+    if seen.high.is_none_or(|h| ahead(top, h) > 0) {
+        seen.high = Some(top);
+    }
+    let Some(sf) = conn.subflows.get_mut(here.s) else { return };
+    let ssn = here.seg.seq.wrapping_sub(isn);
+    let from_one = sf.syn_seen[d] && sahead(ssn, 1) >= 0;
+    let so = &mut sf.sub_order[d];
+    let next = *so.next.get_or_insert(if from_one { 1 } else { ssn });
+    let end = ssn.wrapping_add(len);
+    if sahead(end, next) <= 0 {
+        return; // the subflow delivered all of it before: TCP drops the copy
+    }
+    if sahead(ssn, next) > 0 {
+        // Beyond a hole in the subflow's own sequence: TCP holds it back.
+        if so.held.len() >= here.cfg.max_reorder_ranges {
+            conn.cap(CapKind::ReorderRanges, events);
+        } else {
+            so.held.push(HeldSeg { ssn, len, rel, frame });
+        }
+        return;
+    }
+    let skip = next.wrapping_sub(ssn);
+    let mut out = vec![(frame, rel.wrapping_add(u64::from(skip)), len - skip)];
+    so.next = Some(end);
+    release_subflow(so, &mut out);
+    deliver_all(conn, here, out, Some(ann), events);
+}
+
+/// Takes the held segments that the subflow's next byte now reaches, in order, into `out`
+/// as (frame, relative DSN, length) of their new data, and moves the next byte past them.
+fn release_subflow(so: &mut SubOrder, out: &mut Vec<(u32, u64, u32)>) {
+    let Some(mut n) = so.next else { return };
+    while let Some(i) = so.held.iter().position(|h| sahead(h.ssn, n) <= 0) {
+        let h = so.held.swap_remove(i);
+        let end = h.ssn.wrapping_add(h.len);
+        if sahead(end, n) > 0 {
+            let skip = n.wrapping_sub(h.ssn);
+            out.push((h.frame, h.rel.wrapping_add(u64::from(skip)), h.len - skip));
+            n = end;
+        }
+    }
+    so.next = Some(n);
+}
+
+/// Data delivered to the data level now, in this order: the verdict of this frame's own
+/// data goes into `ann`, those of earlier frames onto `conn.late`.
+fn deliver_all(
+    conn: &mut Connection,
+    here: &Here<'_, '_>,
+    out: Vec<(u32, u64, u32)>,
+    mut ann: Option<&mut Annotation>,
+    events: &mut Vec<Event>,
+) {
+    linux_ofo_queue(conn, here.d, &out);
+    for (f, r, l) in out {
+        let v = deliver(conn, here, r, l, f, events);
+        match ann.as_deref_mut() {
+            Some(a) if f == here.seg.frame => {
+                a.ofo = v.ofo;
+                a.release = v.release;
+            }
+            _ => {
+                if let Some(o) = v.ofo {
+                    conn.late.push((f, Late::Ofo(o)));
+                }
+                if let Some(r) = v.release {
+                    conn.late.push((f, Late::Release(r)));
+                }
+            }
+        }
+    }
+}
+
+/// Counts the pieces of one delivery (`out`: what a subflow hands over at once) that the
+/// Linux receiver puts into its MPTCP out-of-order queue (MPTcpExtOFOQueue): it moves a
+/// subflow's whole batch first and takes what became contiguous out of that queue only
+/// afterwards, so within a batch the in-order point moves only over the batch's own
+/// in-sequence data.
+fn linux_ofo_queue(conn: &mut Connection, d: usize, out: &[(u32, u64, u32)]) {
+    let sp = &conn.spaces[d];
+    let from_one = matches!(sp.base, Some((_, RelBase::Idsn)));
+    let mut k = sp.seen.next;
+    let mut n = 0u64;
+    for &(_, r, l) in out {
+        let e = r.wrapping_add(u64::from(l));
+        let at = *k.get_or_insert(if from_one && ahead(r, 1) >= 0 { 1 } else { r });
+        if ahead(r, at) > 0 {
+            n += 1;
+        } else if ahead(e, at) > 0 {
+            k = Some(e);
+        }
+    }
+    conn.linux_ofo_queue += n;
+}
+
+/// `len` bytes at relative DSN `rel` of host `here.d`'s data, first carried in `frame`,
+/// reach the data level now (at the capture point): out of order (beyond a hole), in order
+/// (and maybe releasing held data), or old (duplicate data).
+fn deliver(
+    conn: &mut Connection,
+    here: &Here<'_, '_>,
+    rel: u64,
+    len: u32,
+    frame: u32,
+    events: &mut Vec<Event>,
+) -> Verdict {
+    let mut v = Verdict::default();
+    if len == 0 {
+        return v;
+    }
+    let now = here.seg.time_ns;
     let from_one = matches!(conn.spaces[here.d].base, Some((_, RelBase::Idsn)));
     let seen = &mut conn.spaces[here.d].seen;
     let end = rel.wrapping_add(u64::from(len));
     // The in-order point starts at the first data byte (relative DSN 1) when the handshake
     // told the IDSN, else at the first data seen.
     let next = *seen.next.get_or_insert(if from_one && ahead(rel, 1) >= 0 { 1 } else { rel });
-    if seen.high.is_none_or(|h| ahead(end, h) > 0) {
-        seen.high = Some(end);
-    }
     if ahead(end, next) <= 0 {
-        return; // all seen before
+        conn.duplicate_data += 1; // all of it reached the data level before
+        return v;
     }
     if ahead(rel, next) > 0 {
         // Beyond the in-order point: out of order if it brings data not seen yet.
         let tail = seen.held.iter().next_back().is_none_or(|(_, h)| ahead(rel, h.end) >= 0);
         let before = if tail { seen.held_total() } else { seen.held_in(next, rel) };
         let known = if tail { 0 } else { seen.held_in(rel, end) };
+        if known > 0 {
+            conn.duplicate_data += 1;
+        }
         if known >= u64::from(len) {
-            return; // a copy of data held already
+            return v; // a copy of data held already
         }
         let hole = (rel.wrapping_sub(next)).saturating_sub(before);
         seen.hold(rel, end, now, frame);
@@ -124,7 +256,7 @@ pub(super) fn on_data(
         if over {
             seen.held.pop_last();
         }
-        ann.ofo = Some(Ofo { hole });
+        v.ofo = Some(Ofo { hole });
         conn.ofo_segments += 1;
         if let Some(sf) = conn.subflows.get_mut(here.s) {
             sf.ofo_segments += 1;
@@ -132,14 +264,47 @@ pub(super) fn on_data(
         if over {
             conn.cap(CapKind::ReorderRanges, events);
         }
-        return;
+        return v;
     }
-    // At the in-order point: advance it over this segment and whatever it makes contiguous.
+    if ahead(rel, next) < 0 {
+        conn.duplicate_data += 1; // partly old
+    }
+    // At the in-order point: advance it over this data and whatever it makes contiguous.
     if let Some(r) = advance(seen, end, now) {
-        ann.release = Some(r);
+        v.release = Some(r);
         conn.reorder_releases += 1;
         conn.max_reorder_wait_ns = Some(conn.max_reorder_wait_ns.map_or(r.wait_ns, |m| m.max(r.wait_ns)));
     }
+    v
+}
+
+/// A TCP ACK from host `here.d` on its subflow: data of the other host that the receiver
+/// acknowledges there has been delivered by the subflow, seen here or not; what was held
+/// behind it goes on to the data level.
+pub(super) fn subflow_ack(conn: &mut Connection, here: &Here<'_, '_>, events: &mut Vec<Event>) {
+    if !here.ack {
+        return;
+    }
+    let o = here.o;
+    let Some(sf) = conn.subflows.get_mut(here.s) else { return };
+    let Some(isn) = sf.isn[o] else { return };
+    let so = &mut sf.sub_order[o];
+    let Some(next) = so.next else { return };
+    let acked = here.seg.ack.wrapping_sub(isn);
+    // Only forward, and not past a window's worth (a stray or garbled ACK).
+    let gap = sahead(acked, next);
+    if gap <= 0 || gap > 1 << 30 {
+        return;
+    }
+    so.next = Some(acked);
+    let mut out = Vec::new();
+    release_subflow(so, &mut out);
+    if out.is_empty() {
+        return;
+    }
+    // The data is the other host's: judge it in its own direction.
+    let there = Here { d: o, o: here.d, ..*here };
+    deliver_all(conn, &there, out, None, events);
 }
 
 /// Moves the in-order point to `to` (at least) and over every held range that then touches
@@ -199,9 +364,12 @@ pub(super) fn on_reinjection(
         return;
     }
     // All of it seen and held beyond a hole: the receiver has it (at a receiver's capture
-    // point), whenever the ACK comes.
+    // point), whenever the ACK comes. At a capture point nearer the receiver than the
+    // sender, data seen again is data the receiver got twice.
     let seen = &sp.seen;
-    let held = seen.next.is_some_and(|n| ahead(rel, n) > 0) && seen.held_in(rel, end) >= end.wrapping_sub(rel);
+    let at_receiver = conn.subflows.get(here.s).and_then(|x| x.capture_near) == Some(here.o);
+    let held = at_receiver
+        || (seen.next.is_some_and(|n| ahead(rel, n) > 0) && seen.held_in(rel, end) >= end.wrapping_sub(rel));
     if conn.pending.len() >= here.cfg.max_pending_reinjections {
         conn.pending.remove(0);
         conn.cap(CapKind::PendingReinjections, events);
@@ -260,7 +428,7 @@ pub(super) fn on_data_ack(conn: &mut Connection, here: &Here<'_, '_>, ack: u64) 
         let too_soon = floor.is_some_and(|m| now.saturating_sub(p.time_ns) < m);
         let outcome = if p.held || too_soon { ReinjectionOutcome::Spurious } else { ReinjectionOutcome::Needed };
         count(conn, p.subflow, outcome);
-        conn.decided.push((p.frame, Outcome { outcome, decided_in: frame }));
+        conn.late.push((p.frame, Late::Outcome(Outcome { outcome, decided_in: frame })));
     }
     conn.pending = keep;
 }

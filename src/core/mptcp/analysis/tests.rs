@@ -871,7 +871,9 @@ fn two_subflows(cfg: Config) -> Analyser {
     feed(&mut a, &p(8, 100_000, C2, S, SYN, 5000, 0, join));
     let mut ja = vec![30, 16, 0x10, 0];
     ja.extend_from_slice(&[0; 12]);
-    feed(&mut a, &p(9, 110_000, S, C2, SYN | ACK, 9000, 0, ja));
+    // 95 ms beyond the capture point on the server's side, 5 ms (to the first data) on the
+    // client's: the capture is the client's (the sender's of the data below).
+    feed(&mut a, &p(9, 195_000, S, C2, SYN | ACK, 9000, 0, ja));
     a
 }
 
@@ -1024,6 +1026,65 @@ fn reinjection_outcomes() {
     assert_eq!((c.subflows[1].reinjections_needed, c.subflows[1].reinjections_spurious), (1, 2));
     assert_eq!((c.subflows[0].reinjections_needed, c.subflows[0].reinjections_spurious), (0, 1));
     assert!(c.pending.is_empty());
+}
+
+/// Where the capture point is, from each subflow's handshake; at the receiver's, data seen
+/// again is data the receiver got twice: a spurious reinjection whenever the ACK comes.
+#[test]
+fn capture_point_and_reinjections_seen_at_the_receiver() {
+    let mut a = two_subflows(Config::default());
+    feed(&mut a, &cdata(10, 200_000, 1, 185, 1, 100));
+    let c = a.connection(0).unwrap();
+    // Seed: SYN → SYN/ACK 31.2 ms, SYN/ACK → ACK 3.2 ms: nearer the client; the join: 95 ms
+    // and 5 ms (its first client segment: frame 10).
+    assert_eq!((c.subflows[0].capture_near, c.subflows[1].capture_near), (Some(0), Some(0)));
+    // A join whose SYN/ACK comes at once and whose ACK 80 ms later: nearer the server.
+    let mut a = Analyser::new(Config::default());
+    for x in &seed() {
+        feed(&mut a, x);
+    }
+    let join = vec![30, 12, 0x10, 2, 0x4c, 0x4d, 0x41, 0x73, 1, 2, 3, 4];
+    feed(&mut a, &p(8, 100_000, C2, S, SYN, 5000, 0, join));
+    let mut ja = vec![30, 16, 0x10, 0];
+    ja.extend_from_slice(&[0; 12]);
+    feed(&mut a, &p(9, 100_100, S, C2, SYN | ACK, 9000, 0, ja));
+    feed(&mut a, &p(10, 180_000, C2, S, ACK, 5001, 0, dss4(Some(2248627404), None)));
+    assert_eq!(a.connection(0).unwrap().subflows[1].capture_near, Some(1));
+    // Client data on subflow 0, its copy on subflow 1 (seen at the server's side), the
+    // server's ACK long after: spurious (the receiver had it), decided by that ACK.
+    feed(&mut a, &cdata(11, 200_000, 0, 185, 185, 100));
+    feed(&mut a, &cdata(12, 900_000, 1, 185, 1, 100));
+    feed(&mut a, &sack(13, 1_900_000, 1, 285));
+    assert_eq!(
+        a.annotation(12).unwrap().reinjection_outcome,
+        Some(Outcome { outcome: ReinjectionOutcome::Spurious, decided_in: 13 })
+    );
+}
+
+/// A subflow delivers its data in its own order: a segment beyond a hole in the subflow
+/// sequence reaches the data level only when the hole fills, and its verdict then goes on
+/// its own frame.
+#[test]
+fn subflow_holds_data_behind_its_own_hole() {
+    let mut a = two_subflows(Config::default());
+    // Subflow 1: its bytes 101..201 (DSN 285..385) before its bytes 1..101 (DSN 185..285).
+    let x = feed(&mut a, &cdata(10, 200_000, 1, 285, 101, 100)).unwrap();
+    assert_eq!((x.ofo, x.release), (None, None), "held by the subflow, not at the data level yet");
+    // Subflow 0 brings DSN 385..485: out of order (185..385 missing at the data level).
+    let x = feed(&mut a, &cdata(11, 210_000, 0, 385, 185, 100)).unwrap();
+    assert_eq!(x.ofo, Some(Ofo { hole: 200 }));
+    // Subflow 1's hole fills (DSN 185..285): next at the data level; the segment it held
+    // follows, in order too, and releases frame 11's data: that verdict is frame 10's.
+    let x = feed(&mut a, &cdata(12, 230_000, 1, 185, 1, 100)).unwrap();
+    assert_eq!((x.ofo, x.release), (None, None));
+    let held = a.annotation(10).unwrap();
+    assert_eq!(held.ofo, None);
+    assert_eq!(held.release, Some(Release { wait_ns: 20_000_000, frames: 1, bytes: 100, oldest_frame: 11 }));
+    // A plain TCP retransmission of data the subflow delivered: nothing at the data level.
+    let x = feed(&mut a, &cdata(13, 240_000, 1, 185, 1, 100)).unwrap();
+    assert_eq!((x.ofo, x.release), (None, None));
+    let c = a.connection(0).unwrap();
+    assert_eq!((c.ofo_segments, c.linux_ofo_queue, c.duplicate_data), (1, 1, 0));
 }
 
 /// The order step's bounds: held ranges and pending reinjections, each cap raised once.
