@@ -49,7 +49,6 @@ pub(super) fn data_ack(
         sp.high_acked_frame = here.seg.frame;
         if let Some(rtt) = take_rtt(sp, rel, here.seg.time_ns, here.seg.frame) {
             ann.data_rtt = Some(rtt);
-            conn.rtt_min = Some(conn.rtt_min.map_or(rtt.ns, |m| m.min(rtt.ns)));
             if conn.rtt_samples.len() < here.cfg.max_rtt_samples {
                 conn.rtt_samples.push(rtt.ns);
             } else {
@@ -215,7 +214,7 @@ pub(super) fn payload(
             sf.last_new_data_ns[d] = Some(seg.time_ns);
         }
         if let Some((rel, len)) = *seg_dsn {
-            track_sent(conn, here, rel, len, retrans, ann, events);
+            track_sent(conn, here, rel, len, retrans, Some(end), ann, events);
         }
     }
     Some(())
@@ -233,7 +232,7 @@ pub(super) fn bare_data_fin(
         .high_sent
         .is_some_and(|h| !newer(rel.wrapping_add(len as u64), h));
     if !repeat {
-        track_sent(conn, here, rel, len, false, ann, events);
+        track_sent(conn, here, rel, len, false, None, ann, events);
     }
 }
 
@@ -268,6 +267,7 @@ fn track_sent(
     rel: u64,
     len: u32,
     subflow_retrans: bool,
+    ssn_end: Option<u32>,
     ann: &mut Annotation,
     events: &mut Vec<Event>,
 ) {
@@ -344,6 +344,7 @@ fn track_sent(
             time_ns: here.seg.time_ns,
             acked: false,
             acked_frame: 0,
+            ssn_end,
         },
     );
     sp.high_sent = Some(end);

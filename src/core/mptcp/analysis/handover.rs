@@ -111,8 +111,8 @@ pub(super) fn on_data(
 
 /// At the end of the capture: each switch whose old subflow never carried new data in that
 /// direction again (TCP may go on retransmitting into a dead path; the receiver may go on
-/// acknowledging on it), while the connection carried on for longer than
-/// `Config::silence_ns`, is a handover; its event goes on the annotation of the frame where
+/// acknowledging on it), while the connection carried on with new data that way for longer
+/// than `Config::silence_ns`, is a handover; its event goes on the annotation of the frame where
 /// the data moved.
 pub(super) fn judge_switches(
     conn: &mut Connection,
@@ -123,7 +123,9 @@ pub(super) fn judge_switches(
     for sw in switches {
         let Some(old) = conn.subflows.get(sw.from) else { continue };
         let last = old.last_new_data_ns[sw.direction].unwrap_or(old.last_seen_ns);
-        let quiet = conn.last_seen_ns.saturating_sub(last);
+        // How long the connection went on carrying new data this way without the old one.
+        let end = conn.subflows.iter().filter_map(|x| x.last_new_data_ns[sw.direction]).max().unwrap_or(last);
+        let quiet = end.saturating_sub(last);
         if last > sw.time_ns || quiet <= cfg.silence_ns || old.closed.is_some() {
             continue;
         }

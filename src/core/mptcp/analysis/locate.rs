@@ -50,6 +50,7 @@ impl Analyser {
             last_new_data_ns: [None; 2],
             syn_seen: [false; 2],
             syn_ns: [None; 2],
+            tcp_acked: [None; 2],
             capture_near: None,
             sub_order: Default::default(),
             isn: [None; 2],

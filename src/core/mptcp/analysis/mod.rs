@@ -171,6 +171,9 @@ impl Analyser {
         let mut events = std::mem::take(&mut ann.events);
 
         let hs = handshake::handshake(conn, &here, &opts, &mut events)?;
+        // The TCP ACK before the data ACK: when one segment carries both, the subflow's word
+        // that an original arrived comes first.
+        order::subflow_ack(conn, &here, &mut events);
         let mut dss = control::options(conn, &here, &opts, &mut ann, &mut events);
         if let Some(m) = data::implicit_mapping(conn, &here, hs.implicit_map) {
             dss.mapping = Some(m);
@@ -189,7 +192,6 @@ impl Analyser {
         } else if let Some(range) = seg_dsn {
             data::bare_data_fin(conn, &here, range, &mut ann, &mut events);
         }
-        order::subflow_ack(conn, &here, &mut events);
         order::dup_dack(conn, &here, has_mapping, &mut ann);
         if let Some((rel, len)) = seg_dsn {
             ann.rel_dsn = Some(rel);

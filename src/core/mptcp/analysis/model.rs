@@ -422,6 +422,9 @@ pub struct Subflow {
     pub(super) last_new_data_ns: [Option<i128>; 2],
     /// Per direction: the ISN came from a SYN seen here (subflow data then starts at 1).
     pub(super) syn_seen: [bool; 2],
+    /// Per direction: the highest TCP ACK (relative subflow sequence) the peer sent for this
+    /// direction's data, and its frame.
+    pub(super) tcp_acked: [Option<(u32, u32)>; 2],
     /// Times of the SYN \[0\] and the SYN/ACK \[1\].
     pub(super) syn_ns: [Option<i128>; 2],
     pub(super) sub_order: [SubOrder; 2],
@@ -488,6 +491,8 @@ pub(super) struct Sent {
     pub(super) acked: bool,
     /// The data ACK frame that first covered the whole range (once `acked`).
     pub(super) acked_frame: u32,
+    /// End of the range in its carrier's subflow sequence (relative), if known.
+    pub(super) ssn_end: Option<u32>,
 }
 
 /// One direction's data sequence space.
@@ -563,9 +568,9 @@ pub(super) struct Pending {
     pub(super) space: usize,
     pub(super) end: u64,
     pub(super) subflow: usize,
-    /// The data was all seen, held beyond a hole, when it came again, or the capture point
-    /// is the receiver's (so the receiver had it): spurious whenever the ACK comes.
-    pub(super) held: bool,
+    /// The first carrier of the data's last byte: its subflow and the end of its subflow
+    /// bytes (relative); its subflow's TCP ACK covering them says the original arrived.
+    pub(super) orig: Option<(usize, u32)>,
 }
 
 /// The last data ACK a host sent (for duplicate data ACKs).
@@ -688,8 +693,6 @@ pub struct Connection {
     pub summary_frames: Vec<u32>,
     pub(super) last_facts: Option<Facts>,
     pub(super) rtt_samples: Vec<i128>,
-    /// Smallest data-RTT sample so far.
-    pub(super) rtt_min: Option<i128>,
     /// Reinjections waiting for a data ACK to decide their outcome.
     pub(super) pending: Vec<Pending>,
     /// Verdicts reached on the current frame for earlier frames (reinjection outcomes, the
@@ -756,7 +759,6 @@ impl Connection {
             caps_hit: Vec::new(),
             first_frame: frame,
             rtt_samples: Vec::new(),
-            rtt_min: None,
             pending: Vec::new(),
             late: Vec::new(),
             last_dack: [None; 2],

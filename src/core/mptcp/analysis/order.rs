@@ -280,7 +280,7 @@ fn deliver(
 
 /// A TCP ACK from host `here.d` on its subflow: data of the other host that the receiver
 /// acknowledges there has been delivered by the subflow, seen here or not; what was held
-/// behind it goes on to the data level.
+/// behind it goes on to the data level; reinjections of data it acknowledges were spurious.
 pub(super) fn subflow_ack(conn: &mut Connection, here: &Here<'_, '_>, events: &mut Vec<Event>) {
     if !here.ack {
         return;
@@ -288,9 +288,24 @@ pub(super) fn subflow_ack(conn: &mut Connection, here: &Here<'_, '_>, events: &m
     let o = here.o;
     let Some(sf) = conn.subflows.get_mut(here.s) else { return };
     let Some(isn) = sf.isn[o] else { return };
+    let acked = here.seg.ack.wrapping_sub(isn);
+    // The highest TCP ACK for the other host's data here (within a window of the last one:
+    // a garbled ACK moves nothing).
+    let moved = match sf.tcp_acked[o] {
+        None => (1..1 << 30).contains(&sahead(acked, 0)),
+        Some((a, _)) => (1..1 << 30).contains(&sahead(acked, a)),
+    };
+    if moved {
+        sf.tcp_acked[o] = Some((acked, here.seg.frame));
+        // Originals this subflow now acknowledges: their reinjections were spurious.
+        let s = here.s;
+        decide(conn, here.seg.frame, ReinjectionOutcome::Spurious, |p| {
+            p.space == o && p.orig.is_some_and(|(os, need)| os == s && sahead(acked, need) >= 0)
+        });
+    }
+    let Some(sf) = conn.subflows.get_mut(here.s) else { return };
     let so = &mut sf.sub_order[o];
     let Some(next) = so.next else { return };
-    let acked = here.seg.ack.wrapping_sub(isn);
     // Only forward, and not past a window's worth (a stray or garbled ACK).
     let gap = sahead(acked, next);
     if gap <= 0 || gap > 1 << 30 {
@@ -338,50 +353,48 @@ fn advance(seen: &mut Reorder, to: u64, now: i128) -> Option<Release> {
 }
 
 /// A data-level reinjection by host `here.d` of `[rel, end)` (the part sent before).
-/// Spurious at once if that data was data-acked already; otherwise it waits for the data
-/// ACK that covers it ([`on_data_ack`]).
+///
+/// Spurious if the receiver had the data already: at once if, when it was sent again, the
+/// data was data-acked, or the subflow that first carried its last byte had acknowledged
+/// those subflow bytes (TCP ACK); later if that subflow's TCP ACK comes before the data ACK
+/// that covers the range. Needed if the data ACK covering it comes first: the receiver got
+/// the data from the reinjection. Either ACK names the deciding frame ([`subflow_ack`],
+/// [`on_data_ack`]).
 pub(super) fn on_reinjection(
     conn: &mut Connection,
     here: &Here<'_, '_>,
-    rel: u64,
+    _rel: u64,
     end: u64,
     ann: &mut Annotation,
     events: &mut Vec<Event>,
 ) {
     let sp = &conn.spaces[here.d];
-    if sp.high_acked.is_some_and(|a| !newer(end, a)) {
+    // The first carrier of the last byte, and how far its subflow must have acknowledged.
+    let orig = sp.sent.range(..end).next_back().and_then(|(_, r)| {
+        let back = r.end.wrapping_sub(end);
+        let need = r.ssn_end?.wrapping_sub(u32::try_from(back).ok()?);
+        Some((r.subflow, need))
+    });
+    let by_data = sp.high_acked.is_some_and(|a| !newer(end, a)).then(|| {
         // The ACK that first covered the whole range holding the last byte, else the one
         // that moved the highest data ACK there.
-        let by = sp
-            .sent
-            .range(..end)
-            .next_back()
-            .filter(|(_, r)| r.acked)
-            .map_or(sp.high_acked_frame, |(_, r)| r.acked_frame);
+        sp.sent.range(..end).next_back().filter(|(_, r)| r.acked).map_or(sp.high_acked_frame, |(_, r)| r.acked_frame)
+    });
+    let by_subflow = orig.and_then(|(s, need)| {
+        let (acked, frame) = conn.subflows.get(s)?.tcp_acked[here.d]?;
+        (sahead(acked, need) >= 0).then_some(frame)
+    });
+    if let Some(by) = by_data.or(by_subflow) {
         let o = Outcome { outcome: ReinjectionOutcome::Spurious, decided_in: by };
         ann.reinjection_outcome = Some(o);
         count(conn, here.s, o.outcome);
         return;
     }
-    // All of it seen and held beyond a hole: the receiver has it (at a receiver's capture
-    // point), whenever the ACK comes. At a capture point nearer the receiver than the
-    // sender, data seen again is data the receiver got twice.
-    let seen = &sp.seen;
-    let at_receiver = conn.subflows.get(here.s).and_then(|x| x.capture_near) == Some(here.o);
-    let held = at_receiver
-        || (seen.next.is_some_and(|n| ahead(rel, n) > 0) && seen.held_in(rel, end) >= end.wrapping_sub(rel));
     if conn.pending.len() >= here.cfg.max_pending_reinjections {
         conn.pending.remove(0);
         conn.cap(CapKind::PendingReinjections, events);
     }
-    conn.pending.push(Pending {
-        frame: here.seg.frame,
-        time_ns: here.seg.time_ns,
-        space: here.d,
-        end,
-        subflow: here.s,
-        held,
-    });
+    conn.pending.push(Pending { frame: here.seg.frame, time_ns: here.seg.time_ns, space: here.d, end, subflow: here.s, orig });
 }
 
 fn count(conn: &mut Connection, s: usize, o: ReinjectionOutcome) {
@@ -402,31 +415,30 @@ fn count(conn: &mut Connection, s: usize, o: ReinjectionOutcome) {
     }
 }
 
-/// Host `here.d`'s data ACK moved the highest data ACK of space `here.o` to `ack`: decide
-/// the reinjections it covers, and move that space's in-order point if the receiver has
-/// data the capture did not see.
-///
-/// A covered reinjection is spurious if its data was held beyond a hole when it came again,
-/// or if this ACK came sooner after it than the connection's shortest data RTT (it cannot
-/// answer the reinjection, so it answers the original); needed otherwise.
+/// Host `here.d`'s data ACK moved the highest data ACK of space `here.o` to `ack`: the
+/// reinjections it covers whose originals were not acknowledged on their subflow first were
+/// needed; and the space's in-order point moves if the receiver has data the capture did
+/// not see.
 pub(super) fn on_data_ack(conn: &mut Connection, here: &Here<'_, '_>, ack: u64) {
     let o = here.o;
     if conn.spaces[o].seen.next.is_some_and(|n| ahead(ack, n) > 0) {
         advance(&mut conn.spaces[o].seen, ack, here.seg.time_ns);
     }
+    decide(conn, here.seg.frame, ReinjectionOutcome::Needed, |p| p.space == o && !newer(p.end, ack));
+}
+
+/// Decides the pending reinjections `hit` selects as `outcome`, by `frame`.
+fn decide(conn: &mut Connection, frame: u32, outcome: ReinjectionOutcome, hit: impl Fn(&Pending) -> bool) {
     if conn.pending.is_empty() {
         return;
     }
-    let (now, frame, floor) = (here.seg.time_ns, here.seg.frame, conn.rtt_min);
     let pending = std::mem::take(&mut conn.pending);
     let mut keep = Vec::with_capacity(pending.len());
     for p in pending {
-        if p.space != o || newer(p.end, ack) {
+        if !hit(&p) {
             keep.push(p);
             continue;
         }
-        let too_soon = floor.is_some_and(|m| now.saturating_sub(p.time_ns) < m);
-        let outcome = if p.held || too_soon { ReinjectionOutcome::Spurious } else { ReinjectionOutcome::Needed };
         count(conn, p.subflow, outcome);
         conn.late.push((p.frame, Late::Outcome(Outcome { outcome, decided_in: frame })));
     }
