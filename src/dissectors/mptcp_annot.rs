@@ -613,7 +613,7 @@ impl TcpPostDissector for Post {
                 if !an.finished() {
                     an.finish();
                 }
-                an.annotation(frame_no).cloned()
+                an.annotation(frame_no)
             } else {
                 let seg = Segment {
                     frame: frame_no,
@@ -628,7 +628,7 @@ impl TcpPostDissector for Post {
                     payload_len: view.payload_len,
                     options: view.options,
                 };
-                let ann = an.feed(&seg).cloned();
+                let ann = an.feed(&seg);
                 if let Some(a) = &ann {
                     learn_service(st, a, view.payload);
                 }
@@ -643,7 +643,9 @@ impl TcpPostDissector for Post {
                     || ann.events.iter().any(|e| matches!(e, Event::Handover { .. }))
             });
             let service = ann.connection.and_then(|c| st.service.get(&c)).map(String::as_str);
-            info = Some(info_text(&ann));
+            if PREF_INFO.get() {
+                info = Some(info_text(&ann));
+            }
             // Also without a tree: the expert infos are raised either way (tshark -z expert,
             // the Expert Information dialog); without a tree only they cost anything.
             show(&tree, &view, &ann, conn.filter(|_| summary), service);
@@ -743,26 +745,55 @@ fn ep(e: (IpAddr, u16)) -> String {
     }
 }
 
+/// Appends `n` in decimal (the Info column is built for every frame: no formatter).
+fn num(t: &mut String, n: u64) {
+    let mut b = [0u8; 20];
+    let mut i = b.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    t.extend(b[i..].iter().map(|&c| char::from(c)));
+}
+
 fn info_text(a: &Annotation) -> String {
     let (Some(c), Some(s)) = (a.connection, a.subflow) else { return String::new() };
-    let mut t = format!(" [MPTCP {c}/{s}");
+    let mut t = String::with_capacity(64);
+    t.push_str(" [MPTCP ");
+    num(&mut t, c as u64);
+    t.push('/');
+    num(&mut t, s as u64);
     if let Some(d) = a.rel_dsn {
-        t.push_str(&format!(" DSN={d}"));
+        t.push_str(" DSN=");
+        num(&mut t, d);
         if a.data_len > 0 {
-            t.push_str(&format!(" DLen={}", a.data_len));
+            t.push_str(" DLen=");
+            num(&mut t, u64::from(a.data_len));
         }
     }
     if let Some(d) = a.rel_dack {
-        t.push_str(&format!(" DACK={d}"));
+        t.push_str(" DACK=");
+        num(&mut t, d);
     }
     if let Some(r) = a.reinjection_of {
         if r.kind != ReinjectionKind::SubflowRetransmission {
-            t.push_str(&format!(" reinjection of #{}", r.frame));
+            t.push_str(" reinjection of #");
+            num(&mut t, u64::from(r.frame));
         }
     }
     for e in &a.events {
         match e {
-            Event::Handover { from_subflow, to_subflow, .. } => t.push_str(&format!(" handover {from_subflow}->{to_subflow}")),
+            Event::Handover { from_subflow, to_subflow, .. } => {
+                t.push_str(" handover ");
+                num(&mut t, *from_subflow as u64);
+                t.push_str("->");
+                num(&mut t, *to_subflow as u64);
+            }
             Event::MpFail { .. } => t.push_str(" MP_FAIL"),
             Event::FastClose => t.push_str(" MP_FASTCLOSE"),
             Event::FallbackToTcp(_) => t.push_str(" fallback"),

@@ -250,7 +250,7 @@ fn take_rtt(sp: &mut Space, ack: u64, now: i128, frame: u32) -> Option<DataRtt> 
         r.acked_frame = frame;
         if best.is_none() {
             best = Some(DataRtt {
-                ns: now.saturating_sub(r.time_ns),
+                ns: now.saturating_sub(i128::from(r.time_ns)),
                 acked_frame: r.frame,
             });
         }
@@ -300,7 +300,7 @@ fn track_sent(
                 .next_back()
                 .filter(|(_, r)| newer(r.end, rel))
                 .or_else(|| first_in(&sp.sent, rel, end))
-                .map(|(_, r)| (r.frame, r.subflow));
+                .map(|(_, r)| (r.frame, usize::from(r.subflow)));
             if let Some((frame, first_sf)) = orig {
                 let kind = if first_sf != here.s {
                     ReinjectionKind::OtherSubflow
@@ -340,8 +340,8 @@ fn track_sent(
         Sent {
             end,
             frame: here.seg.frame,
-            subflow: here.s,
-            time_ns: here.seg.time_ns,
+            subflow: u16::try_from(here.s).unwrap_or(u16::MAX),
+            time_ns: i64::try_from(here.seg.time_ns).unwrap_or(i64::MAX),
             acked: false,
             acked_frame: 0,
             ssn_end,

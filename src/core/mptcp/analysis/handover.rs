@@ -5,7 +5,7 @@
 
 use super::model::{Connection, Switch};
 use super::{Annotation, CapKind, Config, Direction, Event, Handover, HandoverReason, Here};
-use std::collections::HashMap;
+use super::store::Store;
 
 /// After a segment with payload: update the connection's busy period, judge a move of
 /// the data from the subflow that carried this direction last, and make this subflow the
@@ -117,7 +117,7 @@ pub(super) fn on_data(
 pub(super) fn judge_switches(
     conn: &mut Connection,
     cfg: Config,
-    annotations: &mut HashMap<u32, Annotation>,
+    store: &mut Store,
 ) {
     let switches = std::mem::take(&mut conn.switches);
     for sw in switches {
@@ -146,9 +146,9 @@ pub(super) fn judge_switches(
             reason,
             latency_ns: sw.latency_ns,
         });
-        if let Some(a) = annotations.get_mut(&sw.frame) {
+        store.update(sw.frame, |a| {
             a.events.push(Event::Handover { from_subflow: sw.from, to_subflow: sw.to, reason, latency_ns: sw.latency_ns });
-        }
+        });
     }
     conn.handovers.sort_by_key(|h| h.frame);
 }

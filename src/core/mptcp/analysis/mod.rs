@@ -37,6 +37,7 @@ mod handshake;
 mod locate;
 mod model;
 mod order;
+mod store;
 
 pub use model::{
     Annotation, CapKind, CloseReason, Config, Connection, DataRtt, Direction, DupDack, Event,
@@ -46,17 +47,16 @@ pub use model::{
 };
 
 use super::options::parse_options;
-use model::{canon, FourTuple, Late};
-use std::collections::HashMap;
+use model::{canon, FourTuple, FxMap, Late};
 
 /// The first-pass analyser; see the module docs.
 #[derive(Debug, Clone, Default)]
 pub struct Analyser {
     config: Config,
     conns: Vec<Connection>,
-    by_tuple: HashMap<FourTuple, (usize, usize)>,
-    by_token: HashMap<u32, usize>,
-    annotations: HashMap<u32, Annotation>,
+    by_tuple: FxMap<FourTuple, (usize, usize)>,
+    by_token: FxMap<u32, usize>,
+    store: store::Store,
     max_frame: Option<u32>,
     connection_cap_hit: bool,
     annotation_cap_hit: bool,
@@ -73,8 +73,8 @@ impl Analyser {
     }
 
     /// The stored analysis of `frame`, if it was MPTCP.
-    pub fn annotation(&self, frame: u32) -> Option<&Annotation> {
-        self.annotations.get(&frame)
+    pub fn annotation(&self, frame: u32) -> Option<Annotation> {
+        self.store.get(frame)
     }
 
     /// Connection by index.
@@ -99,8 +99,9 @@ impl Analyser {
             return;
         }
         self.finished = true;
+        self.store.shrink();
         for conn in &mut self.conns {
-            handover::judge_switches(conn, self.config, &mut self.annotations);
+            handover::judge_switches(conn, self.config, &mut self.store);
         }
     }
 
@@ -117,9 +118,9 @@ impl Analyser {
     /// Analyse one segment (first pass, capture order). Returns the frame's annotation,
     /// or None if the segment is not MPTCP. Frames at or below the highest frame number
     /// already fed are not analysed again; their stored annotation is returned.
-    pub fn feed(&mut self, seg: &Segment<'_>) -> Option<&Annotation> {
+    pub fn feed(&mut self, seg: &Segment<'_>) -> Option<Annotation> {
         if self.max_frame.is_some_and(|m| seg.frame <= m) {
-            return self.annotations.get(&seg.frame);
+            return self.store.get(seg.frame);
         }
         self.max_frame = Some(seg.frame);
         let ann = self.analyse(seg)?;
@@ -127,13 +128,11 @@ impl Analyser {
             // Verdicts on earlier frames reached on this one (a reinjection's outcome, the
             // order of data its subflow held back): they go on those frames.
             for (f, v) in c.late.drain(..) {
-                if let Some(a) = self.annotations.get_mut(&f) {
-                    match v {
-                        Late::Outcome(o) => a.reinjection_outcome = Some(o),
-                        Late::Ofo(o) => a.ofo = Some(o),
-                        Late::Release(r) => a.release = Some(r),
-                    }
-                }
+                self.store.update(f, |a| match v {
+                    Late::Outcome(o) => a.reinjection_outcome = Some(o),
+                    Late::Ofo(o) => a.ofo = Some(o),
+                    Late::Release(r) => a.release = Some(r),
+                });
             }
         }
         if ann.connection.is_none() && ann.events.is_empty() {
@@ -142,7 +141,7 @@ impl Analyser {
             // connection after all.
             return None;
         }
-        if self.annotations.len() >= self.config.max_annotations {
+        if self.store.len() >= self.config.max_annotations {
             self.annotation_cap_hit = true;
             if let Some(c) = ann.connection.and_then(|c| self.conns.get_mut(c)) {
                 let mut ev = Vec::new();
@@ -150,8 +149,8 @@ impl Analyser {
             }
             return None;
         }
-        self.annotations.insert(seg.frame, ann);
-        self.annotations.get(&seg.frame)
+        self.store.push(seg.frame, &ann);
+        Some(ann)
     }
 
     /// One segment through the steps, in order; None if it is not MPTCP (nor of a tracked

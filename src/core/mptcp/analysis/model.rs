@@ -486,8 +486,9 @@ pub struct RttStats {
 pub(super) struct Sent {
     pub(super) end: u64,
     pub(super) frame: u32,
-    pub(super) subflow: usize,
-    pub(super) time_ns: i128,
+    pub(super) subflow: u16,
+    /// Capture time, ns (64 bits: 292 years from the epoch the times count from).
+    pub(super) time_ns: i64,
     pub(super) acked: bool,
     /// The data ACK frame that first covered the whole range (once `acked`).
     pub(super) acked_frame: u32,
@@ -904,3 +905,46 @@ pub(super) fn canon(a: Endpoint, b: Endpoint) -> FourTuple {
     }
 }
 
+
+/// A fast hasher for the analyser's small maps (4-tuples, tokens, frame numbers), whose
+/// keys come from one capture and whose sizes are bounded by [`Config`]: FxHash's
+/// multiply-rotate, a fraction of SipHash's cost per lookup.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+/// A `HashMap` with [`Fx`].
+pub(super) type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;

@@ -373,7 +373,7 @@ pub(super) fn on_reinjection(
     let orig = sp.sent.range(..end).next_back().and_then(|(_, r)| {
         let back = r.end.wrapping_sub(end);
         let need = r.ssn_end?.wrapping_sub(u32::try_from(back).ok()?);
-        Some((r.subflow, need))
+        Some((usize::from(r.subflow), need))
     });
     let by_data = sp.high_acked.is_some_and(|a| !newer(end, a)).then(|| {
         // The ACK that first covered the whole range holding the last byte, else the one

@@ -107,7 +107,7 @@ fn p(
     }
 }
 
-fn feed<'a>(a: &'a mut Analyser, x: &P) -> Option<&'a Annotation> {
+fn feed(a: &mut Analyser, x: &P) -> Option<Annotation> {
     a.feed(&Segment {
         frame: x.frame,
         time_ns: x.t_us * 1000,
@@ -262,7 +262,7 @@ fn idempotent_refeed() {
         feed(&mut a, x);
     }
     assert_eq!(before.connections(), a.connections());
-    assert_eq!(before.annotations, a.annotations);
+    assert_eq!(before.store, a.store);
 }
 
 #[test]
@@ -790,9 +790,9 @@ fn caps() {
     assert_eq!(x.rel_dack, Some(51));
     assert!(x.data_rtt.is_some());
     // Later segments of the untracked connection: nothing to show, nothing stored.
-    let stored = a.annotations.len();
+    let stored = a.store.len();
     assert!(feed(&mut a, &p(31, 31, C2, S, ACK, 1, 0, dss4(Some(1), None))).is_none());
-    assert_eq!(a.annotations.len(), stored);
+    assert_eq!(a.store.len(), stored);
 }
 
 /// Random segments with random option bytes never panic, and refeeding changes nothing.
@@ -848,8 +848,8 @@ fn random_segments_never_panic() {
     for x in &segs {
         feed(&mut a, x);
     }
-    assert_eq!(before.annotations, a.annotations);
-    assert!(a.annotations.len() <= 3000);
+    assert_eq!(before.store, a.store);
+    assert!(a.store.len() <= 3000);
     assert!(a.connections().len() <= 8);
 }
 
@@ -1100,4 +1100,50 @@ fn order_caps() {
     let x = feed(&mut a, &cdata(21, 400_000, 0, 585, 285, 100)).unwrap();
     assert_eq!(x.events, vec![Event::CapReached(CapKind::PendingReinjections)]);
     assert_eq!(a.connection(0).unwrap().pending.len(), 1);
+}
+
+
+/// Memory of the per-frame store and of the sent ranges for a capture named by
+/// `APPLESHARK_MPTCP_PCAP` (classic pcap, Ethernet, ns or µs): bytes per MPTCP frame. Run by
+/// hand (`cargo test --release --lib store_bytes_per_frame -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn store_bytes_per_frame() {
+    let Ok(path) = std::env::var("APPLESHARK_MPTCP_PCAP") else { return };
+    let data = std::fs::read(path).unwrap();
+    let le = |o: usize| u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
+    let nanos = le(0) == 0xa1b23c4d;
+    let (mut off, mut frame, mut a) = (24, 0u32, Analyser::new(Config::default()));
+    while off + 16 <= data.len() {
+        let (sec, frac, incl) = (le(off) as i128, le(off + 4) as i128, le(off + 8) as usize);
+        let rec = &data[off + 16..off + 16 + incl];
+        off += 16 + incl;
+        frame += 1;
+        let Some(v) = crate::core::frame::tcp_segment(crate::core::frame::Link::Ethernet, rec) else { continue };
+        a.feed(&Segment {
+            frame,
+            time_ns: sec * 1_000_000_000 + if nanos { frac } else { frac * 1000 },
+            src: v.src,
+            dst: v.dst,
+            sport: v.sport,
+            dport: v.dport,
+            flags: TcpFlags(v.flags),
+            seq: v.seq,
+            ack: v.ack,
+            payload_len: v.payload_len,
+            options: v.options,
+        });
+    }
+    a.finish();
+    let n = a.store.len().max(1);
+    let sent: usize = a.conns.iter().map(|c| c.spaces.iter().map(|s| s.sent.len()).sum::<usize>()).sum();
+    let sent_bytes = sent * (std::mem::size_of::<(u64, super::model::Sent)>() + 8);
+    eprintln!(
+        "{frame} frames, {n} MPTCP frames in {} connections: store {} bytes ({} per frame), sent ranges {sent} (≈{} bytes, {} per frame)",
+        a.conns.len(),
+        a.store.bytes(),
+        a.store.bytes() / n,
+        sent_bytes,
+        sent_bytes / n
+    );
 }
