@@ -261,6 +261,7 @@ fn take_rtt(sp: &mut Space, ack: u64, now: i128, frame: u32) -> Option<DataRtt> 
 /// Track data range `rel..rel+len` of host `here.d` as sent on this segment: a range
 /// (partly) sent before is a reinjection or a subflow retransmission of its first carrier;
 /// only the part beyond the highest DSN sent is remembered, within `Config::max_ranges`.
+#[allow(clippy::too_many_arguments)]
 fn track_sent(
     conn: &mut Connection,
     here: &Here<'_, '_>,
