@@ -152,7 +152,7 @@ fn no_display_name_carries_a_unit() {
 /// Connect timings in milliseconds (apsd, docs/apns.md), the keep-alive interval in minutes,
 /// the RTP extension length in 32-bit words (RFC 3550 §5.3.1). Durations are FT_RELATIVE_TIME
 /// and need none.
-const UNITS: [(&str, &str); 17] = [
+const UNITS: [(&str, &str); 19] = [
     ("apns.length", "bytes"),
     ("apns.item.length", "bytes"),
     ("apns.keepalive_interval", "min"),
@@ -168,6 +168,8 @@ const UNITS: [(&str, &str); 17] = [
     ("facetime.rtp.ext.length", "words"),
     ("mptcp_annot.data_len", "bytes"),
     ("mptcp_annot.in_flight", "bytes"),
+    ("mptcp_annot.ofo_hole", "bytes"),
+    ("mptcp_annot.released_bytes", "bytes"),
     ("mptcp_annot.sf.bytes_to_server", "bytes"),
     ("mptcp_annot.sf.bytes_to_client", "bytes"),
 ];

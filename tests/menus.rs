@@ -33,11 +33,12 @@ const PROTOCOLS: [(&str, &str, &str); 5] = [
 
 /// The plugin's statistics: `-z` argument → title. Trees for tshark's `<abbr>,tree`, tables
 /// for `<cli>[,filter]`.
-const STATISTICS: [(&str, &str); 4] = [
+const STATISTICS: [(&str, &str); 5] = [
     ("apns,tree", "APNs Connections"),
     ("facetime_calls,tree", "FaceTime Packets"),
     ("facetime,calls", "FaceTime Calls"),
     ("mptcp_annot,conn", "MPTCP Connections"),
+    ("mptcp_annot,subflows", "MPTCP Subflows"),
 ];
 
 /// `-G protocols` lines as (full, short, filter) (4.0 prints three columns; 4.4 and later add

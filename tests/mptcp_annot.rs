@@ -90,6 +90,8 @@ struct Line {
     /// MP_CAPABLE keys as printed.
     keys: Vec<u64>,
     version: Option<u8>,
+    /// MP_CAPABLE `data_len=` (v1 data on the third ACK).
+    capable_data_len: Option<u64>,
     dss_ack: Option<u64>,
     /// (dsn, subseq, len)
     dss_map: Option<(u64, u64, u64)>,
@@ -134,6 +136,7 @@ fn parse_out(text: &str) -> Vec<Line> {
             if let Some(b) = l[i..].find('{') {
                 let inner = l[i + b + 1..].split('}').next().unwrap();
                 ln.keys = inner.split(',').filter_map(|k| k.strip_prefix("0x")).map(|k| u64::from_str_radix(k, 16).unwrap()).collect();
+                ln.capable_data_len = num_after(inner, "data_len=").map(|v| v.parse().unwrap());
             }
         }
         if let Some(i) = l.find(" dss ") {
@@ -202,6 +205,11 @@ const RF: &[&str] = &[
     "mptcp_annot.conn.client_key",
     "mptcp_annot.conn.server_key",
     "mptcp_annot.reinjection_kind",
+    "mptcp_annot.ofo",
+    "mptcp_annot.ofo_hole",
+    "mptcp_annot.dup_dack",
+    "mptcp_annot.released_frames",
+    "mptcp_annot.reorder_wait",
 ];
 const C_CONN: usize = 1;
 const C_SF: usize = 2;
@@ -219,6 +227,126 @@ const C_STOK: usize = 13;
 const C_CIDSN: usize = 14;
 const C_SIDSN: usize = 15;
 const C_REINJ_KIND: usize = 18;
+const C_OFO: usize = 19;
+const C_OFO_HOLE: usize = 20;
+const C_DUP_DACK: usize = 21;
+const C_RELEASED: usize = 22;
+const C_WAIT: usize = 23;
+
+/// The order verdicts on one frame, worked out by [`order_reference`].
+#[derive(Debug, Default, Clone, PartialEq)]
+struct OrderRef {
+    /// Out of order, with the bytes before it not seen yet.
+    ofo: Option<u64>,
+    /// Fills a hole: (segments released, wait in µs).
+    release: Option<(u32, i128)>,
+    /// Duplicate data ACK number.
+    dup_dack: Option<u32>,
+}
+
+/// Out-of-order data, releases and duplicate data ACKs from tcpdump's numbers alone, by the
+/// definitions of docs/mptcp.md written out here (intervals in plain vectors): per
+/// direction, the relative DSN range of each data segment (its own DSS mapping, or the last
+/// mapping of its subflow and direction that covers it), the in-order point (1, the first
+/// data byte) and the ranges seen beyond it; a data ACK beyond the in-order point moves it.
+/// A pure ACK (no payload, no mapping, no SYN/FIN/RST) repeating its host's previous data
+/// ACK while the peer has sent payload beyond it (a DATA_FIN alone is no payload) is a
+/// duplicate.
+fn order_reference(lines: &[Line], client: &str, idsn: [u64; 2]) -> BTreeMap<u32, OrderRef> {
+    let host = |a: &str| a.rsplit_once('.').unwrap().0.to_string();
+    let chost = host(client);
+    // Per direction: in-order point, held ranges (start, end, arrival µs, segments).
+    let mut next = [1u64; 2];
+    let mut held: [Vec<(u64, u64, i128, u32)>; 2] = Default::default();
+    let mut high_sent = [0u64; 2];
+    let mut maps: HashMap<(String, String), (u64, u64, u64)> = HashMap::new();
+    let mut last_dack: [Option<(u64, u32)>; 2] = [None; 2];
+    let mut out = BTreeMap::new();
+    // Releases everything held that touches the in-order point.
+    fn release(next: &mut u64, held: &mut Vec<(u64, u64, i128, u32)>, now: i128) -> Option<(u32, i128)> {
+        let mut r: Option<(u32, i128)> = None;
+        while let Some(i) = held.iter().position(|h| h.0 <= *next) {
+            let h = held.remove(i);
+            *next = (*next).max(h.1);
+            let e = r.get_or_insert((0, 0));
+            e.0 += h.3;
+            e.1 = e.1.max(now - h.2);
+        }
+        r
+    }
+    for l in lines {
+        let d = usize::from(host(&l.src) != chost);
+        let now = (l.time * 1e6).round() as i128;
+        let mut o = OrderRef::default();
+        if let Some(a) = l.dss_ack {
+            let wide = a > u32::MAX as u64;
+            let rel = a.wrapping_sub(idsn[1 - d]) & if wide { u64::MAX } else { 0xffff_ffff };
+            let pure = l.length == 0 && l.dss_map.is_none() && !l.flags.contains(['S', 'F', 'R']);
+            match last_dack[d] {
+                Some((v, n)) if v == rel => {
+                    if pure && high_sent[1 - d] > rel {
+                        o.dup_dack = Some(n + 1);
+                        last_dack[d] = Some((v, n + 1));
+                    }
+                }
+                Some((v, _)) if rel < v => {}
+                _ => last_dack[d] = Some((rel, 0)),
+            }
+            if rel > next[1 - d] {
+                next[1 - d] = rel;
+                release(&mut next[1 - d], &mut held[1 - d], now);
+            }
+        }
+        let key = (l.src.clone(), l.dst.clone());
+        // The v1 data on the third ACK: mapped from relative DSN 1 at subflow seq 1.
+        if let Some(n) = l.capable_data_len {
+            maps.insert(key.clone(), (1, 1, n));
+        }
+        if let Some((dsn, subseq, len)) = l.dss_map {
+            if len > 0 && !(l.dss_fin && l.length == 0) {
+                let wide = dsn > u32::MAX as u64;
+                let rel = dsn.wrapping_sub(idsn[d]) & if wide { u64::MAX } else { 0xffff_ffff };
+                maps.insert(key.clone(), (rel, subseq, len));
+            }
+        }
+        if let (Some((a, b)), true) = (l.seq, l.length > 0) {
+            if let Some((rel, subseq, _)) = maps.get(&key).copied().filter(|m| a >= m.1 && a < m.1 + m.2) {
+                let (s, e) = (rel + (a - subseq), rel + (a - subseq) + (b - a));
+                high_sent[d] = high_sent[d].max(e);
+                if e > next[d] {
+                    if s > next[d] {
+                        let covered = |from: u64, to: u64| -> u64 {
+                            held[d].iter().map(|h| h.1.min(to).saturating_sub(h.0.max(from))).sum()
+                        };
+                        if covered(s, e) < e - s {
+                            o.ofo = Some((s - next[d]) - covered(next[d], s));
+                            held[d].push((s, e, now, 1));
+                            // Merge touching ranges (earliest arrival, segments added).
+                            held[d].sort_by_key(|h| h.0);
+                            let mut m: Vec<(u64, u64, i128, u32)> = Vec::new();
+                            for h in held[d].drain(..) {
+                                match m.last_mut() {
+                                    Some(p) if h.0 <= p.1 => {
+                                        p.1 = p.1.max(h.1);
+                                        p.2 = p.2.min(h.2);
+                                        p.3 += h.3;
+                                    }
+                                    _ => m.push(h),
+                                }
+                            }
+                            held[d] = m;
+                        }
+                    } else {
+                        next[d] = e;
+                        o.release = release(&mut next[d], &mut held[d], now);
+                    }
+                }
+            }
+        }
+        out.insert(l.frame, o);
+    }
+    out
+}
 
 /// Checks one real capture against tcpdump's decoding of it; returns the parsed lines and
 /// the tshark rows for further, capture-specific checks.
@@ -301,6 +429,24 @@ fn check_against_tcpdump(name: &str) -> Option<(Vec<Line>, Checked, String)> {
         }
     }
     assert!(checked_dsn >= 3 && checked_dack >= 10, "{name}: {checked_dsn} DSNs, {checked_dack} data acks checked");
+    // Out-of-order data, releases and duplicate data ACKs, frame by frame.
+    let reference = order_reference(&lines, &client, [cidsn, sidsn]);
+    for (f, want) in &reference {
+        let r = &rows[f];
+        let got = OrderRef {
+            ofo: (r[C_OFO] == "1").then(|| u(&r[C_OFO_HOLE]).unwrap()),
+            release: u(&r[C_RELEASED]).map(|n| (n as u32, rel_ns(&r[C_WAIT]).unwrap() / 1000)),
+            dup_dack: u(&r[C_DUP_DACK]).map(|n| n as u32),
+        };
+        assert_eq!(&got, want, "{name} frame {f}: out of order / release / duplicate data ACK");
+    }
+    let count = |p: fn(&OrderRef) -> bool| reference.values().filter(|o| p(o)).count();
+    eprintln!(
+        "{name}: {} out of order, {} releases, {} duplicate data ACKs (reference)",
+        count(|o| o.ofo.is_some()),
+        count(|o| o.release.is_some()),
+        count(|o| o.dup_dack.is_some())
+    );
     // The first mapping each way agrees with the key-derived IDSN.
     let oks = rows.values().filter(|r| r[C_IDSN_OK] == "1").count();
     let bad = rows.values().filter(|r| r[C_IDSN_OK] == "0").count();
@@ -505,7 +651,7 @@ fn statistics_table_one_row_per_connection() {
     let (out, rows) = conn_rows(t, &file, None);
     assert_eq!(rows.len(), 1, "{out}");
     let r = &rows[0];
-    assert_eq!(r.len(), 17, "16 columns and the empty rest after the last bar: {r:?}");
+    assert_eq!(r.len(), 23, "22 columns and the empty rest after the last bar: {r:?}");
     let lines = parse_out(&std::fs::read_to_string(dir.join("mptcp-v0.out")).unwrap());
     let first = &lines[0];
     assert_eq!((r[0].as_str(), r[1].as_str()), ("0", "v0"));
@@ -524,6 +670,52 @@ fn statistics_table_one_row_per_connection() {
     let f = t.fields(&file, Some("frame.number == 1"), &["mptcp_annot.conn.rtt_min", "mptcp_annot.conn.rtt_samples"], &["-2"]);
     assert!((rel_ns(&f[0][0]).unwrap() as f64 / 1e6 - ms[0]).abs() < 0.0011);
     assert_eq!(f[0][1], r[10]);
+    // The order columns count the frames with the per-frame fields (checked frame by frame
+    // against tcpdump's numbers in real_v0_…: one duplicate data ACK, no out-of-order data).
+    let frames = |flt: &str| t.fields(&file, Some(flt), &["frame.number"], &["-2"]).len().to_string();
+    assert_eq!(r[16], frames("mptcp_annot.ofo"), "out of order");
+    assert_eq!(r[17], frames("mptcp_annot.reorder_wait"), "holes filled");
+    assert_eq!(r[19], frames("mptcp_annot.dup_dack"), "dup DACKs");
+    assert_eq!(r[19], "1");
+    assert_eq!(r[20], frames("mptcp_annot.reinjection_outcome == 1"), "needed");
+    assert_eq!(r[21], frames("mptcp_annot.reinjection_outcome == 2"), "spurious");
+}
+
+/// tshark -z mptcp_annot,subflows: one row per subflow, bytes as Wireshark's TCP dissector
+/// counts them on each TCP stream, shares adding up to 100%, counts as the per-frame fields.
+#[test]
+fn subflow_table_one_row_per_subflow() {
+    let Some(dir) = shared_captures() else { return };
+    let t = Tshark::get();
+    let file = t.capture("v0-subflows.pcap", &std::fs::read(dir.join("mptcp-v0.pcap")).unwrap());
+    let out = t.stdout(&["-r", &file, "-n", "-q", "-2", "-z", "mptcp_annot,subflows"]);
+    let rows: Vec<Vec<String>> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .map(|l| l.split(" |").map(|s| s.trim().to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    let mut share = 0.0;
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.len(), 17, "16 columns: {r:?}");
+        assert_eq!((r[0].as_str(), r[1].as_str()), ("0", i.to_string().as_str()));
+        assert_eq!(r[4], if i == 0 { "no" } else { "yes" }, "joined");
+        // Subflow i is TCP stream i (the join comes after the first subflow's handshake).
+        let flt = format!("tcp.stream == {i} && tcp.options.mptcp.subtype");
+        let (ts, tc) = tcp_bytes(t, &file, &flt);
+        assert_eq!((r[7].parse::<u64>().unwrap(), r[8].parse::<u64>().unwrap()), (ts, tc), "{out}");
+        let segs = t.fields(&file, Some(&format!("({flt}) && tcp.len > 0")), &["frame.number"], &[]).len();
+        assert_eq!(r[6], segs.to_string(), "data segments");
+        share += r[9].parse::<f64>().unwrap();
+        let on = |x: &str| t.fields(&file, Some(&format!("mptcp_annot.subflow == {i} && {x}")), &["frame.number"], &["-2"]).len().to_string();
+        assert_eq!(r[10], on("mptcp_annot.ofo"));
+        assert_eq!(r[11], on("mptcp_annot.dup_dack"));
+        let first = t.fields(&file, Some(&format!("tcp.stream == {i} && tcp.flags.syn == 1 && tcp.flags.ack == 0")), &["frame.number"], &[]);
+        assert_eq!(r[14], first[0][0], "first frame");
+    }
+    assert!((share - 100.0).abs() < 0.15, "shares add up to {share}");
+    // REMOVE_ADDR closed subflow 0 (the per-connection field says so too).
+    assert_eq!((rows[0][15].as_str(), rows[1][15].as_str()), ("REMOVE_ADDR", "no"));
 }
 
 /// The filter of `-z mptcp_annot,conn,<filter>` narrows the counts: one subflow's TCP stream

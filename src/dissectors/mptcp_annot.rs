@@ -16,7 +16,7 @@
 //! `mptcp_annot.summary_on_every_frame` shows it on every segment.
 
 use crate::core::mptcp::analysis::{
-    CloseReason, FallbackReason, HandoverReason, IdsnCheck, ReinjectionKind, RelBase, Widths,
+    CloseReason, FallbackReason, HandoverReason, IdsnCheck, ReinjectionKind, ReinjectionOutcome, RelBase, Subflow, Widths,
 };
 use crate::core::{frame, tls_hello};
 use crate::core::mptcp::{Analyser, Annotation, Config, Connection, Direction, Event, Segment, TcpFlags, Version};
@@ -31,6 +31,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub static PROTO: Protocol = Protocol::new(c"Multipath TCP annotations", c"MPTCP-annot", c"mptcp_annot");
 
+static HOSTS: [(u32, &CStr); 2] = [(0, c"client"), (1, c"server")];
 static WIDTHS: [(u32, &CStr); 3] = [(4, c"4 bytes"), (8, c"8 bytes"), (12, c"4 and 8 bytes")];
 
 fields! {
@@ -73,6 +74,28 @@ fields! {
         blurb(c"Computed, on a handover: the subflow the connection's data moved away from");
     HF_HANDOVER_TO: u32 = c"Handover to subflow", c"mptcp_annot.handover_to",
         blurb(c"Computed, on a handover: the subflow that carries the data from this frame on");
+    HF_HANDOVER_LATENCY: RelTime = c"Handover latency", c"mptcp_annot.handover_latency",
+        blurb(c"Computed, on a handover: time from the last data the old subflow carried in this direction to this frame, the first data on the new one (as seen at the capture point)");
+    HF_OFO: bool = c"Out of order at the data level", c"mptcp_annot.ofo",
+        blurb(c"Computed: this segment's data arrived (at the capture point) before data preceding it in the data sequence, on any subflow");
+    HF_OFO_HOLE: u64 = c"Missing before it", c"mptcp_annot.ofo_hole", unit(Unit::Bytes),
+        blurb(c"Computed, on out-of-order data: data bytes before this segment's first byte not yet seen at the capture point");
+    HF_REORDER_WAIT: RelTime = c"Reorder wait", c"mptcp_annot.reorder_wait",
+        blurb(c"Computed, on the segment that fills a hole: how long the out-of-order data it makes contiguous had waited (the longest-waiting data's arrival to this frame, at the capture point)");
+    HF_RELEASED_FRAMES: u32 = c"Released segments", c"mptcp_annot.released_frames",
+        blurb(c"Computed, on the segment that fills a hole: how many earlier out-of-order segments carried the data it releases");
+    HF_RELEASED_BYTES: u64 = c"Released data", c"mptcp_annot.released_bytes", unit(Unit::Bytes),
+        blurb(c"Computed, on the segment that fills a hole: the out-of-order data it releases, beyond its own");
+    HF_RELEASED_OLDEST: FrameNum = c"Longest waiting since", c"mptcp_annot.released_oldest",
+        blurb(c"Computed, on the segment that fills a hole: the frame of the released data that had waited longest");
+    HF_DUP_DACK: u32 = c"Duplicate data ACK", c"mptcp_annot.dup_dack",
+        blurb(c"Computed: this pure ACK repeats the previous data ACK of the same host while the peer has data outstanding; 1 for the first repeat, 2 for the second, ...");
+    HF_DUP_DACK_OF: FrameNum = c"Duplicate of data ACK in", c"mptcp_annot.dup_dack_of", link(FrameLink::Dup),
+        blurb(c"Computed, on a duplicate data ACK: the frame whose data ACK it repeats");
+    HF_REINJ_OUTCOME: u8 = c"Reinjection outcome", c"mptcp_annot.reinjection_outcome", vals(ReinjectionOutcome::VALS),
+        blurb(c"Computed, on a data-level reinjection: spurious if the receiver already had the data (data-acked before it, acked sooner after it than the shortest data RTT, or held beyond a hole at the capture point), needed otherwise; decided by the data ACK that covers it (two passes show the ones decided later)");
+    HF_REINJ_DECIDED: FrameNum = c"Reinjection outcome decided in", c"mptcp_annot.reinjection_decided_in", link(FrameLink::Ack),
+        blurb(c"Computed, on a data-level reinjection: the frame of the data ACK that decided its outcome (before or after the reinjection)");
     // Connection.
     HF_C_VERSION: u8 = c"MPTCP version", c"mptcp_annot.conn.version",
         blurb(c"From MP_CAPABLE: the Multipath TCP version of the connection (0: RFC 6824, 1: RFC 8684)");
@@ -124,6 +147,24 @@ fields! {
         blurb(c"Computed: data sent again at the data level (on another subflow or with new subflow sequence numbers)");
     HF_C_SF_RETRANS: u64 = c"Subflow retransmissions", c"mptcp_annot.conn.subflow_retransmissions",
         blurb(c"Computed: plain TCP retransmissions on the connection's subflows (same subflow sequence numbers)");
+    HF_C_REINJ_NEEDED: u64 = c"Reinjections needed", c"mptcp_annot.conn.reinjections_needed",
+        blurb(c"Computed: data-level reinjections judged needed (see mptcp_annot.reinjection_outcome)");
+    HF_C_REINJ_SPURIOUS: u64 = c"Reinjections spurious", c"mptcp_annot.conn.reinjections_spurious",
+        blurb(c"Computed: data-level reinjections judged spurious: the receiver already had the data");
+    HF_C_OFO: u64 = c"Out-of-order segments", c"mptcp_annot.conn.ofo_segments",
+        blurb(c"Computed: segments of the connection so far whose data arrived before data preceding it (both directions, at the capture point)");
+    HF_C_RELEASES: u64 = c"Holes filled", c"mptcp_annot.conn.reorder_releases",
+        blurb(c"Computed: segments that filled a hole and released out-of-order data (see mptcp_annot.reorder_wait)");
+    HF_C_MAX_WAIT: RelTime = c"Longest reorder wait", c"mptcp_annot.conn.max_reorder_wait",
+        blurb(c"Computed: the longest reorder wait of the connection so far");
+    HF_C_LINUX_OFO: u64 = c"Out-of-order queue inserts (Linux order)", c"mptcp_annot.conn.linux_ofo_queue",
+        blurb(c"Computed: segments a Linux receiver puts into its MPTCP out-of-order queue (its MPTcpExtOFOQueue counter, at a receiver's capture point): as out-of-order segments, but a subflow's batch (the segment filling its hole and those it releases) is judged before that queue is drained");
+    HF_C_DUP_DATA: u64 = c"Duplicate data segments", c"mptcp_annot.conn.duplicate_data",
+        blurb(c"Computed: segments whose data, some or all of it, had reached the data level before (after its subflow delivered it in order): data the receiver gets twice");
+    HF_C_DUP_DACKS: u64 = c"Duplicate data ACKs", c"mptcp_annot.conn.dup_dacks",
+        blurb(c"Computed: duplicate data ACKs of the connection so far (both hosts)");
+    HF_C_HANDOVER_LATENCY: RelTime = c"Longest handover latency", c"mptcp_annot.conn.max_handover_latency",
+        blurb(c"Computed: the longest handover latency of the connection's handovers");
     HF_C_HANDOVERS: u32 = c"Handovers", c"mptcp_annot.conn.handovers",
         blurb(c"Computed: times the connection's data moved to another subflow (see mptcp_annot.handover)");
     HF_C_FALLBACK: u8 = c"Fallback to TCP", c"mptcp_annot.conn.fallback", vals(FallbackReason::VALS),
@@ -165,6 +206,20 @@ fields! {
         blurb(c"Computed: payload the client sent on this subflow so far");
     HF_S_BYTES_S2C: u64 = c"Bytes server to client", c"mptcp_annot.sf.bytes_to_client", unit(Unit::Bytes),
         blurb(c"Computed: payload the server sent on this subflow so far");
+    HF_S_NEAR: u8 = c"Capture point nearer to", c"mptcp_annot.sf.capture_near", vals(&HOSTS),
+        blurb(c"Computed from the subflow's handshake: the host the capture was taken nearer to (SYN to SYN/ACK is the round trip on the server's side of the capture point, SYN/ACK to ACK the one on the client's side); decides how reinjections are judged");
+    HF_S_SHARE: f64 = c"Share of the connection's bytes", c"mptcp_annot.sf.share",
+        blurb(c"Computed: this subflow's payload bytes (both directions) as a percentage of all the connection's subflows' so far");
+    HF_S_DATA_SEGS: u64 = c"Data segments", c"mptcp_annot.sf.data_segments",
+        blurb(c"Computed: segments with payload on this subflow so far (both directions)");
+    HF_S_OFO: u64 = c"Out-of-order segments", c"mptcp_annot.sf.ofo_segments",
+        blurb(c"Computed: segments on this subflow whose data arrived out of order at the data level");
+    HF_S_DUP_DACKS: u64 = c"Duplicate data ACKs", c"mptcp_annot.sf.dup_dacks",
+        blurb(c"Computed: duplicate data ACKs sent on this subflow");
+    HF_S_REINJ_NEEDED: u64 = c"Reinjections needed", c"mptcp_annot.sf.reinjections_needed",
+        blurb(c"Computed: data-level reinjections this subflow carried that were judged needed");
+    HF_S_REINJ_SPURIOUS: u64 = c"Reinjections spurious", c"mptcp_annot.sf.reinjections_spurious",
+        blurb(c"Computed: data-level reinjections this subflow carried that were judged spurious");
     HF_S_JOINED: bool = c"Joined (MP_JOIN)", c"mptcp_annot.sf.joined",
         blurb(c"Computed: the subflow was added to the connection with MP_JOIN (not its initial subflow)");
     HF_S_FIRST_FRAME: FrameNum = c"First frame", c"mptcp_annot.sf.first_frame",
@@ -194,6 +249,9 @@ experts! {
     EI_KEYS = c"mptcp_annot.keys_not_echoed", Protocol, Warn, c"Third ACK keys differ from those of the SYN and SYN/ACK";
     EI_MULTI_DSS = c"mptcp_annot.multiple_dss", Protocol, Note, c"More than one DSS option in a segment";
     EI_REINJ = c"mptcp_annot.reinjection", Sequence, Note, c"Data sent again at the data level";
+    EI_SPURIOUS = c"mptcp_annot.spurious_reinjection", Sequence, Note, c"Spurious reinjection: the receiver already had the data";
+    EI_OFO = c"mptcp_annot.out_of_order", Sequence, Note, c"Data arrived out of order at the data level";
+    EI_DUP_DACK = c"mptcp_annot.duplicate_data_ack", Sequence, Note, c"Duplicate data ACK";
     EI_CAP = c"mptcp_annot.state_cap", Protocol, Warn, c"MPTCP analysis limit reached; some state was dropped";
     EI_FIRST_SEEN = c"mptcp_annot.no_handshake", Assumption, Chat, c"Handshake not captured: relative numbers start at the first DSN seen";
 }
@@ -208,7 +266,7 @@ static PREF_SUMMARY_EVERY: PrefBool = PrefBool::new(false);
 /// service, profile, subflows, handovers, fallback) are as the analyser knows them then.
 pub static STATS: StatTable<StatRecord, StatAcc> =
     StatTable::new(c"mptcp_annot", c"MPTCP Connections", c"mptcp_annot,conn", Menu::Statistics, &STAT_COLS, stat_fold);
-static STAT_COLS: [Column; 16] = [
+static STAT_COLS: [Column; 22] = [
     Column { name: c"Conn", ty: ColType::Uint, format: c"%4u" },
     Column { name: c"Ver", ty: ColType::Str, format: c"%-3s" },
     Column { name: c"Client", ty: ColType::Str, format: c"%s" },
@@ -226,6 +284,12 @@ static STAT_COLS: [Column; 16] = [
     Column { name: c"max (ms)", ty: ColType::Str, format: c"%s" },
     Column { name: c"Handovers", ty: ColType::Uint, format: c"%u" },
     Column { name: c"Fallback", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Out of order", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Holes filled", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Reorder wait max (ms)", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Dup DACKs", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Reinj. needed", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Reinj. spurious", ty: ColType::Uint, format: c"%u" },
 ];
 
 /// One segment of a connection, for the statistics table.
@@ -240,6 +304,53 @@ pub struct StatRecord {
     reinjection: bool,
     /// Data RTT measured on this segment, in ns.
     rtt_ns: Option<i128>,
+    /// The order step's verdicts on this segment.
+    order: OrderFlags,
+}
+
+/// What the order step found on one segment, for the statistics tables.
+#[derive(Clone, Copy, Default)]
+struct OrderFlags {
+    ofo: bool,
+    /// Reorder wait (ns) when the segment filled a hole.
+    release_wait_ns: Option<i128>,
+    dup_dack: bool,
+    outcome: Option<ReinjectionOutcome>,
+}
+
+impl OrderFlags {
+    fn of(a: &Annotation) -> Self {
+        OrderFlags {
+            ofo: a.ofo.is_some(),
+            release_wait_ns: a.release.map(|r| r.wait_ns),
+            dup_dack: a.dup_dack.is_some(),
+            outcome: a.reinjection_outcome.map(|o| o.outcome),
+        }
+    }
+}
+
+/// Order counts of a listener's records.
+#[derive(Default, Clone, Copy)]
+struct OrderSums {
+    ofo: u64,
+    releases: u64,
+    max_wait_ns: Option<i128>,
+    dup_dacks: u64,
+    needed: u64,
+    spurious: u64,
+}
+
+impl OrderSums {
+    fn add(&mut self, f: &OrderFlags) {
+        self.ofo += f.ofo as u64;
+        if let Some(w) = f.release_wait_ns {
+            self.releases += 1;
+            self.max_wait_ns = Some(self.max_wait_ns.map_or(w, |m| m.max(w)));
+        }
+        self.dup_dacks += f.dup_dack as u64;
+        self.needed += (f.outcome == Some(ReinjectionOutcome::Needed)) as u64;
+        self.spurious += (f.outcome == Some(ReinjectionOutcome::Spurious)) as u64;
+    }
 }
 
 #[derive(Clone)]
@@ -265,6 +376,7 @@ struct ConnSums {
     bytes: [u64; 2],
     reinjections: u64,
     rtt_ns: Vec<i128>,
+    order: OrderSums,
 }
 
 /// RTT samples kept per connection and listener (as the analyser's own cap).
@@ -276,6 +388,7 @@ fn stat_fold(acc: &mut StatAcc, r: &StatRecord) -> Option<(u32, Vec<Cell>)> {
         c.bytes[d] = c.bytes[d].saturating_add(n);
     }
     c.reinjections += r.reinjection as u64;
+    c.order.add(&r.order);
     if let Some(ns) = r.rtt_ns {
         if c.rtt_ns.len() < STAT_RTT_SAMPLES {
             c.rtt_ns.push(ns);
@@ -306,8 +419,128 @@ fn stat_fold(acc: &mut StatAcc, r: &StatRecord) -> Option<(u32, Vec<Cell>)> {
             stat(v.last()),
             Cell::Uint(f.handovers),
             Cell::Str(f.fallback.clone()),
+            Cell::Uint(sat(c.order.ofo)),
+            Cell::Uint(sat(c.order.releases)),
+            Cell::number_text(c.order.max_wait_ns.map(ms), 3),
+            Cell::Uint(sat(c.order.dup_dacks)),
+            Cell::Uint(sat(c.order.needed)),
+            Cell::Uint(sat(c.order.spurious)),
         ],
     ))
+}
+
+/// `tshark -z mptcp_annot,subflows[,filter]` (Statistics -> MPTCP subflows): one row per
+/// subflow of every MPTCP connection, on its own tap (`mptcp_annot_sf`). Segments, bytes and
+/// the order counts are those of the segments the listener's filter passes; the ends, flags
+/// and the share of the connection's bytes are the analyser's (use -2 for the whole capture).
+pub static SF_STATS: StatTable<SfRecord, SfAcc> =
+    StatTable::new(c"mptcp_annot_sf", c"MPTCP Subflows", c"mptcp_annot,subflows", Menu::Statistics, &SF_COLS, sf_fold);
+static SF_COLS: [Column; 16] = [
+    Column { name: c"Conn", ty: ColType::Uint, format: c"%4u" },
+    Column { name: c"Subflow", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Client", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Server", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Joined", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Backup", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Data segments", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Bytes to server", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Bytes to client", ty: ColType::Uint, format: c"%u" },
+    // Text, so that a connection without bytes yet shows "-".
+    Column { name: c"Share (%)", ty: ColType::Str, format: c"%s" },
+    Column { name: c"Out of order", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Dup DACKs", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Reinj. needed", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Reinj. spurious", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"First frame", ty: ColType::Uint, format: c"%u" },
+    Column { name: c"Closed", ty: ColType::Str, format: c"%s" },
+];
+
+/// One segment of a subflow, for the subflow table.
+pub struct SfRecord {
+    conn: u32,
+    subflow: u32,
+    client: String,
+    server: String,
+    joined: bool,
+    backup: [bool; 2],
+    first_frame: u32,
+    closed: Option<CloseReason>,
+    /// The subflow's share of the connection's payload bytes (analyser), percent.
+    share: Option<f64>,
+    bytes: Option<(usize, u64)>,
+    order: OrderFlags,
+}
+
+/// A listener's sums per subflow.
+#[derive(Default)]
+pub struct SfAcc {
+    rows: HashMap<(u32, u32), (u32, SfSums)>,
+}
+
+#[derive(Default)]
+struct SfSums {
+    segments: u64,
+    bytes: [u64; 2],
+    order: OrderSums,
+}
+
+fn sf_fold(acc: &mut SfAcc, r: &SfRecord) -> Option<(u32, Vec<Cell>)> {
+    let n = acc.rows.len() as u32;
+    let (row, s) = acc.rows.entry((r.conn, r.subflow)).or_insert_with(|| (n, SfSums::default()));
+    if let Some((d, b)) = r.bytes {
+        s.bytes[d] = s.bytes[d].saturating_add(b);
+        s.segments += 1;
+    }
+    s.order.add(&r.order);
+    let sat = |n: u64| n.min(u32::MAX as u64) as u32;
+    let yes = |b: bool| Cell::Str(if b { "yes" } else { "no" }.into());
+    let backup = match r.backup {
+        [false, false] => "no",
+        [true, false] => "client",
+        [false, true] => "server",
+        [true, true] => "both",
+    };
+    Some((
+        *row,
+        vec![
+            Cell::Uint(r.conn),
+            Cell::Uint(r.subflow),
+            Cell::Str(r.client.clone()),
+            Cell::Str(r.server.clone()),
+            yes(r.joined),
+            Cell::Str(backup.into()),
+            Cell::Uint(sat(s.segments)),
+            Cell::Uint(sat(s.bytes[0])),
+            Cell::Uint(sat(s.bytes[1])),
+            Cell::number_text(r.share, 1),
+            Cell::Uint(sat(s.order.ofo)),
+            Cell::Uint(sat(s.order.dup_dacks)),
+            Cell::Uint(sat(s.order.needed)),
+            Cell::Uint(sat(s.order.spurious)),
+            Cell::Uint(r.first_frame),
+            Cell::Str(r.closed.map_or("no", |c| c.name()).into()),
+        ],
+    ))
+}
+
+/// The subflow-table record of one segment of connection `idx`.
+fn sf_record(idx: usize, c: &Connection, ann: &Annotation, payload_len: u32) -> Option<SfRecord> {
+    let si = ann.subflow?;
+    let s = c.subflows.get(si)?;
+    let d = ann.direction.map(|d| d.index());
+    Some(SfRecord {
+        conn: idx as u32,
+        subflow: si as u32,
+        client: ep(s.ends[0]),
+        server: ep(s.ends[1]),
+        joined: s.joined,
+        backup: s.backup,
+        first_frame: s.first_frame,
+        closed: s.closed,
+        share: share(c, s),
+        bytes: d.filter(|_| payload_len > 0).map(|d| (d, u64::from(payload_len))),
+        order: OrderFlags::of(ann),
+    })
 }
 
 pub fn register() {
@@ -333,6 +566,7 @@ pub fn register() {
             &PREF_SUMMARY_EVERY,
         );
     STATS.register();
+    SF_STATS.register();
 }
 
 pub fn handoff() {
@@ -365,8 +599,10 @@ impl TcpPostDissector for Post {
         let time_ns = pkt.time().as_nanos();
         let tree = pkt.tree();
         let want_stats = STATS.listening();
+        let want_sf = SF_STATS.listening();
         let mut info = None;
         let mut row = None;
+        let mut sf_row = None;
         let pkt_ref: &Packet<'_> = pkt;
         STATE.with(pkt_ref, |st| {
             let an = st.analyser.get_or_insert_with(|| {
@@ -378,7 +614,7 @@ impl TcpPostDissector for Post {
                 if !an.finished() {
                     an.finish();
                 }
-                an.annotation(frame_no).cloned()
+                an.annotation(frame_no)
             } else {
                 let seg = Segment {
                     frame: frame_no,
@@ -393,7 +629,7 @@ impl TcpPostDissector for Post {
                     payload_len: view.payload_len,
                     options: view.options,
                 };
-                let ann = an.feed(&seg).cloned();
+                let ann = an.feed(&seg);
                 if let Some(a) = &ann {
                     learn_service(st, a, view.payload);
                 }
@@ -408,7 +644,9 @@ impl TcpPostDissector for Post {
                     || ann.events.iter().any(|e| matches!(e, Event::Handover { .. }))
             });
             let service = ann.connection.and_then(|c| st.service.get(&c)).map(String::as_str);
-            info = Some(info_text(&ann));
+            if PREF_INFO.get() {
+                info = Some(info_text(&ann));
+            }
             // Also without a tree: the expert infos are raised either way (tshark -z expert,
             // the Expert Information dialog); without a tree only they cost anything.
             show(&tree, &view, &ann, conn.filter(|_| summary), service);
@@ -417,9 +655,17 @@ impl TcpPostDissector for Post {
                     row = Some(stat_record(c, k, service, &ann, view.payload_len));
                 }
             }
+            if want_sf {
+                if let Some((c, k)) = conn {
+                    sf_row = sf_record(c, k, &ann, view.payload_len);
+                }
+            }
         });
         if let Some(r) = row {
             STATS.queue(pkt, r);
+        }
+        if let Some(r) = sf_row {
+            SF_STATS.queue(pkt, r);
         }
         if let Some(i) = info {
             if PREF_INFO.get() && !i.is_empty() {
@@ -500,26 +746,55 @@ fn ep(e: (IpAddr, u16)) -> String {
     }
 }
 
+/// Appends `n` in decimal (the Info column is built for every frame: no formatter).
+fn num(t: &mut String, n: u64) {
+    let mut b = [0u8; 20];
+    let mut i = b.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        b[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    t.extend(b[i..].iter().map(|&c| char::from(c)));
+}
+
 fn info_text(a: &Annotation) -> String {
     let (Some(c), Some(s)) = (a.connection, a.subflow) else { return String::new() };
-    let mut t = format!(" [MPTCP {c}/{s}");
+    let mut t = String::with_capacity(64);
+    t.push_str(" [MPTCP ");
+    num(&mut t, c as u64);
+    t.push('/');
+    num(&mut t, s as u64);
     if let Some(d) = a.rel_dsn {
-        t.push_str(&format!(" DSN={d}"));
+        t.push_str(" DSN=");
+        num(&mut t, d);
         if a.data_len > 0 {
-            t.push_str(&format!(" DLen={}", a.data_len));
+            t.push_str(" DLen=");
+            num(&mut t, u64::from(a.data_len));
         }
     }
     if let Some(d) = a.rel_dack {
-        t.push_str(&format!(" DACK={d}"));
+        t.push_str(" DACK=");
+        num(&mut t, d);
     }
     if let Some(r) = a.reinjection_of {
         if r.kind != ReinjectionKind::SubflowRetransmission {
-            t.push_str(&format!(" reinjection of #{}", r.frame));
+            t.push_str(" reinjection of #");
+            num(&mut t, u64::from(r.frame));
         }
     }
     for e in &a.events {
         match e {
-            Event::Handover { from_subflow, to_subflow, .. } => t.push_str(&format!(" handover {from_subflow}->{to_subflow}")),
+            Event::Handover { from_subflow, to_subflow, .. } => {
+                t.push_str(" handover ");
+                num(&mut t, *from_subflow as u64);
+                t.push_str("->");
+                num(&mut t, *to_subflow as u64);
+            }
             Event::MpFail { .. } => t.push_str(" MP_FAIL"),
             Event::FastClose => t.push_str(" MP_FASTCLOSE"),
             Event::FallbackToTcp(_) => t.push_str(" fallback"),
@@ -595,8 +870,31 @@ fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option
             it.expert(&EI_REINJ, Some(&format!("Data of frame {} {how}", r.frame)));
         }
     }
+    if let Some(o) = a.reinjection_outcome {
+        let it = t.add_generated(&HF_REINJ_OUTCOME, o.outcome.code());
+        t.add_generated(&HF_REINJ_DECIDED, o.decided_in);
+        if o.outcome == ReinjectionOutcome::Spurious {
+            it.expert(&EI_SPURIOUS, Some(&format!("Spurious reinjection: the receiver already had this data (decided by the data ACK in frame {})", o.decided_in)));
+        }
+    }
     if let Some(f) = a.in_flight {
         t.add_generated(&HF_IN_FLIGHT, f);
+    }
+    if let Some(o) = a.ofo {
+        t.add_generated(&HF_OFO, true)
+            .expert(&EI_OFO, Some(&format!("Out of order at the data level: {} bytes before it not seen yet", o.hole)));
+        t.add_generated(&HF_OFO_HOLE, o.hole);
+    }
+    if let Some(r) = a.release {
+        t.add_generated(&HF_REORDER_WAIT, Time::from_nanos(r.wait_ns));
+        t.add_generated(&HF_RELEASED_FRAMES, r.frames);
+        t.add_generated(&HF_RELEASED_BYTES, r.bytes);
+        t.add_generated(&HF_RELEASED_OLDEST, r.oldest_frame);
+    }
+    if let Some(d) = a.dup_dack {
+        t.add_generated(&HF_DUP_DACK, d.count)
+            .expert(&EI_DUP_DACK, Some(&format!("Duplicate data ACK #{} (of frame {})", d.count, d.of_frame)));
+        t.add_generated(&HF_DUP_DACK_OF, d.of_frame);
     }
     for e in &a.events {
         show_event(&t, opts, e);
@@ -610,8 +908,11 @@ fn show(tree: &Tree<'_>, view: &frame::TcpView<'_>, a: &Annotation, conn: Option
 
 fn show_event(t: &Tree<'_>, opts: Span, e: &Event) {
     match *e {
-        Event::Handover { from_subflow, to_subflow, reason } => {
+        Event::Handover { from_subflow, to_subflow, reason, latency_ns } => {
             t.add_generated(&HF_HANDOVER_FROM, from_subflow as u32);
+            if let Some(l) = latency_ns {
+                t.add_generated(&HF_HANDOVER_LATENCY, Time::from_nanos(l));
+            }
             let why = match reason {
                 HandoverReason::Closed(r) => format!("subflow {from_subflow} {}", r.phrase()),
                 HandoverReason::Silence { gap_ns } => {
@@ -714,7 +1015,20 @@ fn show_connection(t: &Tree<'_>, idx: usize, c: &Connection, service: Option<&st
     ct.add_generated(&HF_C_SUBFLOWS, c.subflows.len() as u32);
     ct.add_generated(&HF_C_REINJ, c.reinjections);
     ct.add_generated(&HF_C_SF_RETRANS, c.subflow_retransmissions);
+    ct.add_generated(&HF_C_REINJ_NEEDED, c.reinjections_needed);
+    ct.add_generated(&HF_C_REINJ_SPURIOUS, c.reinjections_spurious);
+    ct.add_generated(&HF_C_OFO, c.ofo_segments);
+    ct.add_generated(&HF_C_RELEASES, c.reorder_releases);
+    if let Some(w) = c.max_reorder_wait_ns {
+        ct.add_generated(&HF_C_MAX_WAIT, Time::from_nanos(w));
+    }
+    ct.add_generated(&HF_C_LINUX_OFO, c.linux_ofo_queue);
+    ct.add_generated(&HF_C_DUP_DATA, c.duplicate_data);
+    ct.add_generated(&HF_C_DUP_DACKS, c.dup_dacks);
     ct.add_generated(&HF_C_HANDOVERS, c.handovers.len() as u32);
+    if let Some(l) = c.handovers.iter().filter_map(|h| h.latency_ns).max() {
+        ct.add_generated(&HF_C_HANDOVER_LATENCY, Time::from_nanos(l));
+    }
     if let Some(f) = c.fallback {
         ct.add_generated(&HF_C_FALLBACK, f.code());
     }
@@ -752,12 +1066,29 @@ fn show_connection(t: &Tree<'_>, idx: usize, c: &Connection, service: Option<&st
         st.add_generated(&HF_S_SERVER_BACKUP, s.backup[1]);
         st.add_generated(&HF_S_BYTES_C2S, s.bytes[0]);
         st.add_generated(&HF_S_BYTES_S2C, s.bytes[1]);
+        if let Some(p) = share(c, s) {
+            st.add_generated(&HF_S_SHARE, p);
+        }
+        if let Some(h) = s.capture_near {
+            st.add_generated(&HF_S_NEAR, h as u8);
+        }
+        st.add_generated(&HF_S_DATA_SEGS, s.data_segments[0] + s.data_segments[1]);
+        st.add_generated(&HF_S_OFO, s.ofo_segments);
+        st.add_generated(&HF_S_DUP_DACKS, s.dup_dacks);
+        st.add_generated(&HF_S_REINJ_NEEDED, s.reinjections_needed);
+        st.add_generated(&HF_S_REINJ_SPURIOUS, s.reinjections_spurious);
         st.add_generated(&HF_S_JOINED, s.joined);
         st.add_generated(&HF_S_FIRST_FRAME, s.first_frame);
         if let Some(r) = s.closed {
             st.add_generated(&HF_S_CLOSED, r.code());
         }
     }
+}
+
+/// Subflow `s`'s payload bytes (both directions) as a percentage of the connection's.
+fn share(c: &Connection, s: &Subflow) -> Option<f64> {
+    let all: u64 = c.subflows.iter().map(|x| x.bytes[0].saturating_add(x.bytes[1])).fold(0, u64::saturating_add);
+    (all > 0).then(|| s.bytes[0].saturating_add(s.bytes[1]) as f64 * 100.0 / all as f64)
 }
 
 fn ms(ns: i128) -> f64 {
@@ -788,5 +1119,6 @@ fn stat_record(idx: usize, c: &Connection, service: Option<&str>, ann: &Annotati
         bytes: d.filter(|_| ann.subflow.is_some() && payload_len > 0).map(|d| (d, u64::from(payload_len))),
         reinjection: ann.reinjection_of.is_some_and(|r| r.kind != ReinjectionKind::SubflowRetransmission),
         rtt_ns: ann.data_rtt.map(|r| r.ns),
+        order: OrderFlags::of(ann),
     }
 }

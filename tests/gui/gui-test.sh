@@ -74,6 +74,7 @@ Statistics | alt+s | APNs Connections  | tree  | apns,tree
 Statistics | alt+s | FaceTime Packets  | tree  | facetime_calls,tree
 Telephony  | alt+y | FaceTime Calls    | table | facetime,calls
 Statistics | alt+s | MPTCP Connections | table | mptcp_annot,conn
+Statistics | alt+s | MPTCP Subflows    | table | mptcp_annot,subflows
 '
 # ---------------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 
 use super::control::DssSeen;
 use super::handshake::Handshake;
+use super::order;
 use super::model::{first_in, newer, Connection, Mapping, Sent, Space};
 use super::{
     Annotation, CapKind, DataRtt, Event, FallbackReason, Here, IdsnCheck, Reinjection,
@@ -45,7 +46,8 @@ pub(super) fn data_ack(
     ann.dack_base = Some(kind);
     if sp.high_acked.map_or(true, |h| newer(rel, h)) {
         sp.high_acked = Some(rel);
-        if let Some(rtt) = take_rtt(sp, rel, here.seg.time_ns) {
+        sp.high_acked_frame = here.seg.frame;
+        if let Some(rtt) = take_rtt(sp, rel, here.seg.time_ns, here.seg.frame) {
             ann.data_rtt = Some(rtt);
             if conn.rtt_samples.len() < here.cfg.max_rtt_samples {
                 conn.rtt_samples.push(rtt.ns);
@@ -53,6 +55,7 @@ pub(super) fn data_ack(
                 conn.cap(CapKind::RttSamples, events);
             }
         }
+        order::on_data_ack(conn, here, rel);
     }
 }
 
@@ -182,6 +185,7 @@ pub(super) fn payload(
     }
     let sf = conn.subflows.get_mut(here.s)?;
     sf.bytes[d] = sf.bytes[d].saturating_add(seg.payload_len as u64);
+    sf.data_segments[d] += 1;
     if let Some(isn) = sf.isn[d] {
         let rseq = seg.seq.wrapping_sub(isn);
         let hit = sf.maps[d].iter().rev().find(|m| {
@@ -206,8 +210,11 @@ pub(super) fn payload(
         if sf.high_seq[d].map_or(true, |h| (end.wrapping_sub(h) as i32) > 0) {
             sf.high_seq[d] = Some(end);
         }
+        if !retrans {
+            sf.last_new_data_ns[d] = Some(seg.time_ns);
+        }
         if let Some((rel, len)) = *seg_dsn {
-            track_sent(conn, here, rel, len, retrans, ann, events);
+            track_sent(conn, here, rel, len, retrans, Some(end), ann, events);
         }
     }
     Some(())
@@ -225,12 +232,12 @@ pub(super) fn bare_data_fin(
         .high_sent
         .is_some_and(|h| !newer(rel.wrapping_add(len as u64), h));
     if !repeat {
-        track_sent(conn, here, rel, len, false, ann, events);
+        track_sent(conn, here, rel, len, false, None, ann, events);
     }
 }
 
 /// Mark ranges newly covered by data ack `ack` (relative) and return the RTT sample.
-fn take_rtt(sp: &mut Space, ack: u64, now: i128) -> Option<DataRtt> {
+fn take_rtt(sp: &mut Space, ack: u64, now: i128, frame: u32) -> Option<DataRtt> {
     let mut best: Option<DataRtt> = None;
     for (_, r) in sp.sent.range_mut(..ack).rev() {
         if r.acked {
@@ -240,9 +247,10 @@ fn take_rtt(sp: &mut Space, ack: u64, now: i128) -> Option<DataRtt> {
             continue; // partly covered
         }
         r.acked = true;
+        r.acked_frame = frame;
         if best.is_none() {
             best = Some(DataRtt {
-                ns: now.saturating_sub(r.time_ns),
+                ns: now.saturating_sub(i128::from(r.time_ns)),
                 acked_frame: r.frame,
             });
         }
@@ -253,12 +261,14 @@ fn take_rtt(sp: &mut Space, ack: u64, now: i128) -> Option<DataRtt> {
 /// Track data range `rel..rel+len` of host `here.d` as sent on this segment: a range
 /// (partly) sent before is a reinjection or a subflow retransmission of its first carrier;
 /// only the part beyond the highest DSN sent is remembered, within `Config::max_ranges`.
+#[allow(clippy::too_many_arguments)]
 fn track_sent(
     conn: &mut Connection,
     here: &Here<'_, '_>,
     rel: u64,
     len: u32,
     subflow_retrans: bool,
+    ssn_end: Option<u32>,
     ann: &mut Annotation,
     events: &mut Vec<Event>,
 ) {
@@ -291,7 +301,7 @@ fn track_sent(
                 .next_back()
                 .filter(|(_, r)| newer(r.end, rel))
                 .or_else(|| first_in(&sp.sent, rel, end))
-                .map(|(_, r)| (r.frame, r.subflow));
+                .map(|(_, r)| (r.frame, usize::from(r.subflow)));
             if let Some((frame, first_sf)) = orig {
                 let kind = if first_sf != here.s {
                     ReinjectionKind::OtherSubflow
@@ -300,16 +310,22 @@ fn track_sent(
                 } else {
                     ReinjectionKind::SameSubflow
                 };
-                if kind == ReinjectionKind::SubflowRetransmission {
-                    conn.subflow_retransmissions += 1;
-                } else {
-                    conn.reinjections += 1;
-                }
                 ann.reinjection_of = Some(Reinjection {
                     frame,
                     subflow: first_sf,
                     kind,
                 });
+                if kind == ReinjectionKind::SubflowRetransmission {
+                    conn.subflow_retransmissions += 1;
+                } else {
+                    conn.reinjections += 1;
+                    // Its outcome is judged once, on the segment that sent the data again at
+                    // the data level (not on TCP's retransmissions of that segment).
+                    if !subflow_retrans {
+                        let resent_end = if newer(end, h) { h } else { end };
+                        order::on_reinjection(conn, here, rel, resent_end, ann, events);
+                    }
+                }
             }
             if newer(end, h) {
                 h
@@ -325,9 +341,11 @@ fn track_sent(
         Sent {
             end,
             frame: here.seg.frame,
-            subflow: here.s,
-            time_ns: here.seg.time_ns,
+            subflow: u16::try_from(here.s).unwrap_or(u16::MAX),
+            time_ns: i64::try_from(here.seg.time_ns).unwrap_or(i64::MAX),
             acked: false,
+            acked_frame: 0,
+            ssn_end,
         },
     );
     sp.high_sent = Some(end);

@@ -5,7 +5,7 @@
 
 use super::model::{Connection, Switch};
 use super::{Annotation, CapKind, Config, Direction, Event, Handover, HandoverReason, Here};
-use std::collections::HashMap;
+use super::store::Store;
 
 /// After a segment with payload: update the connection's busy period, judge a move of
 /// the data from the subflow that carried this direction last, and make this subflow the
@@ -28,8 +28,14 @@ pub(super) fn on_data(
     // Handover: data moves to this subflow from one that closed, or that went
     // silent while the connection stayed busy (or whose data is reinjected here).
     let mut fired: Option<(usize, HandoverReason)> = None;
+    let mut latency_ns = None;
     if let Some(prev) = conn.last_data_subflow[d] {
         if prev != s {
+            latency_ns = conn
+                .subflows
+                .get(prev)
+                .and_then(|p| p.last_data_ns[d])
+                .map(|t| seg.time_ns.saturating_sub(t));
             let reason = conn.subflows.get(prev).and_then(|p| match p.closed {
                 Some(r) => Some(HandoverReason::Closed(r)),
                 None => {
@@ -53,14 +59,25 @@ pub(super) fn on_data(
                         .subflows
                         .get(prev)
                         .is_some_and(|p| conn.busy_since <= p.last_seen_ns);
-                    if busy_at_switch && conn.switches.len() < 4 * cfg.max_handovers {
-                        conn.switches.push(Switch {
-                            frame: seg.frame,
-                            time_ns: seg.time_ns,
-                            direction: d,
-                            from: prev,
-                            to: s,
-                        });
+                    // Only the latest move from `prev` to `s` can be the last time `prev`
+                    // carried data: it replaces the earlier ones (subflows taking turns
+                    // would otherwise fill the list before the path dies).
+                    let sw = Switch {
+                        frame: seg.frame,
+                        time_ns: seg.time_ns,
+                        direction: d,
+                        from: prev,
+                        to: s,
+                        latency_ns,
+                    };
+                    if busy_at_switch {
+                        if let Some(old) = conn.switches.iter_mut().find(|x| (x.direction, x.from, x.to) == (d, prev, s)) {
+                            *old = sw;
+                        } else if conn.switches.len() < 4 * cfg.max_handovers {
+                            conn.switches.push(sw);
+                        } else {
+                            conn.cap(CapKind::Handovers, events);
+                        }
                     }
                 }
             }
@@ -71,6 +88,7 @@ pub(super) fn on_data(
             from_subflow: from,
             to_subflow: s,
             reason,
+            latency_ns,
         });
         if conn.handovers.len() < cfg.max_handovers {
             conn.handovers.push(Handover {
@@ -79,27 +97,36 @@ pub(super) fn on_data(
                 from_subflow: from,
                 to_subflow: s,
                 reason,
+                latency_ns,
             });
         } else {
             conn.cap(CapKind::Handovers, events);
         }
     }
     conn.last_data_subflow[d] = Some(s);
+    if let Some(sf) = conn.subflows.get_mut(s) {
+        sf.last_data_ns[d] = Some(seg.time_ns);
+    }
 }
 
-/// At the end of the capture: each switch whose old subflow was never seen again, while
-/// the connection carried on for longer than `Config::silence_ns`, is a handover; its
-/// event goes on the annotation of the frame where the data moved.
+/// At the end of the capture: each switch whose old subflow never carried new data in that
+/// direction again (TCP may go on retransmitting into a dead path; the receiver may go on
+/// acknowledging on it), while the connection carried on with new data that way for longer
+/// than `Config::silence_ns`, is a handover; its event goes on the annotation of the frame where
+/// the data moved.
 pub(super) fn judge_switches(
     conn: &mut Connection,
     cfg: Config,
-    annotations: &mut HashMap<u32, Annotation>,
+    store: &mut Store,
 ) {
     let switches = std::mem::take(&mut conn.switches);
     for sw in switches {
         let Some(old) = conn.subflows.get(sw.from) else { continue };
-        let quiet = conn.last_seen_ns.saturating_sub(old.last_seen_ns);
-        if old.last_seen_ns > sw.time_ns || quiet <= cfg.silence_ns || old.closed.is_some() {
+        let last = old.last_new_data_ns[sw.direction].unwrap_or(old.last_seen_ns);
+        // How long the connection went on carrying new data this way without the old one.
+        let end = conn.subflows.iter().filter_map(|x| x.last_new_data_ns[sw.direction]).max().unwrap_or(last);
+        let quiet = end.saturating_sub(last);
+        if last > sw.time_ns || quiet <= cfg.silence_ns || old.closed.is_some() {
             continue;
         }
         if conn.handovers.iter().any(|h| h.from_subflow == sw.from && h.to_subflow == sw.to && h.direction.index() == sw.direction) {
@@ -117,10 +144,11 @@ pub(super) fn judge_switches(
             from_subflow: sw.from,
             to_subflow: sw.to,
             reason,
+            latency_ns: sw.latency_ns,
         });
-        if let Some(a) = annotations.get_mut(&sw.frame) {
-            a.events.push(Event::Handover { from_subflow: sw.from, to_subflow: sw.to, reason });
-        }
+        store.update(sw.frame, |a| {
+            a.events.push(Event::Handover { from_subflow: sw.from, to_subflow: sw.to, reason, latency_ns: sw.latency_ns });
+        });
     }
     conn.handovers.sort_by_key(|h| h.frame);
 }

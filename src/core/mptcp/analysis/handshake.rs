@@ -40,6 +40,18 @@ pub(super) fn handshake(
     let sf = conn.subflows.get_mut(s)?;
     if here.syn {
         sf.isn[here.d] = Some(here.seg.seq);
+        sf.syn_seen[here.d] = true;
+        let i = usize::from(here.ack);
+        sf.syn_ns[i].get_or_insert(here.seg.time_ns);
+    } else if here.d == 0 && sf.capture_near.is_none() {
+        // The first ACK of the client after the SYN/ACK: which side of the capture point has
+        // the longer round trip tells which host the capture is nearer to.
+        if let [Some(syn), Some(synack)] = sf.syn_ns {
+            let (server_rtt, client_rtt) = (synack - syn, here.seg.time_ns - synack);
+            if server_rtt >= 0 && client_rtt >= 0 {
+                sf.capture_near = Some(if server_rtt >= client_rtt { 0 } else { 1 });
+            }
+        }
     }
     Some(hs)
 }

@@ -27,7 +27,8 @@
 //! the steps in order: `locate` (find or create its connection and subflow), `handshake`
 //! (MP_CAPABLE, MP_JOIN), `control` (the other options: addresses, priority, failure,
 //! resets, and DSS), `data` (the segment's place in the data sequence, reinjections, data
-//! RTT) and `handover` (data moving between subflows).
+//! RTT), `order` (out-of-order data, reorder waits, duplicate data ACKs, reinjection
+//! outcomes, as seen at the capture point) and `handover` (data moving between subflows).
 
 mod control;
 mod data;
@@ -35,25 +36,27 @@ mod handover;
 mod handshake;
 mod locate;
 mod model;
+mod order;
+mod store;
 
 pub use model::{
-    Annotation, CapKind, CloseReason, Config, Connection, DataRtt, Direction, Event,
-    FallbackReason, Handover, HandoverReason, IdsnCheck, Reinjection, ReinjectionKind, RelBase,
-    RttStats, Segment, Subflow, TcpFlags, Widths, SUMMARY_FRAMES,
+    Annotation, CapKind, CloseReason, Config, Connection, DataRtt, Direction, DupDack, Event,
+    FallbackReason, Handover, HandoverReason, IdsnCheck, Ofo, Outcome, Reinjection,
+    ReinjectionKind, ReinjectionOutcome, RelBase, Release, RttStats, Segment, Subflow, TcpFlags,
+    Widths, SUMMARY_FRAMES,
 };
 
 use super::options::parse_options;
-use model::{canon, FourTuple};
-use std::collections::HashMap;
+use model::{canon, FourTuple, FxMap, Late};
 
 /// The first-pass analyser; see the module docs.
 #[derive(Debug, Clone, Default)]
 pub struct Analyser {
     config: Config,
     conns: Vec<Connection>,
-    by_tuple: HashMap<FourTuple, (usize, usize)>,
-    by_token: HashMap<u32, usize>,
-    annotations: HashMap<u32, Annotation>,
+    by_tuple: FxMap<FourTuple, (usize, usize)>,
+    by_token: FxMap<u32, usize>,
+    store: store::Store,
     max_frame: Option<u32>,
     connection_cap_hit: bool,
     annotation_cap_hit: bool,
@@ -70,8 +73,8 @@ impl Analyser {
     }
 
     /// The stored analysis of `frame`, if it was MPTCP.
-    pub fn annotation(&self, frame: u32) -> Option<&Annotation> {
-        self.annotations.get(&frame)
+    pub fn annotation(&self, frame: u32) -> Option<Annotation> {
+        self.store.get(frame)
     }
 
     /// Connection by index.
@@ -96,8 +99,9 @@ impl Analyser {
             return;
         }
         self.finished = true;
+        self.store.shrink();
         for conn in &mut self.conns {
-            handover::judge_switches(conn, self.config, &mut self.annotations);
+            handover::judge_switches(conn, self.config, &mut self.store);
         }
     }
 
@@ -114,19 +118,30 @@ impl Analyser {
     /// Analyse one segment (first pass, capture order). Returns the frame's annotation,
     /// or None if the segment is not MPTCP. Frames at or below the highest frame number
     /// already fed are not analysed again; their stored annotation is returned.
-    pub fn feed(&mut self, seg: &Segment<'_>) -> Option<&Annotation> {
+    pub fn feed(&mut self, seg: &Segment<'_>) -> Option<Annotation> {
         if self.max_frame.is_some_and(|m| seg.frame <= m) {
-            return self.annotations.get(&seg.frame);
+            return self.store.get(seg.frame);
         }
         self.max_frame = Some(seg.frame);
         let ann = self.analyse(seg)?;
+        if let Some(c) = ann.connection.and_then(|c| self.conns.get_mut(c)) {
+            // Verdicts on earlier frames reached on this one (a reinjection's outcome, the
+            // order of data its subflow held back): they go on those frames.
+            for (f, v) in c.late.drain(..) {
+                self.store.update(f, |a| match v {
+                    Late::Outcome(o) => a.reinjection_outcome = Some(o),
+                    Late::Ofo(o) => a.ofo = Some(o),
+                    Late::Release(r) => a.release = Some(r),
+                });
+            }
+        }
         if ann.connection.is_none() && ann.events.is_empty() {
             // A segment of a connection not tracked (past the connection cap) carries
             // nothing to show; storing it would make memory grow with every untracked
             // connection after all.
             return None;
         }
-        if self.annotations.len() >= self.config.max_annotations {
+        if self.store.len() >= self.config.max_annotations {
             self.annotation_cap_hit = true;
             if let Some(c) = ann.connection.and_then(|c| self.conns.get_mut(c)) {
                 let mut ev = Vec::new();
@@ -134,8 +149,8 @@ impl Analyser {
             }
             return None;
         }
-        self.annotations.insert(seg.frame, ann);
-        self.annotations.get(&seg.frame)
+        self.store.push(seg.frame, &ann);
+        Some(ann)
     }
 
     /// One segment through the steps, in order; None if it is not MPTCP (nor of a tracked
@@ -155,6 +170,9 @@ impl Analyser {
         let mut events = std::mem::take(&mut ann.events);
 
         let hs = handshake::handshake(conn, &here, &opts, &mut events)?;
+        // The TCP ACK before the data ACK: when one segment carries both, the subflow's word
+        // that an original arrived comes first.
+        order::subflow_ack(conn, &here, &mut events);
         let mut dss = control::options(conn, &here, &opts, &mut ann, &mut events);
         if let Some(m) = data::implicit_mapping(conn, &here, hs.implicit_map) {
             dss.mapping = Some(m);
@@ -163,12 +181,17 @@ impl Analyser {
             Some(m) => data::record_mapping(conn, &here, m, &mut ann)?,
             None => None,
         };
+        let has_mapping = dss.mapping.is_some();
         if seg.payload_len > 0 {
             data::payload(conn, &here, &hs, &dss, &mut seg_dsn, &mut ann, &mut events)?;
+            if let Some((rel, _)) = seg_dsn {
+                order::on_segment(conn, &here, rel, seg.payload_len, &mut ann, &mut events);
+            }
             handover::on_data(conn, &here, &ann, &mut events);
         } else if let Some(range) = seg_dsn {
             data::bare_data_fin(conn, &here, range, &mut ann, &mut events);
         }
+        order::dup_dack(conn, &here, has_mapping, &mut ann);
         if let Some((rel, len)) = seg_dsn {
             ann.rel_dsn = Some(rel);
             ann.data_len = len;

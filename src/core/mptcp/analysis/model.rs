@@ -30,6 +30,11 @@ pub struct Config {
     pub max_annotations: usize,
     /// A subflow silent this long (ns) when another one takes over the data is a handover.
     pub silence_ns: i128,
+    /// Out-of-order data ranges held per direction by the reorder tracker (data seen at
+    /// the capture point beyond a hole; contiguous data merges into one range).
+    pub max_reorder_ranges: usize,
+    /// Reinjections per connection whose outcome waits for a data ACK.
+    pub max_pending_reinjections: usize,
 }
 
 impl Default for Config {
@@ -43,6 +48,8 @@ impl Default for Config {
             max_handovers: 64,
             max_annotations: 4_000_000,
             silence_ns: 1_000_000_000,
+            max_reorder_ranges: 1024,
+            max_pending_reinjections: 1024,
         }
     }
 }
@@ -164,6 +171,58 @@ pub struct Reinjection {
     pub kind: ReinjectionKind,
 }
 
+/// A segment whose data arrived at the data level before data preceding it (as seen at
+/// the capture point).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ofo {
+    /// Data bytes before this segment's first byte not yet seen at the capture point (the
+    /// hole or holes between the in-order point and this segment).
+    pub hole: u64,
+}
+
+/// On the segment that fills a hole: the out-of-order data it releases (makes contiguous).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release {
+    /// How long the longest-waiting released data had waited (its arrival → this frame), ns.
+    pub wait_ns: i128,
+    /// Segments that had carried the released data (at least one).
+    pub frames: u32,
+    /// The released data's bytes (beyond this segment's own).
+    pub bytes: u64,
+    /// The frame of the longest-waiting released data.
+    pub oldest_frame: u32,
+}
+
+/// A pure ACK repeating the previous data ACK of the same host while data is outstanding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DupDack {
+    /// 1 for the first repeat, 2 for the second, …
+    pub count: u32,
+    /// The frame whose data ACK this one repeats.
+    pub of_frame: u32,
+}
+
+crate::value_enum! {
+    /// Whether a reinjection was needed (name: the field value; phrase: "… reinjection").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ReinjectionOutcome: u8 {
+        /// The data was not known to have reached the receiver when it was sent again.
+        Needed = 1 => "needed", "a needed reinjection";
+        /// The receiver already had the data: data-acked before the reinjection, acked too
+        /// soon after it to answer it, or held beyond a hole when it came again.
+        Spurious = 2 => "spurious", "a spurious reinjection";
+    }
+}
+
+/// The outcome of a data-level reinjection and the frame that decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Needed or spurious.
+    pub outcome: ReinjectionOutcome,
+    /// The data ACK frame that decided it (before or after the reinjection).
+    pub decided_in: u32,
+}
+
 /// Data-level round trip measured on a data-ack frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DataRtt {
@@ -235,6 +294,10 @@ pub enum CapKind {
     Handovers,
     /// [`Config::max_annotations`].
     Annotations,
+    /// [`Config::max_reorder_ranges`].
+    ReorderRanges,
+    /// [`Config::max_pending_reinjections`].
+    PendingReinjections,
 }
 
 /// Something worth an expert note on this frame.
@@ -245,6 +308,9 @@ pub enum Event {
         from_subflow: usize,
         to_subflow: usize,
         reason: HandoverReason,
+        /// Time from the last data the old subflow carried in this direction to this frame
+        /// (the first data on the new one), in ns; None if the old one carried none.
+        latency_ns: Option<i128>,
     },
     /// A subflow was closed by REMOVE_ADDR, RST, MP_FAIL or MP_FASTCLOSE.
     SubflowClosed {
@@ -308,6 +374,14 @@ pub struct Annotation {
     pub reinjection_of: Option<Reinjection>,
     /// Data-level bytes sent but not yet data-acked in this segment's direction.
     pub in_flight: Option<u64>,
+    /// Set when this segment's data arrived before data preceding it.
+    pub ofo: Option<Ofo>,
+    /// Set when this segment fills a hole and releases out-of-order data.
+    pub release: Option<Release>,
+    /// Set on a pure ACK that repeats the previous data ACK while data is outstanding.
+    pub dup_dack: Option<DupDack>,
+    /// On a data-level reinjection: needed or spurious, once a data ACK decided it.
+    pub reinjection_outcome: Option<Outcome>,
     /// Expert-worthy events of this frame, in the order they were found.
     pub events: Vec<Event>,
 }
@@ -329,6 +403,31 @@ pub struct Subflow {
     pub first_frame: u32,
     /// Why the subflow stopped being usable, if it did.
     pub closed: Option<CloseReason>,
+    /// Segments with payload, client→server \[0\] and server→client \[1\].
+    pub data_segments: [u64; 2],
+    /// Segments on this subflow whose data arrived out of order at the data level.
+    pub ofo_segments: u64,
+    /// Duplicate data ACKs sent on this subflow.
+    pub dup_dacks: u64,
+    /// The host the capture point is nearer to on this subflow (0 client, 1 server), from
+    /// the handshake: the SYN → SYN/ACK time is the round trip beyond the capture point on
+    /// the server's side, SYN/ACK → ACK the one on the client's side.
+    pub capture_near: Option<usize>,
+    /// Data-level reinjections carried on this subflow, judged needed / spurious.
+    pub reinjections_needed: u64,
+    /// See `reinjections_needed`.
+    pub reinjections_spurious: u64,
+    pub(super) last_data_ns: [Option<i128>; 2],
+    /// Last payload that was not a TCP retransmission, per direction.
+    pub(super) last_new_data_ns: [Option<i128>; 2],
+    /// Per direction: the ISN came from a SYN seen here (subflow data then starts at 1).
+    pub(super) syn_seen: [bool; 2],
+    /// Per direction: the highest TCP ACK (relative subflow sequence) the peer sent for this
+    /// direction's data, and its frame.
+    pub(super) tcp_acked: [Option<(u32, u32)>; 2],
+    /// Times of the SYN \[0\] and the SYN/ACK \[1\].
+    pub(super) syn_ns: [Option<i128>; 2],
+    pub(super) sub_order: [SubOrder; 2],
     pub(super) isn: [Option<u32>; 2],
     pub(super) high_seq: [Option<u32>; 2],
     pub(super) maps: [Vec<Mapping>; 2],
@@ -350,6 +449,7 @@ pub(super) struct Switch {
     pub(super) direction: usize,
     pub(super) from: usize,
     pub(super) to: usize,
+    pub(super) latency_ns: Option<i128>,
 }
 
 /// A recorded handover.
@@ -365,6 +465,8 @@ pub struct Handover {
     pub to_subflow: usize,
     /// Why this is a handover.
     pub reason: HandoverReason,
+    /// Last data on the old subflow (this direction) → this frame, in ns.
+    pub latency_ns: Option<i128>,
 }
 
 /// Min / median / max of the data-RTT samples, in ns.
@@ -384,9 +486,14 @@ pub struct RttStats {
 pub(super) struct Sent {
     pub(super) end: u64,
     pub(super) frame: u32,
-    pub(super) subflow: usize,
-    pub(super) time_ns: i128,
+    pub(super) subflow: u16,
+    /// Capture time, ns (64 bits: 292 years from the epoch the times count from).
+    pub(super) time_ns: i64,
     pub(super) acked: bool,
+    /// The data ACK frame that first covered the whole range (once `acked`).
+    pub(super) acked_frame: u32,
+    /// End of the range in its carrier's subflow sequence (relative), if known.
+    pub(super) ssn_end: Option<u32>,
 }
 
 /// One direction's data sequence space.
@@ -399,6 +506,80 @@ pub(super) struct Space {
     pub(super) sent: BTreeMap<u64, Sent>,
     pub(super) high_sent: Option<u64>,
     pub(super) high_acked: Option<u64>,
+    /// The frame whose data ACK set `high_acked`.
+    pub(super) high_acked_frame: u32,
+    /// The data seen at the capture point, for out-of-order analysis.
+    pub(super) seen: Reorder,
+}
+
+/// What a direction's data looks like at the capture point: everything before `next` has
+/// been seen; `held` are the ranges seen beyond it (disjoint, not touching), by start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Reorder {
+    pub(super) next: Option<u64>,
+    /// The end of the highest payload seen (DATA_FINs aside).
+    pub(super) high: Option<u64>,
+    pub(super) held: BTreeMap<u64, Held>,
+}
+
+/// One range of data seen beyond a hole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Held {
+    pub(super) end: u64,
+    /// Arrival of the earliest data of the range, and its frame.
+    pub(super) since_ns: i128,
+    pub(super) since_frame: u32,
+    /// Segments that brought data into the range.
+    pub(super) frames: u32,
+}
+
+/// A verdict on an earlier frame, reached later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Late {
+    Outcome(Outcome),
+    Ofo(Ofo),
+    Release(Release),
+}
+
+/// A subflow's in-order delivery in one direction, as the receiving TCP does it: data
+/// beyond a hole in the subflow sequence waits (`held`) until the hole fills; only then
+/// does it reach the data level.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct SubOrder {
+    /// Relative subflow sequence number of the next byte to deliver.
+    pub(super) next: Option<u32>,
+    pub(super) held: Vec<HeldSeg>,
+}
+
+/// A segment a subflow holds beyond a hole in its sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct HeldSeg {
+    pub(super) ssn: u32,
+    pub(super) len: u32,
+    pub(super) rel: u64,
+    pub(super) frame: u32,
+}
+
+/// A data-level reinjection whose outcome waits for the data ACK that covers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pending {
+    pub(super) frame: u32,
+    pub(super) time_ns: i128,
+    /// The DSN space (sending host) and the end of the data sent again.
+    pub(super) space: usize,
+    pub(super) end: u64,
+    pub(super) subflow: usize,
+    /// The first carrier of the data's last byte: its subflow and the end of its subflow
+    /// bytes (relative); its subflow's TCP ACK covering them says the original arrived.
+    pub(super) orig: Option<(usize, u32)>,
+}
+
+/// The last data ACK a host sent (for duplicate data ACKs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct LastDack {
+    pub(super) value: u64,
+    pub(super) frame: u32,
+    pub(super) repeats: u32,
 }
 
 /// Widths (bit 4 = 4-byte, bit 8 = 8-byte) seen for a field.
@@ -473,6 +654,26 @@ pub struct Connection {
     pub reinjections: u64,
     /// Plain subflow-level retransmissions.
     pub subflow_retransmissions: u64,
+    /// Data-level reinjections judged needed (see [`ReinjectionOutcome`]).
+    pub reinjections_needed: u64,
+    /// Data-level reinjections judged spurious.
+    pub reinjections_spurious: u64,
+    /// Segments whose data arrived before data preceding it (both directions).
+    pub ofo_segments: u64,
+    /// Segments that filled a hole and released out-of-order data.
+    pub reorder_releases: u64,
+    /// Longest reorder wait of a release, in ns.
+    pub max_reorder_wait_ns: Option<i128>,
+    /// Duplicate data ACKs (both hosts).
+    pub dup_dacks: u64,
+    /// Segments the Linux receiver would put into its MPTCP out-of-order queue
+    /// (MPTcpExtOFOQueue), at a receiver's capture point: as `ofo_segments`, but a
+    /// subflow's batch (a segment that fills the subflow's hole and those it releases) is
+    /// judged against the in-order point before the out-of-order queue is drained.
+    pub linux_ofo_queue: u64,
+    /// Segments whose data (some or all of it) had reached the data level before, as
+    /// delivered by their subflow (both directions): the receiver's duplicate data.
+    pub duplicate_data: u64,
     /// Handovers, in frame order once [`super::Analyser::finish`] has run.
     pub handovers: Vec<Handover>,
     /// Why the connection fell back to plain TCP, if it did.
@@ -493,6 +694,14 @@ pub struct Connection {
     pub summary_frames: Vec<u32>,
     pub(super) last_facts: Option<Facts>,
     pub(super) rtt_samples: Vec<i128>,
+    /// Reinjections waiting for a data ACK to decide their outcome.
+    pub(super) pending: Vec<Pending>,
+    /// Verdicts reached on the current frame for earlier frames (reinjection outcomes, the
+    /// order of data a subflow held back), taken by the driver into those frames'
+    /// annotations.
+    pub(super) late: Vec<(u32, Late)>,
+    /// The last data ACK each host sent.
+    pub(super) last_dack: [Option<LastDack>; 2],
     pub(super) spaces: [Space; 2],
     pub(super) syn_had_capable: bool,
     pub(super) negotiated: bool,
@@ -537,12 +746,23 @@ impl Connection {
             subflows: Vec::new(),
             reinjections: 0,
             subflow_retransmissions: 0,
+            reinjections_needed: 0,
+            reinjections_spurious: 0,
+            ofo_segments: 0,
+            reorder_releases: 0,
+            max_reorder_wait_ns: None,
+            dup_dacks: 0,
+            duplicate_data: 0,
+            linux_ofo_queue: 0,
             handovers: Vec::new(),
             fallback: None,
             announced: Default::default(),
             caps_hit: Vec::new(),
             first_frame: frame,
             rtt_samples: Vec::new(),
+            pending: Vec::new(),
+            late: Vec::new(),
+            last_dack: [None; 2],
             spaces: Default::default(),
             syn_had_capable: false,
             negotiated: false,
@@ -685,3 +905,46 @@ pub(super) fn canon(a: Endpoint, b: Endpoint) -> FourTuple {
     }
 }
 
+
+/// A fast hasher for the analyser's small maps (4-tuples, tokens, frame numbers), whose
+/// keys come from one capture and whose sizes are bounded by [`Config`]: FxHash's
+/// multiply-rotate, a fraction of SipHash's cost per lookup.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+/// A `HashMap` with [`Fx`].
+pub(super) type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;

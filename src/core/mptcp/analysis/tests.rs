@@ -79,6 +79,8 @@ struct P {
     seq: u32,
     len: u32,
     opts: Vec<u8>,
+    /// TCP acknowledgement number (0: none that means anything).
+    ack: u32,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -101,10 +103,11 @@ fn p(
         seq,
         len,
         opts,
+        ack: 0,
     }
 }
 
-fn feed<'a>(a: &'a mut Analyser, x: &P) -> Option<&'a Annotation> {
+fn feed(a: &mut Analyser, x: &P) -> Option<Annotation> {
     a.feed(&Segment {
         frame: x.frame,
         time_ns: x.t_us * 1000,
@@ -114,7 +117,7 @@ fn feed<'a>(a: &'a mut Analyser, x: &P) -> Option<&'a Annotation> {
         dport: x.to.1,
         flags: TcpFlags(x.flags),
         seq: x.seq,
-        ack: 0,
+        ack: x.ack,
         payload_len: x.len,
         options: &x.opts,
     })
@@ -259,7 +262,7 @@ fn idempotent_refeed() {
         feed(&mut a, x);
     }
     assert_eq!(before.connections(), a.connections());
-    assert_eq!(before.annotations, a.annotations);
+    assert_eq!(before.store, a.store);
 }
 
 #[test]
@@ -436,7 +439,9 @@ fn join_reinjection_and_handover() {
         [Event::Handover {
             from_subflow: 0,
             to_subflow: 1,
-            reason: HandoverReason::Silence { .. }
+            reason: HandoverReason::Silence { .. },
+            // Subflow 0's last data: frame 5 at 46.369 ms; the first on subflow 1: 2.2 s.
+            latency_ns: Some(2_153_631_000),
         }]
     ));
     let f9 = a.annotation(9).unwrap();
@@ -489,7 +494,7 @@ fn deferred_handover_idle_resume_and_data_fin_repeat() {
         (8..15)
             .filter(|f| {
                 a.annotation(*f).unwrap().events.iter().any(|x| {
-                    matches!(x, Event::Handover { from_subflow: 0, to_subflow: 1, reason: HandoverReason::Silence { .. } })
+                    matches!(x, Event::Handover { from_subflow: 0, to_subflow: 1, reason: HandoverReason::Silence { .. }, latency_ns: Some(_) })
                 })
             })
             .collect()
@@ -499,6 +504,8 @@ fn deferred_handover_idle_resume_and_data_fin_repeat() {
     a.finish();
     assert_eq!(ho_frames(&a), vec![8]);
     assert_eq!(a.connection(0).unwrap().handovers.len(), 1);
+    // Last data on subflow 0: frame 5 at 46.369 ms; first on subflow 1: frame 8 at 150 ms.
+    assert_eq!(a.connection(0).unwrap().handovers[0].latency_ns, Some((150_000 - 46_369) * 1000));
     // DATA_FIN on subflow 0, then repeated on subflow 1: not a reinjection.
     let mut fin = vec![30, 4, 0x20, 0x14];
     fin.extend_from_slice(&dsn.to_be_bytes());
@@ -783,9 +790,9 @@ fn caps() {
     assert_eq!(x.rel_dack, Some(51));
     assert!(x.data_rtt.is_some());
     // Later segments of the untracked connection: nothing to show, nothing stored.
-    let stored = a.annotations.len();
+    let stored = a.store.len();
     assert!(feed(&mut a, &p(31, 31, C2, S, ACK, 1, 0, dss4(Some(1), None))).is_none());
-    assert_eq!(a.annotations.len(), stored);
+    assert_eq!(a.store.len(), stored);
 }
 
 /// Random segments with random option bytes never panic, and refeeding changes nothing.
@@ -807,6 +814,8 @@ fn random_segments_never_panic() {
         max_handovers: 2,
         max_annotations: 3000,
         silence_ns: 1000,
+        max_reorder_ranges: 3,
+        max_pending_reinjections: 2,
     };
     let mut a = Analyser::new(cfg);
     let ends = [C, S, C2, ([1, 1, 1, 1], 1)];
@@ -839,7 +848,302 @@ fn random_segments_never_panic() {
     for x in &segs {
         feed(&mut a, x);
     }
-    assert_eq!(before.annotations, a.annotations);
-    assert!(a.annotations.len() <= 3000);
+    assert_eq!(before.store, a.store);
+    assert!(a.store.len() <= 3000);
     assert!(a.connections().len() <= 8);
+}
+
+// ---------------------------------------------------------------- order step
+
+/// The client's data: relative DSN `rel` = 4-byte DSN − 3845908738 (seed: DSN 3845908739 is
+/// relative 1). Subflow 0 from C (subflow sequence = relative DSN: the seed's data starts at
+/// both 1), subflow 1 from C2 (ISN 5000, its first byte subflow sequence 1).
+const CD: u32 = 3845908738;
+/// The server's 4-byte data ACK of client relative DSN `rel`.
+fn sack_opt(rel: u32) -> Vec<u8> {
+    dss4(Some(CD.wrapping_add(rel)), None)
+}
+
+/// Seed handshake and data (client data 1..185, acked), then subflow 1 joins (frames 8, 9).
+fn two_subflows(cfg: Config) -> Analyser {
+    let mut a = Analyser::new(cfg);
+    for x in &seed() {
+        feed(&mut a, x);
+    }
+    let join = vec![30, 12, 0x10, 2, 0x4c, 0x4d, 0x41, 0x73, 1, 2, 3, 4];
+    feed(&mut a, &p(8, 100_000, C2, S, SYN, 5000, 0, join));
+    let mut ja = vec![30, 16, 0x10, 0];
+    ja.extend_from_slice(&[0; 12]);
+    // 95 ms beyond the capture point on the server's side, 5 ms (to the first data) on the
+    // client's: the capture is the client's (the sender's of the data below).
+    feed(&mut a, &p(9, 195_000, S, C2, SYN | ACK, 9000, 0, ja));
+    a
+}
+
+/// Client data on subflow `sf` (0 or 1): relative DSN `rel`, subflow sequence `ssn`.
+fn cdata(frame: u32, t_us: i128, sf: usize, rel: u32, ssn: u32, len: u16) -> P {
+    let (from, isn) = if sf == 0 { (C, CISN) } else { (C2, 5000) };
+    p(frame, t_us, from, S, ACK, isn + ssn, u32::from(len), dss4(None, Some((CD + rel, ssn, len))))
+}
+
+/// A pure ACK from the server on subflow `sf` with data ACK `rel`.
+fn sack(frame: u32, t_us: i128, sf: usize, rel: u32) -> P {
+    let (to, isn) = if sf == 0 { (C, SISN) } else { (C2, 9000) };
+    p(frame, t_us, S, to, ACK, isn + 1, 0, sack_opt(rel))
+}
+
+/// Out-of-order data, the hole before it, and the segment that fills the hole: which frames
+/// it releases, how many bytes, and how long they waited. Expected values: the DSNs and
+/// times written here.
+#[test]
+fn out_of_order_hole_and_release() {
+    let mut a = two_subflows(Config::default());
+    // 185..285 in order on subflow 0.
+    let x = feed(&mut a, &cdata(10, 200_000, 0, 185, 185, 100)).unwrap();
+    assert_eq!((x.ofo, x.release), (None, None));
+    // 385..485 on subflow 1 before 285..385: out of order, 100 bytes missing before it.
+    let x = feed(&mut a, &cdata(11, 210_000, 1, 385, 1, 100)).unwrap();
+    assert_eq!(x.ofo, Some(Ofo { hole: 100 }));
+    // 485..585 on subflow 1: still beyond the same hole (385..485 is held, not missing).
+    let x = feed(&mut a, &cdata(12, 220_000, 1, 485, 101, 100)).unwrap();
+    assert_eq!(x.ofo, Some(Ofo { hole: 100 }));
+    // A copy of held data (frame 12's) on subflow 0 again: not new, not out of order.
+    let x = feed(&mut a, &cdata(13, 225_000, 0, 485, 285, 100)).unwrap();
+    assert_eq!(x.ofo, None);
+    assert_eq!(x.reinjection_of.map(|r| r.frame), Some(12));
+    // 785..885: a second hole (585..785) beyond the first: 100 + 200 bytes missing.
+    let x = feed(&mut a, &cdata(14, 230_000, 1, 785, 201, 100)).unwrap();
+    assert_eq!(x.ofo, Some(Ofo { hole: 300 }));
+    // 285..385 fills the first hole: releases 385..585 (frames 11 and 12, 200 bytes), the
+    // longest wait being frame 11's (210 ms → 260 ms).
+    let x = feed(&mut a, &cdata(15, 260_000, 0, 285, 385, 100)).unwrap();
+    assert_eq!(x.ofo, None);
+    assert_eq!(x.release, Some(Release { wait_ns: 50_000_000, frames: 2, bytes: 200, oldest_frame: 11 }));
+    // 585..785 fills the second: releases frame 14's 100 bytes, held since 230 ms.
+    let x = feed(&mut a, &cdata(16, 300_000, 0, 585, 485, 200)).unwrap();
+    assert_eq!(x.release, Some(Release { wait_ns: 70_000_000, frames: 1, bytes: 100, oldest_frame: 14 }));
+    // In order after that.
+    let x = feed(&mut a, &cdata(17, 310_000, 0, 885, 685, 100)).unwrap();
+    assert_eq!((x.ofo, x.release), (None, None));
+    let c = a.connection(0).unwrap();
+    assert_eq!((c.ofo_segments, c.reorder_releases, c.max_reorder_wait_ns), (3, 2, Some(70_000_000)));
+    assert_eq!((c.subflows[0].ofo_segments, c.subflows[1].ofo_segments), (0, 3));
+    assert_eq!(c.subflows[1].data_segments, [3, 0]);
+    assert_eq!(c.subflows[0].data_segments, [7, 0], "2 of the seed (frames 4, 5), 5 here (10, 13, 15, 16, 17)");
+}
+
+/// Only one subflow captured: the hole before its data is never seen, but the receiver's
+/// data ACK says it has the data: the in-order point moves with the ACK, and the next
+/// segment is in order.
+#[test]
+fn data_ack_moves_the_in_order_point_past_unseen_data() {
+    let mut a = two_subflows(Config::default());
+    let x = feed(&mut a, &cdata(10, 200_000, 1, 285, 1, 100)).unwrap();
+    assert_eq!(x.ofo, Some(Ofo { hole: 100 }));
+    feed(&mut a, &sack(11, 240_000, 1, 385));
+    let x = feed(&mut a, &cdata(12, 250_000, 1, 385, 101, 100)).unwrap();
+    assert_eq!((x.ofo, x.release), (None, None));
+    assert_eq!(a.connection(0).unwrap().reorder_releases, 0, "released by an ACK, not by a segment");
+}
+
+/// Duplicate data ACKs: pure ACKs repeating the server's previous data ACK while client data
+/// is outstanding, counted 1, 2, …; a new data ACK starts over; a repeat with nothing
+/// outstanding, or one that carries data, is not one.
+#[test]
+fn duplicate_data_acks() {
+    let mut a = two_subflows(Config::default());
+    feed(&mut a, &cdata(10, 200_000, 0, 185, 185, 100));
+    let x = feed(&mut a, &sack(11, 230_000, 0, 285)).unwrap();
+    assert_eq!(x.dup_dack, None, "new data ACK");
+    feed(&mut a, &cdata(12, 240_000, 1, 385, 1, 100));
+    let x = feed(&mut a, &sack(13, 270_000, 1, 285)).unwrap();
+    assert_eq!(x.dup_dack, Some(DupDack { count: 1, of_frame: 11 }));
+    feed(&mut a, &cdata(14, 280_000, 1, 485, 101, 100));
+    let x = feed(&mut a, &sack(15, 310_000, 1, 285)).unwrap();
+    assert_eq!(x.dup_dack, Some(DupDack { count: 2, of_frame: 11 }));
+    // The same data ACK on server data: not a pure ACK.
+    let mut d = sack_opt(285);
+    d[3] |= 4;
+    d.extend_from_slice(&2248627404u32.to_be_bytes());
+    d.extend_from_slice(&1u32.to_be_bytes());
+    d.extend_from_slice(&10u16.to_be_bytes());
+    d[1] = d.len() as u8;
+    let x = feed(&mut a, &p(16, 320_000, S, C, ACK, SISN + 1, 10, d)).unwrap();
+    assert_eq!(x.dup_dack, None);
+    feed(&mut a, &cdata(17, 330_000, 0, 285, 285, 100));
+    let x = feed(&mut a, &sack(18, 360_000, 0, 585)).unwrap();
+    assert_eq!(x.dup_dack, None, "new data ACK");
+    // Everything sent is acked: a repeat is no duplicate.
+    let x = feed(&mut a, &sack(19, 370_000, 1, 585)).unwrap();
+    assert_eq!(x.dup_dack, None);
+    let c = a.connection(0).unwrap();
+    assert_eq!(c.dup_dacks, 2);
+    assert_eq!((c.subflows[0].dup_dacks, c.subflows[1].dup_dacks), (0, 2));
+}
+
+/// A pure ACK from the server on subflow `sf` with data ACK `rel` and TCP ACK of the
+/// client's subflow bytes up to `ssn` (relative).
+fn sack_tcp(frame: u32, t_us: i128, sf: usize, rel: u32, ssn: u32) -> P {
+    let mut x = sack(frame, t_us, sf, rel);
+    x.ack = if sf == 0 { CISN } else { 5000 }.wrapping_add(ssn);
+    x
+}
+
+/// Reinjection outcomes: spurious at once (data-acked before, or its original's subflow had
+/// acknowledged it), spurious later (the original's subflow acknowledges it before the data
+/// ACK covers it), needed (the data ACK covers it first); decided later means written back.
+#[test]
+fn reinjection_outcomes() {
+    let mut a = two_subflows(Config::default());
+    // Spurious at once: 185..285 data-acked in frame 11, then sent again on subflow 1.
+    feed(&mut a, &cdata(10, 200_000, 0, 185, 185, 100));
+    feed(&mut a, &sack(11, 240_000, 0, 285));
+    let x = feed(&mut a, &cdata(12, 250_000, 1, 185, 1, 100)).unwrap();
+    assert_eq!(x.reinjection_of.map(|r| r.kind), Some(ReinjectionKind::OtherSubflow));
+    assert_eq!(x.reinjection_outcome, Some(Outcome { outcome: ReinjectionOutcome::Spurious, decided_in: 11 }));
+    // Needed: 285..385 on subflow 0 (its bytes 285..385), sent again on subflow 1; the data
+    // ACK covers it while subflow 0 never acknowledged those bytes.
+    feed(&mut a, &cdata(13, 300_000, 0, 285, 285, 100));
+    let x = feed(&mut a, &cdata(14, 600_000, 1, 285, 101, 100)).unwrap();
+    assert_eq!(x.reinjection_outcome, None, "not decided yet");
+    feed(&mut a, &sack(15, 650_000, 1, 385));
+    assert_eq!(
+        a.annotation(14).unwrap().reinjection_outcome,
+        Some(Outcome { outcome: ReinjectionOutcome::Needed, decided_in: 15 })
+    );
+    // Spurious later: 385..485 on subflow 0, again on subflow 1; subflow 0's TCP ACK covers
+    // the original (frame 18) before any data ACK covers the range.
+    feed(&mut a, &cdata(16, 700_000, 0, 385, 385, 100));
+    feed(&mut a, &cdata(17, 800_000, 1, 385, 201, 100));
+    feed(&mut a, &sack_tcp(18, 801_000, 0, 385, 485));
+    feed(&mut a, &sack(19, 900_000, 1, 485));
+    assert_eq!(
+        a.annotation(17).unwrap().reinjection_outcome,
+        Some(Outcome { outcome: ReinjectionOutcome::Spurious, decided_in: 18 })
+    );
+    // Spurious at once by the subflow: 485..585 on subflow 0 acknowledged there (frame 21,
+    // data ACK still behind), then sent again on subflow 1.
+    feed(&mut a, &cdata(20, 1_000_000, 0, 485, 485, 100));
+    feed(&mut a, &sack_tcp(21, 1_010_000, 0, 485, 585));
+    let x = feed(&mut a, &cdata(22, 1_100_000, 1, 485, 301, 100)).unwrap();
+    assert_eq!(x.reinjection_outcome, Some(Outcome { outcome: ReinjectionOutcome::Spurious, decided_in: 21 }));
+    let c = a.connection(0).unwrap();
+    assert_eq!((c.reinjections, c.reinjections_needed, c.reinjections_spurious), (4, 1, 3));
+    assert_eq!((c.subflows[1].reinjections_needed, c.subflows[1].reinjections_spurious), (1, 3));
+    assert!(c.pending.is_empty());
+}
+
+/// Where the capture point is, from each subflow's handshake.
+#[test]
+fn capture_point_from_the_handshake() {
+    let mut a = two_subflows(Config::default());
+    feed(&mut a, &cdata(10, 200_000, 1, 185, 1, 100));
+    let c = a.connection(0).unwrap();
+    // Seed: SYN → SYN/ACK 31.2 ms, SYN/ACK → ACK 3.2 ms: nearer the client; the join: 95 ms
+    // and 5 ms (its first client segment: frame 10).
+    assert_eq!((c.subflows[0].capture_near, c.subflows[1].capture_near), (Some(0), Some(0)));
+    // A join whose SYN/ACK comes at once and whose ACK 80 ms later: nearer the server.
+    let mut a = Analyser::new(Config::default());
+    for x in &seed() {
+        feed(&mut a, x);
+    }
+    let join = vec![30, 12, 0x10, 2, 0x4c, 0x4d, 0x41, 0x73, 1, 2, 3, 4];
+    feed(&mut a, &p(8, 100_000, C2, S, SYN, 5000, 0, join));
+    let mut ja = vec![30, 16, 0x10, 0];
+    ja.extend_from_slice(&[0; 12]);
+    feed(&mut a, &p(9, 100_100, S, C2, SYN | ACK, 9000, 0, ja));
+    feed(&mut a, &p(10, 180_000, C2, S, ACK, 5001, 0, dss4(Some(2248627404), None)));
+    assert_eq!(a.connection(0).unwrap().subflows[1].capture_near, Some(1));
+}
+
+/// A subflow delivers its data in its own order: a segment beyond a hole in the subflow
+/// sequence reaches the data level only when the hole fills, and its verdict then goes on
+/// its own frame.
+#[test]
+fn subflow_holds_data_behind_its_own_hole() {
+    let mut a = two_subflows(Config::default());
+    // Subflow 1: its bytes 101..201 (DSN 285..385) before its bytes 1..101 (DSN 185..285).
+    let x = feed(&mut a, &cdata(10, 200_000, 1, 285, 101, 100)).unwrap();
+    assert_eq!((x.ofo, x.release), (None, None), "held by the subflow, not at the data level yet");
+    // Subflow 0 brings DSN 385..485: out of order (185..385 missing at the data level).
+    let x = feed(&mut a, &cdata(11, 210_000, 0, 385, 185, 100)).unwrap();
+    assert_eq!(x.ofo, Some(Ofo { hole: 200 }));
+    // Subflow 1's hole fills (DSN 185..285): next at the data level; the segment it held
+    // follows, in order too, and releases frame 11's data: that verdict is frame 10's.
+    let x = feed(&mut a, &cdata(12, 230_000, 1, 185, 1, 100)).unwrap();
+    assert_eq!((x.ofo, x.release), (None, None));
+    let held = a.annotation(10).unwrap();
+    assert_eq!(held.ofo, None);
+    assert_eq!(held.release, Some(Release { wait_ns: 20_000_000, frames: 1, bytes: 100, oldest_frame: 11 }));
+    // A plain TCP retransmission of data the subflow delivered: nothing at the data level.
+    let x = feed(&mut a, &cdata(13, 240_000, 1, 185, 1, 100)).unwrap();
+    assert_eq!((x.ofo, x.release), (None, None));
+    let c = a.connection(0).unwrap();
+    assert_eq!((c.ofo_segments, c.linux_ofo_queue, c.duplicate_data), (1, 1, 0));
+}
+
+/// The order step's bounds: held ranges and pending reinjections, each cap raised once.
+#[test]
+fn order_caps() {
+    let mut a = two_subflows(Config { max_reorder_ranges: 2, max_pending_reinjections: 1, ..Config::default() });
+    // Three disjoint ranges beyond holes: the third is one too many.
+    let mut caps = 0;
+    for (i, rel) in [385u32, 585, 785, 985].iter().enumerate() {
+        let x = feed(&mut a, &cdata(10 + i as u32, 200_000 + i as i128, 1, *rel, 1 + 100 * i as u32, 100)).unwrap();
+        assert!(x.ofo.is_some());
+        caps += x.events.iter().filter(|e| **e == Event::CapReached(CapKind::ReorderRanges)).count();
+    }
+    assert_eq!(caps, 1);
+    assert!(a.connection(0).unwrap().spaces[0].seen.held.len() <= 2);
+    // Two reinjections waiting for an ACK: the first is dropped (never decided).
+    feed(&mut a, &cdata(20, 300_000, 0, 385, 185, 100));
+    let x = feed(&mut a, &cdata(21, 400_000, 0, 585, 285, 100)).unwrap();
+    assert_eq!(x.events, vec![Event::CapReached(CapKind::PendingReinjections)]);
+    assert_eq!(a.connection(0).unwrap().pending.len(), 1);
+}
+
+
+/// Memory of the per-frame store and of the sent ranges for a capture named by
+/// `APPLESHARK_MPTCP_PCAP` (classic pcap, Ethernet, ns or µs): bytes per MPTCP frame. Run by
+/// hand (`cargo test --release --lib store_bytes_per_frame -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn store_bytes_per_frame() {
+    let Ok(path) = std::env::var("APPLESHARK_MPTCP_PCAP") else { return };
+    let data = std::fs::read(path).unwrap();
+    let le = |o: usize| u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
+    let nanos = le(0) == 0xa1b23c4d;
+    let (mut off, mut frame, mut a) = (24, 0u32, Analyser::new(Config::default()));
+    while off + 16 <= data.len() {
+        let (sec, frac, incl) = (le(off) as i128, le(off + 4) as i128, le(off + 8) as usize);
+        let rec = &data[off + 16..off + 16 + incl];
+        off += 16 + incl;
+        frame += 1;
+        let Some(v) = crate::core::frame::tcp_segment(crate::core::frame::Link::Ethernet, rec) else { continue };
+        a.feed(&Segment {
+            frame,
+            time_ns: sec * 1_000_000_000 + if nanos { frac } else { frac * 1000 },
+            src: v.src,
+            dst: v.dst,
+            sport: v.sport,
+            dport: v.dport,
+            flags: TcpFlags(v.flags),
+            seq: v.seq,
+            ack: v.ack,
+            payload_len: v.payload_len,
+            options: v.options,
+        });
+    }
+    a.finish();
+    let n = a.store.len().max(1);
+    let sent: usize = a.conns.iter().map(|c| c.spaces.iter().map(|s| s.sent.len()).sum::<usize>()).sum();
+    let sent_bytes = sent * (std::mem::size_of::<(u64, super::model::Sent)>() + 8);
+    eprintln!(
+        "{frame} frames, {n} MPTCP frames in {} connections: store {} bytes ({} per frame), sent ranges {sent} (≈{} bytes, {} per frame)",
+        a.conns.len(),
+        a.store.bytes(),
+        a.store.bytes() / n,
+        sent_bytes,
+        sent_bytes / n
+    );
 }
