@@ -187,13 +187,13 @@ EOF
 # Screen, window and the panes' places in it (Wireshark 4.0 Qt, DejaVu fonts, these settings):
 # the packet list (with its header) is y 89..329, the details pane starts at 334 and ends 23 px
 # above the window's bottom (the status bar).
-SCREEN_W=1920 SCREEN_H=1000 WIN_W=1280 WIN_H=960 LIST_PANE=240
+SCREEN_W=2640 SCREEN_H=1000 WIN_W=1280 WIN_H=960 LIST_PANE=240
 LIST_X=1 LIST_Y=90 LIST_W=1278 LIST_H=239
 TREE_X=1 TREE_Y=335 TREE_W=1262 TREE_H=$((WIN_H - 23 - 335))
 # The Statistics dialogs are moved and resized to show every row (a stats tree: 1240 px wide;
-# the MPTCP table's 16 columns: 1900, hence the 1920 px wide screen); their tree/table widget
+# the MPTCP connections table's 22 columns: 2620, hence the 2640 px wide screen); their tree/table widget
 # is the dialog less a 10 px margin and the filter/button rows (100 px) at the bottom.
-DLG_X=10 DLG_Y=40 DLG_H=900 DLG_W_TREE=1240 DLG_W_TABLE=1900
+DLG_X=10 DLG_Y=40 DLG_H=900 DLG_W_TREE=1240 DLG_W_TABLE=2620
 
 home=$tmp/home noplug=$tmp/no-global-plugins
 mkdir -p "$noplug" "$tmp/samples" "$tmp/shots"
