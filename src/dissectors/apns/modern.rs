@@ -98,8 +98,23 @@ pub(super) fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
         tree.expert(ei, a.span, Some(&text));
     }
 
-    // Links to the answer / the request.
-    if let Some(l) = conv.session.link(pos) {
+    show_links(&tree, &conv.session, pos);
+    drop(conv);
+    let text = info_text(name, &m, topics_named);
+    info(pkt, idx, &text);
+    if cut {
+        pkt.mark_cut();
+    }
+    let ack_ns = pkt.conversation::<Conv>(&PROTO).borrow().session.link(pos).and_then(|l| l.ack_time_ns);
+    stats::tap(pkt, &m, dir, ack_ns);
+}
+
+/// The device as this connection had described it by `pos` (in every pass the same: not
+/// what it said only later).
+/// Links to the answer / the request, the note that a state cap was hit, and the device as
+/// this connection had described it by `pos` (both framings).
+pub(super) fn show_links(tree: &Tree<'_>, session: &Session, pos: Pos) {
+    if let Some(l) = session.link(pos) {
         if let Some(f) = l.ack_in {
             tree.add_generated(&HF_ACK_IN, f);
         }
@@ -110,14 +125,16 @@ pub(super) fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
             tree.add_generated(&HF_ACK_TIME, time_from_ns(i128::from(ns)));
         }
     }
-    let caps = conv.session.caps;
+    let caps = session.caps;
     if caps.links || caps.pending || caps.queue || caps.topics {
         tree.expert(&EI_STATE_CAP, Span::new(0, 0), None);
     }
-    show_session(&tree, &conv.session, pos);
-    drop(conv);
+    show_session(tree, session, pos);
+}
 
-    // Info column.
+/// The Info column text of a message (both framings: the packed one through its classic view):
+/// the command's name, then its id, topics and status.
+pub(super) fn info_text(name: String, m: &core_apns::message::Message<'_>, topics_named: Vec<String>) -> String {
     let mut text = name;
     let mut details = Vec::new();
     if let Some(id) = m.message_id() {
@@ -138,16 +155,9 @@ pub(super) fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
     if !details.is_empty() {
         text.push_str(&format!(" ({})", details.join(", ")));
     }
-    info(pkt, idx, &text);
-    if cut {
-        pkt.mark_cut();
-    }
-    let ack_ns = pkt.conversation::<Conv>(&PROTO).borrow().session.link(pos).and_then(|l| l.ack_time_ns);
-    stats::tap(pkt, &m, dir, ack_ns);
+    text
 }
 
-/// The device as this connection had described it by `pos` (in every pass the same: not
-/// what it said only later).
 pub(super) fn show_session(tree: &Tree<'_>, s: &Session, pos: Pos) {
     let Some(d) = s.device_at(pos) else { return };
     let (si, st) = tree.add_subtree(&ETT_SESSION, Span::new(0, 0), "Device (from this connection)");

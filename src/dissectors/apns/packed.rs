@@ -11,7 +11,7 @@
 //! frame's bytes: it is shown as generated, over the bytes that referred to it.
 
 use super::fields::*;
-use super::modern::{show_item_field, show_session, time_from_ns, value_time};
+use super::modern::{info_text, show_item_field, show_links, time_from_ns, value_time};
 use super::payloads::{madrid_annotation, madrid_field, show_payload, Scalar};
 use super::{direction, info, stats, topic_name, Conv, MADRID, PREF_MAX, PROTO};
 use crate::core::apns::items::{item_def, nonce_at, sub, Command, Field as CoreField, Kind};
@@ -168,51 +168,16 @@ pub(super) fn show_packed(pkt: &mut Packet<'_>, idx: u32) {
     }
 
     let conv = conv_cell.borrow();
-    let link = conv.session.link(pos).copied();
-    if let Some(l) = link {
-        if let Some(f) = l.ack_in {
-            tree.add_generated(&HF_ACK_IN, f);
-        }
-        if let Some(f) = l.ack_to {
-            tree.add_generated(&HF_ACK_TO, f);
-        }
-        if let Some(ns) = l.ack_time_ns {
-            tree.add_generated(&HF_ACK_TIME, time_from_ns(i128::from(ns)));
-        }
-    }
-    let caps = conv.session.caps;
-    if caps.links || caps.pending || caps.queue || caps.topics {
-        tree.expert(&EI_STATE_CAP, Span::new(0, 0), None);
-    }
-    show_session(&tree, &conv.session, pos);
+    let ack_ns = conv.session.link(pos).and_then(|l| l.ack_time_ns);
+    show_links(&tree, &conv.session, pos);
     drop(conv);
-
     // Info column, as the classic framing writes it.
-    let mut text = name;
-    let mut details = Vec::new();
-    if let Some(id) = cv.message_id() {
-        details.push(format!("id {id}"));
-    }
-    match m.command {
-        Command::FilterTopics => {
-            let n = cv.items.iter().filter(|i| matches!(i.value, Value::TopicHash(_))).count();
-            details.push(format!("{n} topic{}", if n == 1 { "" } else { "s" }));
-        }
-        _ => details.extend(topics_named.into_iter().take(2)),
-    }
-    if let Some(s) = cv.items.iter().find(|i| i.def.and_then(|d| d.field) == Some(CoreField::Status)) {
-        if let Value::U8(x) = s.value {
-            details.push(format!("status {x}"));
-        }
-    }
-    if !details.is_empty() {
-        text.push_str(&format!(" ({})", details.join(", ")));
-    }
+    let text = info_text(name, &cv, topics_named);
     info(pkt, idx, &text);
     if cut {
         pkt.mark_cut();
     }
-    stats::tap(pkt, &cv, dir, link.and_then(|l| l.ack_time_ns));
+    stats::tap(pkt, &cv, dir, ack_ns);
 }
 
 struct Ctx<'m, 'a> {
