@@ -15,7 +15,7 @@
 //! two-pass runs, on its last frame (with the final counts); the preference
 //! `mptcp_annot.summary_on_every_frame` shows it on every segment.
 
-use crate::core::mptcp::analysis::{
+use crate::core::mptcp::analysis::{FxMap, 
     CloseReason, FallbackReason, HandoverReason, IdsnCheck, ReinjectionKind, ReinjectionOutcome, RelBase, Subflow, Widths,
 };
 use crate::core::{frame, tls_hello};
@@ -581,8 +581,9 @@ const MAX_SERVICES: usize = 4096;
 #[derive(Default)]
 struct State {
     analyser: Option<Analyser>,
-    service: HashMap<usize, String>,
-    sni_tries: HashMap<usize, u8>,
+    // Keyed by connection index: a cheap integer hash (looked up on every segment).
+    service: FxMap<usize, String>,
+    sni_tries: FxMap<usize, u8>,
 }
 
 static STATE: FileState<State> = FileState::new();
@@ -600,11 +601,11 @@ impl TcpPostDissector for Post {
         let tree = pkt.tree();
         let want_stats = STATS.listening();
         let want_sf = SF_STATS.listening();
-        let mut info = None;
+        let want_info = PREF_INFO.get() && pkt.wants_columns();
         let mut row = None;
         let mut sf_row = None;
         let pkt_ref: &Packet<'_> = pkt;
-        STATE.with(pkt_ref, |st| {
+        let info = STATE.with(pkt_ref, |st| {
             let an = st.analyser.get_or_insert_with(|| {
                 Analyser::new(Config { silence_ns: PREF_SILENCE_MS.get() as i128 * 1_000_000, ..Config::default() })
             });
@@ -635,7 +636,7 @@ impl TcpPostDissector for Post {
                 }
                 ann
             };
-            let Some(ann) = ann else { return };
+            let ann = ann?;
             let an = st.analyser.as_ref().expect("created above");
             let conn = ann.connection.and_then(|c| an.connection(c).map(|k| (c, k)));
             let summary = conn.is_some_and(|(_, k)| {
@@ -644,9 +645,6 @@ impl TcpPostDissector for Post {
                     || ann.events.iter().any(|e| matches!(e, Event::Handover { .. }))
             });
             let service = ann.connection.and_then(|c| st.service.get(&c)).map(String::as_str);
-            if PREF_INFO.get() {
-                info = Some(info_text(&ann));
-            }
             // Also without a tree: the expert infos are raised either way (tshark -z expert,
             // the Expert Information dialog); without a tree only they cost anything.
             show(&tree, &view, &ann, conn.filter(|_| summary), service);
@@ -660,6 +658,11 @@ impl TcpPostDissector for Post {
                     sf_row = sf_record(c, k, &ann, view.payload_len);
                 }
             }
+            want_info.then(|| {
+                let mut t = CBuf::new();
+                info_text(&ann, &mut t);
+                t
+            })
         });
         if let Some(r) = row {
             STATS.queue(pkt, r);
@@ -667,10 +670,8 @@ impl TcpPostDissector for Post {
         if let Some(r) = sf_row {
             SF_STATS.queue(pkt, r);
         }
-        if let Some(i) = info {
-            if PREF_INFO.get() && !i.is_empty() {
-                pkt.append_info(&i);
-            }
+        if let Some(mut t) = info {
+            pkt.append_info_buf(&mut t);
         }
     }
 }
@@ -746,63 +747,43 @@ fn ep(e: (IpAddr, u16)) -> String {
     }
 }
 
-/// Appends `n` in decimal (the Info column is built for every frame: no formatter).
-fn num(t: &mut String, n: u64) {
-    let mut b = [0u8; 20];
-    let mut i = b.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        b[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    t.extend(b[i..].iter().map(|&c| char::from(c)));
-}
-
-fn info_text(a: &Annotation) -> String {
-    let (Some(c), Some(s)) = (a.connection, a.subflow) else { return String::new() };
-    let mut t = String::with_capacity(64);
-    t.push_str(" [MPTCP ");
-    num(&mut t, c as u64);
-    t.push('/');
-    num(&mut t, s as u64);
+/// The Info column's "[MPTCP c/s DSN=… DLen=… DACK=…]" (nothing for segments of no
+/// connection): built for every frame, so without the formatting machinery.
+fn info_text(a: &Annotation, t: &mut CBuf) {
+    let (Some(c), Some(s)) = (a.connection, a.subflow) else { return };
+    t.push_str(" [MPTCP ").push_num(c as u64).push_str("/").push_num(s as u64);
     if let Some(d) = a.rel_dsn {
-        t.push_str(" DSN=");
-        num(&mut t, d);
+        t.push_str(" DSN=").push_num(d);
         if a.data_len > 0 {
-            t.push_str(" DLen=");
-            num(&mut t, u64::from(a.data_len));
+            t.push_str(" DLen=").push_num(u64::from(a.data_len));
         }
     }
     if let Some(d) = a.rel_dack {
-        t.push_str(" DACK=");
-        num(&mut t, d);
+        t.push_str(" DACK=").push_num(d);
     }
     if let Some(r) = a.reinjection_of {
         if r.kind != ReinjectionKind::SubflowRetransmission {
-            t.push_str(" reinjection of #");
-            num(&mut t, u64::from(r.frame));
+            t.push_str(" reinjection of #").push_num(u64::from(r.frame));
         }
     }
     for e in &a.events {
         match e {
             Event::Handover { from_subflow, to_subflow, .. } => {
-                t.push_str(" handover ");
-                num(&mut t, *from_subflow as u64);
-                t.push_str("->");
-                num(&mut t, *to_subflow as u64);
+                t.push_str(" handover ").push_num(*from_subflow as u64).push_str("->").push_num(*to_subflow as u64);
             }
-            Event::MpFail { .. } => t.push_str(" MP_FAIL"),
-            Event::FastClose => t.push_str(" MP_FASTCLOSE"),
-            Event::FallbackToTcp(_) => t.push_str(" fallback"),
+            Event::MpFail { .. } => {
+                t.push_str(" MP_FAIL");
+            }
+            Event::FastClose => {
+                t.push_str(" MP_FASTCLOSE");
+            }
+            Event::FallbackToTcp(_) => {
+                t.push_str(" fallback");
+            }
             _ => {}
         }
     }
-    t.push(']');
-    t
+    t.push_str("]");
 }
 
 /// `conn`: the connection, when its summary belongs on this frame.

@@ -21,6 +21,7 @@
 //! Each C shim `wireshark-headers/shim_<name>.c` serves the module of the same name
 //! (`shim.c`: the calls several modules share: exceptions caught, macros made functions).
 
+pub mod cbuf;
 pub mod column;
 pub mod conversation;
 pub mod entry;
@@ -38,6 +39,7 @@ pub mod tap;
 pub mod uat;
 pub mod version;
 
+pub use cbuf::CBuf;
 pub use entry::{Dissector, Heuristic, TcpPdus};
 pub use handoff::{add_heuristic, Handle};
 pub use packet::{FieldValue, Item, Packet, Time, Tree};

@@ -5,6 +5,7 @@
 //! explicit-value calls (`proto_tree_add_uint` …) whose value type the field's typed handle
 //! fixes when compiling.
 
+use super::cbuf::CBuf;
 use super::registry::{AbsTime, EttId, ExpertId, FrameNum, Hf, Protocol, RelTime, Subtree};
 use super::sys;
 use crate::core::span::Span;
@@ -161,7 +162,10 @@ impl<'p> Packet<'p> {
 
     /// Replaces the Info column.
     pub fn set_info(&mut self, text: &str) {
-        let c = cstring(text);
+        if !self.wants_columns() {
+            return;
+        }
+        let mut c = CBuf::from_str(text);
         // SAFETY: col_add_str copies the string.
         unsafe {
             sys::col_clear((*self.pinfo).cinfo, sys::COL_INFO as c_int);
@@ -171,9 +175,29 @@ impl<'p> Packet<'p> {
 
     /// Appends to the Info column.
     pub fn append_info(&mut self, text: &str) {
-        let c = cstring(text);
+        if !self.wants_columns() {
+            return;
+        }
+        let mut c = CBuf::from_str(text);
         // SAFETY: col_append_str copies the string.
         unsafe { sys::col_append_str((*self.pinfo).cinfo, sys::COL_INFO as c_int, c.as_ptr()) }
+    }
+
+    /// Appends text built in a [`CBuf`] to the Info column (no allocation for the usual
+    /// short text; build it only when [`Packet::wants_columns`]).
+    pub fn append_info_buf(&mut self, text: &mut CBuf) {
+        if !self.wants_columns() || text.is_empty() {
+            return;
+        }
+        // SAFETY: col_append_str copies the string.
+        unsafe { sys::col_append_str((*self.pinfo).cinfo, sys::COL_INFO as c_int, text.as_ptr()) }
+    }
+
+    /// Whether Wireshark keeps columns for this frame (column text written otherwise is
+    /// thrown away by the column calls themselves, after we paid for formatting it).
+    pub fn wants_columns(&self) -> bool {
+        // SAFETY: pinfo is valid for the call.
+        unsafe { !(*self.pinfo).cinfo.is_null() }
     }
 
     /// Stops lower layers' later column writes from replacing ours (col_set_fence).
@@ -273,7 +297,7 @@ impl FieldValue<[u8]> for &[u8] {
 
 impl FieldValue<str> for &str {
     unsafe fn add(&self, tree: *mut sys::proto_tree, hf: c_int, tvb: *mut sys::tvbuff_t, start: c_int, len: c_int) -> *mut sys::proto_item {
-        let c = cstring(self);
+        let mut c = CBuf::from_str(self);
         sys::proto_tree_add_string(tree, hf, tvb, start, len, c.as_ptr())
     }
 }
@@ -318,6 +342,9 @@ impl<'p> Tree<'p> {
 
     /// Adds a protocol's root item over `span`.
     pub fn add_protocol(&self, proto: &Protocol, span: Span) -> Item<'p> {
+        if self.tree.is_null() {
+            return self.item(std::ptr::null_mut());
+        }
         let (start, len) = self.clamp(span);
         // SAFETY: FT_PROTOCOL with ENC_NA reads nothing; the range is inside the captured bytes.
         self.item(unsafe { sys::proto_tree_add_item(self.tree, proto.get(), self.tvb, start, len, sys::ENC_NA) })
@@ -331,7 +358,7 @@ impl<'p> Tree<'p> {
             return (self.item(std::ptr::null_mut()), *self);
         }
         let (start, len) = self.clamp(span);
-        let c = cstring(text);
+        let mut c = CBuf::from_str(text);
         // SAFETY: a registered FT_NONE field, "%s" with one C string argument; range inside
         // the captured bytes, so nothing can throw. The subtree call is NULL-safe.
         let (item, tree) = unsafe {
@@ -350,16 +377,17 @@ impl<'p> Tree<'p> {
         assert!(ei.registered(), "expert info used before registration");
         let (start, len) = self.clamp(span);
         let hf = ei.hf();
-        let c = text.map(cstring);
+        let mut c = text.map(CBuf::from_str);
         // SAFETY: live pointers; the expert's registered FT_NONE field; "%s" with one C string;
         // range inside the captured bytes. Both calls accept a NULL tree / item.
         // (The expert's field is named by its summary, so without a text the item reads as
         // the summary.)
         let item = unsafe {
-            match &c {
-                Some(t) => {
-                    let item = sys::proto_tree_add_none_format(self.tree, hf, self.tvb, start, len, c"%s".as_ptr(), t.as_ptr());
-                    sys::expert_add_info_format(self.pinfo, item, ei.as_ptr(), c"%s".as_ptr(), t.as_ptr());
+            match &mut c {
+                Some(c) => {
+                    let t = c.as_ptr();
+                    let item = sys::proto_tree_add_none_format(self.tree, hf, self.tvb, start, len, c"%s".as_ptr(), t);
+                    sys::expert_add_info_format(self.pinfo, item, ei.as_ptr(), c"%s".as_ptr(), t);
                     item
                 }
                 None => {
@@ -376,12 +404,18 @@ impl<'p> Tree<'p> {
 impl<'p> Item<'p> {
     /// Marks the item as generated (shown in brackets: computed, not read from the packet).
     pub fn generated(self) -> Self {
+        if self.item.is_null() {
+            return self;
+        }
         // SAFETY: NULL-safe setter on an item of this packet's tree.
         unsafe { sys::appleshark_item_set_generated(self.item) };
         self
     }
     /// Hides the item in the tree (still filterable).
     pub fn hidden(self) -> Self {
+        if self.item.is_null() {
+            return self;
+        }
         // SAFETY: NULL-safe setter.
         unsafe { sys::appleshark_item_set_hidden(self.item) };
         self
@@ -392,7 +426,8 @@ impl<'p> Item<'p> {
         if self.item.is_null() {
             return self;
         }
-        let c = cstring(&text.to_string());
+        let mut c = CBuf::new();
+        let _ = std::fmt::Write::write_fmt(&mut c, format_args!("{text}"));
         // SAFETY: "%s" with one C string.
         unsafe { sys::proto_item_append_text(self.item, c"%s".as_ptr(), c.as_ptr()) };
         self
@@ -406,6 +441,9 @@ impl<'p> Item<'p> {
     }
     /// A subtree under this item.
     pub fn subtree(&self, ett: &EttId) -> Tree<'p> {
+        if self.item.is_null() {
+            return Tree { tree: std::ptr::null_mut(), tvb: self.tvb, pinfo: self.pinfo, len: self.len, _life: PhantomData };
+        }
         // SAFETY: NULL-safe; returns NULL when the item is NULL.
         let tree = unsafe { sys::proto_item_add_subtree(self.item, ett.get()) };
         Tree { tree, tvb: self.tvb, pinfo: self.pinfo, len: self.len, _life: PhantomData }
@@ -417,7 +455,7 @@ impl<'p> Item<'p> {
         unsafe {
             match text {
                 Some(t) => {
-                    let c = cstring(t);
+                    let mut c = CBuf::from_str(t);
                     sys::expert_add_info_format(self.pinfo, self.item, ei.as_ptr(), c"%s".as_ptr(), c.as_ptr());
                 }
                 None => {

@@ -67,6 +67,7 @@ impl Analyser {
     pub(super) fn locate(
         &mut self,
         seg: &Segment<'_>,
+        known: Option<(usize, usize)>,
         opts: &ParsedOptions<'_>,
         events: &mut Vec<Event>,
     ) -> Option<(Option<usize>, Option<usize>)> {
@@ -74,7 +75,7 @@ impl Analyser {
         let dst = (seg.dst, seg.dport);
         let syn_only = seg.flags.has(TcpFlags::SYN) && !seg.flags.has(TcpFlags::ACK);
         let synack = seg.flags.has(TcpFlags::SYN) && seg.flags.has(TcpFlags::ACK);
-        if let Some(&(c, s)) = self.by_tuple.get(&canon(src, dst)) {
+        if let Some((c, s)) = known {
             // A new MP_CAPABLE SYN with another ISN on a known 4-tuple: port reuse.
             let reuse = syn_only
                 && opts.mp_capable().is_some()

@@ -43,11 +43,11 @@ pub use model::{
     Annotation, CapKind, CloseReason, Config, Connection, DataRtt, Direction, DupDack, Event,
     FallbackReason, Handover, HandoverReason, IdsnCheck, Ofo, Outcome, Reinjection,
     ReinjectionKind, ReinjectionOutcome, RelBase, Release, RttStats, Segment, Subflow, TcpFlags,
-    Widths, SUMMARY_FRAMES,
+    Widths, FxMap, SUMMARY_FRAMES,
 };
 
 use super::options::parse_options;
-use model::{canon, FourTuple, FxMap, Late};
+use model::{canon, FourTuple, Late};
 
 /// The first-pass analyser; see the module docs.
 #[derive(Debug, Clone, Default)]
@@ -156,9 +156,13 @@ impl Analyser {
     /// One segment through the steps, in order; None if it is not MPTCP (nor of a tracked
     /// connection). Events are recorded in the order the steps raise them.
     fn analyse(&mut self, seg: &Segment<'_>) -> Option<Annotation> {
-        let opts = parse_options(seg.options, self.version_hint(seg));
+        // The segment's subflow if its 4-tuple is known: looked up once, for the options'
+        // version hint and for `locate`.
+        let known = self.by_tuple.get(&canon((seg.src, seg.sport), (seg.dst, seg.dport))).copied();
+        let version = known.and_then(|(c, _)| self.conns.get(c)).and_then(|c| c.version);
+        let opts = parse_options(seg.options, version);
         let mut ann = Annotation::default();
-        let (c, s) = self.locate(seg, &opts, &mut ann.events)?;
+        let (c, s) = self.locate(seg, known, &opts, &mut ann.events)?;
         ann.connection = c;
         ann.subflow = s;
         let (Some(c), Some(s)) = (c, s) else {
@@ -207,15 +211,6 @@ impl Analyser {
         }
         ann.events = events;
         Some(ann)
-    }
-
-    /// The MPTCP version of the segment's connection, if already known (options parse
-    /// by version when their length alone does not tell).
-    fn version_hint(&self, seg: &Segment<'_>) -> Option<super::Version> {
-        self.by_tuple
-            .get(&canon((seg.src, seg.sport), (seg.dst, seg.dport)))
-            .and_then(|&(c, _)| self.conns.get(c))
-            .and_then(|c| c.version)
     }
 }
 

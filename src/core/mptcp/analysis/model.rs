@@ -910,7 +910,7 @@ pub(super) fn canon(a: Endpoint, b: Endpoint) -> FourTuple {
 /// keys come from one capture and whose sizes are bounded by [`Config`]: FxHash's
 /// multiply-rotate, a fraction of SipHash's cost per lookup.
 #[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Fx(u64);
+pub struct Fx(u64);
 
 impl Fx {
     fn add(&mut self, w: u64) {
@@ -947,4 +947,4 @@ impl std::hash::Hasher for Fx {
 }
 
 /// A `HashMap` with [`Fx`].
-pub(super) type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
