@@ -22,6 +22,7 @@ use crate::core::span::Span;
 use crate::epan::filestate::FileState;
 use crate::epan::post::{register_tcp_postdissector, TcpPostDissector};
 use crate::epan::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub static PROTO: Protocol = Protocol::new(c"Apple Push Notification service courier over TLS", c"APNs-TLS", c"apns.tls");
 
@@ -53,7 +54,23 @@ experts! {
     EI_STATE_CAP = c"apns.tls.state_cap", Protocol, Warn, c"Too many courier connections (or ClientHellos being reassembled) in this capture; later ones are not labelled";
 }
 
-static STATE: FileState<SniTracker> = FileState::new();
+/// The file's tracker.
+struct State(SniTracker);
+
+impl Default for State {
+    fn default() -> Self {
+        // A new capture file (or a re-dissection): no courier connection seen yet.
+        TRACKING.store(false, Ordering::Relaxed);
+        State(SniTracker::default())
+    }
+}
+
+static STATE: FileState<State> = FileState::new();
+
+/// Whether this file's tracker has been anything but idle. Until then only a segment that
+/// starts a ClientHello can change it or be labelled by it, so the others skip the file
+/// state. Cleared when a file's state is created.
+static TRACKING: AtomicBool = AtomicBool::new(false);
 
 /// Preference `apns.tls.by_address` (registered with the APNs protocol's preferences: a
 /// module named after this protocol's dotted filter name could not be addressed by `-o`).
@@ -86,15 +103,23 @@ impl TcpPostDissector for Post {
         let frame_no = pkt.frame();
         let visited = pkt.visited();
         let mut cap = false;
-        let found: Option<Courier> = STATE.with(pkt, |t| {
-            if !visited {
-                if t.is_idle() && tls_hello::client_hello_record_len(seg.payload).is_none() {
-                    return None;
+        let hello = || tls_hello::client_hello_record_len(seg.payload).is_some();
+        let found: Option<Courier> = if !TRACKING.load(Ordering::Relaxed) && !hello() {
+            None
+        } else {
+            STATE.with(pkt, |State(t)| {
+                if !visited {
+                    if t.is_idle() && !hello() {
+                        return None;
+                    }
+                    cap = t.observe(frame_no, src, dst, seg.seq, seg.payload, seg.payload_len) == Observed::CapReached;
+                    if !t.is_idle() {
+                        TRACKING.store(true, Ordering::Relaxed);
+                    }
                 }
-                cap = t.observe(frame_no, src, dst, seg.seq, seg.payload, seg.payload_len) == Observed::CapReached;
-            }
-            t.lookup(frame_no, src, dst).cloned()
-        });
+                t.lookup(frame_no, src, dst).cloned()
+            })
+        };
         let tree = pkt.tree();
         if cap {
             let span = Span::new(seg.tcp_offset, seg.header_len + seg.payload.len());

@@ -19,6 +19,7 @@ use crate::core::mptcp::analysis::{FxMap,
     CloseReason, FallbackReason, HandoverReason, IdsnCheck, ReinjectionKind, ReinjectionOutcome, RelBase, Subflow, Widths,
 };
 use crate::core::{frame, tls_hello};
+use crate::core::mptcp::options::has_mptcp_option;
 use crate::core::mptcp::{Analyser, Annotation, Config, Connection, Direction, Event, Segment, TcpFlags, Version};
 use crate::core::span::Span;
 use crate::epan::filestate::FileState;
@@ -26,6 +27,7 @@ use crate::epan::post::{register_tcp_postdissector, TcpPostDissector};
 use crate::epan::tap::{Cell, ColType, Column, Menu, StatTable};
 use crate::epan::*;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::ffi::CStr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -578,7 +580,6 @@ const SNI_TRIES: u8 = 4;
 /// Connections whose service name is remembered.
 const MAX_SERVICES: usize = 4096;
 
-#[derive(Default)]
 struct State {
     analyser: Option<Analyser>,
     // Keyed by connection index: a cheap integer hash (looked up on every segment).
@@ -586,7 +587,21 @@ struct State {
     sni_tries: FxMap<usize, u8>,
 }
 
+impl Default for State {
+    fn default() -> Self {
+        // A new capture file (or a re-dissection): nothing of it is tracked yet.
+        ANALYSING.store(false, Ordering::Relaxed);
+        State { analyser: None, service: FxMap::default(), sni_tries: FxMap::default() }
+    }
+}
+
 static STATE: FileState<State> = FileState::new();
+
+/// Whether this file's analyser has returned an annotation yet (any MPTCP seen). Until then
+/// a segment without an MPTCP option can have none (`core::mptcp` returns None for it
+/// without parsing), so it skips the file state entirely: ordinary TCP costs one walk over
+/// its option kinds. Cleared when a file's state is created; set by the first annotation.
+static ANALYSING: AtomicBool = AtomicBool::new(false);
 
 /// The post-dissector.
 pub struct Post;
@@ -595,6 +610,9 @@ impl TcpPostDissector for Post {
         &PROTO
     }
     fn segment(pkt: &mut Packet<'_>, view: frame::TcpView<'_>) {
+        if !ANALYSING.load(Ordering::Relaxed) && !has_mptcp_option(view.options) {
+            return;
+        }
         let visited = pkt.visited();
         let frame_no = pkt.frame();
         let time_ns = pkt.time().as_nanos();
@@ -637,6 +655,7 @@ impl TcpPostDissector for Post {
                 ann
             };
             let ann = ann?;
+            ANALYSING.store(true, Ordering::Relaxed);
             let an = st.analyser.as_ref().expect("created above");
             let conn = ann.connection.and_then(|c| an.connection(c).map(|k| (c, k)));
             let summary = conn.is_some_and(|(_, k)| {

@@ -42,13 +42,13 @@ impl<P: TcpPostDissector> Dissector for TcpPost<P> {
         let link = pkt.link_layer();
         if let Some(seg) = link.and_then(|l| frame::tcp_segment(l, pkt.bytes())) {
             P::segment(pkt, seg);
-        } else if pkt.has_layer(c"pktap") {
+        } else if let Some(seg) = frame::tcp_segment(Link::Pktap, pkt.bytes()).filter(|_| pkt.has_layer(c"pktap")) {
             // Wireshark's PKTAP dissector rewrites the record's encapsulation to the inner
             // link layer's before handing the frame on, so a PKTAP frame reads as, e.g.,
-            // Ethernet here while its bytes still start with the PKTAP header.
-            if let Some(seg) = frame::tcp_segment(Link::Pktap, pkt.bytes()) {
-                P::segment(pkt, seg);
-            }
+            // Ethernet here while its bytes still start with the PKTAP header. The bytes are
+            // tried first (most frames fail at the header's type word) and the layer list,
+            // a walk with a string compare per layer, only for the few that read as PKTAP.
+            P::segment(pkt, seg);
         } else if link.is_some_and(Link::may_decrypt) {
             // Encrypted Wi-Fi: the segment is in the bytes Wireshark decrypted (a data source
             // of the frame's own), if it had the keys; the tree then highlights there.

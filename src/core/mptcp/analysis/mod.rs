@@ -46,7 +46,7 @@ pub use model::{
     Widths, FxMap, SUMMARY_FRAMES,
 };
 
-use super::options::parse_options;
+use super::options::{has_mptcp_option, parse_options};
 use model::{canon, FourTuple, Late};
 
 /// The first-pass analyser; see the module docs.
@@ -159,6 +159,12 @@ impl Analyser {
         // The segment's subflow if its 4-tuple is known: looked up once, for the options'
         // version hint and for `locate`.
         let known = self.by_tuple.get(&canon((seg.src, seg.sport), (seg.dst, seg.dport))).copied();
+        if known.is_none() && !has_mptcp_option(seg.options) {
+            // Neither a tracked subflow nor an MPTCP option: what `locate` would tell after
+            // parsing, for the cost of one walk over the option kinds (most TCP segments of
+            // a mixed capture).
+            return None;
+        }
         let version = known.and_then(|(c, _)| self.conns.get(c)).and_then(|c| c.version);
         let opts = parse_options(seg.options, version);
         let mut ann = Annotation::default();

@@ -31,7 +31,7 @@
 
 mod parse;
 
-pub use parse::parse_options;
+pub use parse::{has_mptcp_option, parse_options};
 
 use crate::core::span::{Span, Spanned};
 use std::net::IpAddr;

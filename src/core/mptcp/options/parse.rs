@@ -77,6 +77,13 @@ pub fn parse_options(area: &[u8], version_hint: Option<Version>) -> ParsedOption
 
 /// Number of kind-30 options a walk of `area` will meet (an upper bound on what
 /// [`parse_options`] returns), so that the result vector is allocated once, exactly.
+/// Whether the options area holds an MPTCP option (kind 30): the walk of [`parse_options`]
+/// without parsing, for the segments of connections not tracked. True whenever
+/// `parse_options` would return an MPTCP option (and also for some it rejects).
+pub fn has_mptcp_option(area: &[u8]) -> bool {
+    count_mptcp(area) > 0
+}
+
 fn count_mptcp(area: &[u8]) -> usize {
     let mut n = 0;
     let mut off = 0usize;

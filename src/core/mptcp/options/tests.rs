@@ -328,3 +328,31 @@ fn adversarial_truncations_and_lengths() {
         }
     }
 }
+
+/// `has_mptcp_option` is the analyser's shortcut for segments of untracked connections:
+/// whenever `parse_options` returns an MPTCP option it must say so (it may also say so for
+/// a kind-30 option the parser rejects, e.g. one too short for its subtype: the analyser
+/// then parses as before). Random areas biased towards kind 30, NOP and small lengths.
+#[test]
+fn has_mptcp_option_agrees_with_the_parser() {
+    let mut rng = crate::core::test_rng::Rng(0x5eed_0f07_u64);
+    let mut seen = [0usize; 2];
+    for _ in 0..200_000 {
+        let n = (rng.next() % 41) as usize;
+        let mut a = vec![0u8; n];
+        rng.fill(&mut a);
+        for b in a.iter_mut() {
+            match rng.next() % 6 {
+                0 => *b = 30,
+                1 => *b = 1,
+                2 => *b = (*b % 12) + 2,
+                _ => {}
+            }
+        }
+        let parsed = !parse_options(&a, None).mptcp.is_empty();
+        let has = has_mptcp_option(&a);
+        assert!(has || !parsed, "parser found MPTCP, shortcut did not: {a:02x?}");
+        seen[parsed as usize] += 1;
+    }
+    assert!(seen[0] > 1000 && seen[1] > 1000, "both outcomes exercised: {seen:?}");
+}
