@@ -197,3 +197,31 @@ fn mid_connection_courier_labelled_by_address_and_port() {
         assert!(off.is_empty(), "{off:?}");
     }
 }
+
+/// apns.tls and mptcp_annot run from one Wireshark post-dissector (the TCP hook, protocol
+/// "apple_tcp", a helper of TCP): each is still switched by its own protocol alone. On the
+/// courier fixture and on the bundled MPTCP sample, the frames each labels are the same
+/// with the other disabled, and none with itself disabled. Expected counts: the fixture's
+/// own record of courier frames, and the MPTCP sample's frames that carry an MPTCP option
+/// (stock's `tcp.options.mptcp.subtype`, read with the plugin disabled).
+#[test]
+fn each_tcp_consumer_switched_by_its_own_protocol() {
+    let t = Tshark::get();
+    let fx = fixture();
+    let courier = t.capture("apns-sni-switch", &fx.pcap);
+    let mptcp = t.capture("mptcp-switch.pcap", &support::samples::mptcp_demo());
+    let want_courier = fx.frames.values().filter(|e| e.courier.is_some()).count();
+    assert!(want_courier > 0);
+    let want_mptcp = t.fields(&mptcp, Some("tcp.options.mptcp.subtype"), &["frame.number"], &["--disable-protocol", "mptcp_annot"]).len();
+    assert!(want_mptcp > 0);
+    let count = |file: &str, filter: &str, extra: &[&str]| t.fields(file, Some(filter), &["frame.number"], extra).len();
+    for pass in [&[][..], &["-2"]] {
+        let with = |d: &[&'static str]| -> Vec<&'static str> { [pass, d].concat() };
+        assert_eq!(count(&courier, "apns.tls.sni", &with(&[])), want_courier);
+        assert_eq!(count(&courier, "apns.tls.sni", &with(&["--disable-protocol", "mptcp_annot"])), want_courier);
+        assert_eq!(count(&courier, "apns.tls", &with(&["--disable-protocol", "apns.tls"])), 0);
+        assert_eq!(count(&mptcp, "mptcp_annot.connection", &with(&[])), want_mptcp);
+        assert_eq!(count(&mptcp, "mptcp_annot.connection", &with(&["--disable-protocol", "apns.tls"])), want_mptcp);
+        assert_eq!(count(&mptcp, "mptcp_annot", &with(&["--disable-protocol", "mptcp_annot"])), 0);
+    }
+}

@@ -23,12 +23,15 @@ use support::gen_facetime::{media_burst, request, response, sa, sdp, streams, Ge
 use support::{samples, Tshark};
 
 /// (full name, short name, filter name) of the plugin's five protocols.
-const PROTOCOLS: [(&str, &str, &str); 5] = [
+const PROTOCOLS: [(&str, &str, &str); 6] = [
     ("Apple NAT mapping", "SNATMAP", "snatmap"),
     ("Apple Push Notification service courier", "APNs", "apns"),
     ("Apple Push Notification service courier over TLS", "APNs-TLS", "apns.tls"),
     ("Apple FaceTime", "FaceTime", "facetime"),
     ("Multipath TCP annotations", "MPTCP-annot", "mptcp_annot"),
+    // The TCP hook that runs apns.tls and mptcp_annot (one post-dissector for both): a
+    // helper "in name only" of TCP, never in a tree, not switched on its own.
+    ("Apple TCP post-dissection", "Apple-TCP", "apple_tcp"),
 ];
 
 /// The plugin's statistics: `-z` argument → title. Trees for tshark's `<abbr>,tree`, tables
@@ -53,7 +56,7 @@ fn protocols(t: &Tshark) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
-/// The plugin registers exactly these five protocols (what `-G protocols` lists with the
+/// The plugin registers exactly these six protocols (what `-G protocols` lists with the
 /// plugin and not without), named by the pattern, and no name of theirs is, in any letter
 /// case, a name stock Wireshark uses (stock's "mptcp" is "Multipath Transmission Control
 /// Protocol", short name "MPTCP").

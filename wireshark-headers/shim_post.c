@@ -29,3 +29,17 @@ void appleshark_register_postdissector(dissector_t dissector, int proto)
     dissector_handle_t h = create_dissector_handle(dissector, proto);
     register_postdissector(h);
 }
+
+int appleshark_register_tcp_helper_protocol(const char *name, const char *short_name, const char *filter_name)
+{
+    int tcp = proto_get_id_by_filter_name("tcp");
+    if (tcp < 0)
+        return -1;
+    return proto_register_protocol_in_name_only(name, short_name, filter_name, tcp, FT_PROTOCOL);
+}
+
+int appleshark_proto_enabled(int proto)
+{
+    protocol_t *p = proto < 0 ? NULL : find_protocol_by_id(proto);
+    return p != NULL && proto_is_protocol_enabled(p);
+}

@@ -94,6 +94,25 @@ unsafe fn guarded<R>(
     }
 }
 
+/// Runs `f` on an entry's packet with panics caught, reporting one as `proto`'s internal
+/// error: for an entry that calls several protocols' code (the TCP hook), so that one's
+/// panic neither stops the others nor is blamed on them. Only inside an entry (whose guard
+/// already keeps the panic hook quiet).
+pub(crate) fn run_guarded(pkt: &mut Packet<'_>, proto: &'static Protocol, f: impl FnOnce(&mut Packet<'_>)) {
+    debug_assert!(IN_ENTRY.with(|d| d.get()) > 0, "run_guarded outside an entry");
+    let result = catch_unwind(AssertUnwindSafe(|| f(pkt)));
+    if let Err(payload) = result {
+        let msg = LAST_PANIC.with(|l| l.borrow_mut().take()).unwrap_or_else(|| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into())
+        });
+        let _ = catch_unwind(AssertUnwindSafe(|| pkt.report_internal_error(proto, &msg)));
+    }
+}
+
 /// The C entry of a [`Dissector`] (a `dissector_t`).
 pub(crate) unsafe extern "C" fn dissector<D: Dissector>(
     tvb: *mut sys::tvbuff_t,

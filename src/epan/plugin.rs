@@ -24,6 +24,8 @@ unsafe extern "C" fn register_protoinfo() {
     // A panic here would abort Wireshark: registration code is plain table-walking and is
     // exercised by every test run, but catch anyway and report on stderr.
     if let Some((register, _)) = PHASES.get() {
+        // The TCP hook's own protocol first: the dissectors' TCP consumers hang off it.
+        super::post::register_tcp_hook();
         if std::panic::catch_unwind(*register).is_err() {
             eprintln!("appleshark: registration failed; the plugin's protocols may be missing");
         }

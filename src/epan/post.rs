@@ -14,7 +14,7 @@ use super::registry::Protocol;
 use super::sys;
 use crate::core::frame::{self, Link, TcpView};
 use std::ffi::CStr;
-use std::marker::PhantomData;
+use std::sync::{Mutex, OnceLock};
 
 /// Registers `D` as a post-dissector. Call in the handoff phase.
 pub fn register_postdissector<D: Dissector>() {
@@ -24,38 +24,88 @@ pub fn register_postdissector<D: Dissector>() {
 }
 
 /// A post-dissector of the TCP segment each frame carries: called for the frames whose own
-/// bytes hold one (link layers `core::frame` reads; not for other frames).
+/// bytes hold one (link layers `core::frame` reads; not for other frames), when its protocol
+/// is enabled.
 pub trait TcpPostDissector: 'static {
     fn protocol() -> &'static Protocol;
     /// One frame's segment (its spans are offsets into `pkt.bytes()`, the whole frame).
     fn segment(pkt: &mut Packet<'_>, seg: TcpView<'_>);
 }
 
-/// The [`Dissector`] that finds the segment and hands it to `P`.
-struct TcpPost<P>(PhantomData<fn() -> P>);
+/// The protocol of the TCP hook: one Wireshark post-dissector that finds each frame's TCP
+/// segment once and hands it to every [`TcpPostDissector`] registered. One hook instead of
+/// one post-dissector each: Wireshark's per-post-dissector cost (protocol layer list, call)
+/// is paid on every frame of every capture, Apple's or not. A helper "in name only" of TCP:
+/// enabled with TCP; each consumer is still switched by its own protocol.
+static TCP_HOOK: Protocol = Protocol::new(c"Apple TCP post-dissection", c"Apple-TCP", c"apple_tcp");
 
-impl<P: TcpPostDissector> Dissector for TcpPost<P> {
+/// A registered consumer: its protocol and its segment function.
+#[derive(Clone, Copy)]
+struct Consumer {
+    proto: &'static Protocol,
+    segment: fn(&mut Packet<'_>, TcpView<'_>),
+}
+
+/// Consumers as registered (handoff phase), then frozen into [`HOOKED`] at the first frame.
+static REGISTERED: Mutex<Vec<Consumer>> = Mutex::new(Vec::new());
+static HOOKED: OnceLock<Vec<Consumer>> = OnceLock::new();
+
+/// Registers the hook's protocol. Call in the register phase (TCP is registered by then).
+pub fn register_tcp_hook() {
+    // SAFETY: register phase, single-threaded; the strings are 'static.
+    let id = unsafe {
+        sys::appleshark_register_tcp_helper_protocol(TCP_HOOK.name.as_ptr(), TCP_HOOK.short_name.as_ptr(), TCP_HOOK.filter_name.as_ptr())
+    };
+    TCP_HOOK.id.set(id);
+}
+
+/// Registers `P` with the TCP hook. Call in the handoff phase.
+pub fn register_tcp_postdissector<P: TcpPostDissector>() {
+    let mut r = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
+    if r.is_empty() && TCP_HOOK.get() >= 0 {
+        register_postdissector::<Hook>();
+    }
+    r.push(Consumer { proto: P::protocol(), segment: P::segment });
+}
+
+/// The hook's [`Dissector`]: finds the segment once, runs each enabled consumer on it.
+struct Hook;
+
+impl Dissector for Hook {
     fn protocol() -> &'static Protocol {
-        P::protocol()
+        &TCP_HOOK
     }
     fn dissect(pkt: &mut Packet<'_>) -> usize {
+        let consumers = HOOKED.get_or_init(|| REGISTERED.lock().unwrap_or_else(|e| e.into_inner()).clone());
         let link = pkt.link_layer();
+        let run = |pkt: &mut Packet<'_>, seg: TcpView<'_>| {
+            for c in consumers {
+                // SAFETY: a registered protocol id (or -1, which the shim answers with 0).
+                if unsafe { sys::appleshark_proto_enabled(c.proto.get()) } != 0 {
+                    // As Wireshark does around each dissector it calls: expert infos (and
+                    // their -z expert / dialog rows) name pinfo's current protocol.
+                    let saved = pkt.set_current_proto(c.proto.short_name);
+                    entry::run_guarded(pkt, c.proto, |p| (c.segment)(p, seg));
+                    pkt.restore_current_proto(saved);
+                }
+            }
+        };
         if let Some(seg) = link.and_then(|l| frame::tcp_segment(l, pkt.bytes())) {
-            P::segment(pkt, seg);
+            run(pkt, seg);
         } else if let Some(seg) = frame::tcp_segment(Link::Pktap, pkt.bytes()).filter(|_| pkt.has_layer(c"pktap")) {
             // Wireshark's PKTAP dissector rewrites the record's encapsulation to the inner
             // link layer's before handing the frame on, so a PKTAP frame reads as, e.g.,
             // Ethernet here while its bytes still start with the PKTAP header. The bytes are
             // tried first (most frames fail at the header's type word) and the layer list,
             // a walk with a string compare per layer, only for the few that read as PKTAP.
-            P::segment(pkt, seg);
+            run(pkt, seg);
         } else if link.is_some_and(Link::may_decrypt) {
             // Encrypted Wi-Fi: the segment is in the bytes Wireshark decrypted (a data source
             // of the frame's own), if it had the keys; the tree then highlights there.
             for idx in 1..MAX_SOURCES {
                 let Some(mut src) = pkt.data_source(idx) else { break };
                 if let Some(seg) = frame::tcp_segment_llc(src.bytes()) {
-                    P::segment(&mut src, seg);
+                    run(&mut src, seg);
                     break;
                 }
             }
@@ -66,11 +116,6 @@ impl<P: TcpPostDissector> Dissector for TcpPost<P> {
 
 /// Data sources looked at for a decrypted segment (the frame itself is number 0).
 const MAX_SOURCES: u32 = 4;
-
-/// Registers `P` as a post-dissector. Call in the handoff phase.
-pub fn register_tcp_postdissector<P: TcpPostDissector>() {
-    register_postdissector::<TcpPost<P>>();
-}
 
 /// Wireshark's `WTAP_ENCAP_*` value mapped to the link layers the core frame parser reads
 /// (`core::frame::Link`); None for any other encapsulation (or -2: not a packet).
@@ -122,5 +167,22 @@ impl<'p> Packet<'p> {
     pub fn link_layer(&self) -> Option<Link> {
         // SAFETY: pinfo is valid for the call; the shim only reads the record header.
         link_from_wtap(unsafe { sys::appleshark_pinfo_encap(self.pinfo) })
+    }
+}
+
+impl Packet<'_> {
+    /// Makes `name` pinfo's current protocol; returns the previous one for
+    /// [`Packet::restore_current_proto`].
+    fn set_current_proto(&mut self, name: &'static std::ffi::CStr) -> *const std::ffi::c_char {
+        // SAFETY: pinfo is valid for the call; the name is 'static.
+        unsafe {
+            let saved = (*self.pinfo).current_proto;
+            (*self.pinfo).current_proto = name.as_ptr();
+            saved
+        }
+    }
+    fn restore_current_proto(&mut self, saved: *const std::ffi::c_char) {
+        // SAFETY: pinfo is valid for the call; `saved` is the value Wireshark had set.
+        unsafe { (*self.pinfo).current_proto = saved };
     }
 }

@@ -23,6 +23,9 @@ impl ProtoId {
     pub fn get(&self) -> c_int {
         self.0.load(Ordering::Relaxed)
     }
+    pub(crate) fn set(&self, id: c_int) {
+        self.0.store(id, Ordering::Relaxed)
+    }
 }
 
 impl Default for ProtoId {
