@@ -311,6 +311,10 @@ pub fn key_meaning(k: &str, parent: Option<&str>) -> Option<&'static str> {
     })
 }
 
+/// Relay reason names (`qr`; rustpush sends 0, "something along the lines of 'someone
+/// joined'", facetime.rs `ensure_allocations`).
+pub const RELAY_REASONS: &[(u32, &CStr)] = &[(0, c"Someone joined (rustpush's reading)")];
+
 /// Relay request type names (`qat`; rustpush sends 3, "allocate relay").
 pub const RELAY_REQUEST_TYPES: &[(u32, &CStr)] = &[(3, c"Allocate relay")];
 

@@ -196,7 +196,8 @@ fields! {
     HF_IDS_TIME: AbsTime = c"IDS timestamp", c"apns.ids.timestamp", blurb(c"When the message was sent (key e, ns since 1970)");
     HF_IDS_SESSION_ID: str = c"IDS session id", c"apns.ids.session_id",
         blurb(c"The session a quick relay request or response is for: the FaceTime group's UUID (key qids)");
-    HF_IDS_RELAY_REASON: u32 = c"Relay reason", c"apns.ids.relay.reason", blurb(c"Why a relay is asked for (key qr; rustpush sends 0)");
+    HF_IDS_RELAY_REASON: u32 = c"Relay reason", c"apns.ids.relay.reason", vals(ids::RELAY_REASONS),
+        blurb(c"Why a relay is asked for (key qr; rustpush sends 0, which it reads as someone having joined)");
     HF_IDS_RELAY_GROUP: str = c"Relay group id", c"apns.ids.relay.group_id", blurb(c"The FaceTime group a relay is asked for (key qgid)");
     HF_IDS_RELAY_MEMBERS: u32 = c"Relay group members", c"apns.ids.relay.member_count", blurb(c"Members of the group the relay is for (key qgmc)");
     HF_IDS_RELAY_TOPIC: str = c"Relay topic", c"apns.ids.relay.topic", blurb(c"The IDS topic the relay is for (key qai, such as com.apple.private.alloy.facetime.multi)");
