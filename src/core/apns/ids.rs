@@ -717,7 +717,7 @@ mod tests {
         // beeper EncryptionTypePair = "pair", EncryptionTypePairEC = "pair-ec".
         assert!(encryption_name("pair").is_some() && encryption_name("pair-ec").is_some());
         assert_eq!(encryption_name("none"), None);
-        for t in [&COMMANDS[..], &STATUS[..]] {
+        for t in [COMMANDS, STATUS] {
             for (i, a) in t.iter().enumerate() {
                 assert!(t[i + 1..].iter().all(|b| b.0 != a.0), "duplicate {}", a.0);
             }

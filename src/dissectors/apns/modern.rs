@@ -81,7 +81,7 @@ pub(super) fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
             AnomalyKind::UnknownCommand(c) => {
                 cmd_item.expert(ei, Some(&format!("Unknown command 0x{c:02x}")));
                 if let Some(note) = unknown_note(c) {
-                    cmd_item.append_text(&format!(" [{note}]"));
+                    cmd_item.append_text(format_args!(" [{note}]"));
                 }
                 continue;
             }

@@ -128,7 +128,7 @@ pub(super) fn show_packed(pkt: &mut Packet<'_>, idx: u32) {
     let tree = root.subtree(&ETT);
     let cmd_item = tree.add(&HF_COMMAND, Span::new(0, 1), m.command.code());
     if let Some(note) = unknown_note(m.command.code()).filter(|_| !m.command.is_known()) {
-        cmd_item.append_text(&format!(" [{note}]"));
+        cmd_item.append_text(format_args!(" [{note}]"));
     }
     let len_item = tree.add(&HF_P_LENGTH, Span::new(1, m.header_len.saturating_sub(1)), m.length);
     tree.add_generated(&HF_FRAMING, Framing::Packed.code());
