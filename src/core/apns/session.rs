@@ -431,6 +431,25 @@ mod tests {
         s.feed(Pos::new(frame, idx), t, dir, &m)
     }
 
+    /// rustpush `subscribe_channels`: the confirmation with the same index (and the other
+    /// direction) answers the subscription; another index does not.
+    #[test]
+    fn subscription_links_by_index() {
+        let tok = [7u8; 32];
+        let sub = |i: u32| msg(0x1D, &[(1, &i.to_be_bytes()), (2, &[0x08, 0x01]), (3, &tok)]);
+        let conf = |i: u32| msg(0x1D, &[(1, &i.to_be_bytes()), (3, &tok), (4, &[0])]);
+        let mut s = Session::new();
+        s.feed(Pos::new(1, 0), 100, Dir::ToServer, &parse_message(&sub(1)).unwrap());
+        s.feed(Pos::new(2, 0), 150, Dir::ToServer, &parse_message(&sub(2)).unwrap());
+        s.feed(Pos::new(3, 0), 400, Dir::ToDevice, &parse_message(&conf(2)).unwrap());
+        s.feed(Pos::new(4, 0), 500, Dir::ToDevice, &parse_message(&conf(9)).unwrap());
+        assert_eq!(s.link(Pos::new(2, 0)).unwrap().ack_in, Some(3));
+        assert_eq!(s.link(Pos::new(3, 0)).unwrap().ack_to, Some(2));
+        assert_eq!(s.link(Pos::new(3, 0)).unwrap().ack_time_ns, Some(250));
+        assert!(s.link(Pos::new(1, 0)).is_none());
+        assert!(s.link(Pos::new(4, 0)).is_none());
+    }
+
     #[test]
     fn message_ack_matching() {
         let mut s = Session::new();
