@@ -186,6 +186,9 @@ fn quick_relay_and_facetime_classic() {
             ])],
             "{extra:?}"
         );
+        // The relay server in one generated field, on the response only.
+        let got = t.fields(&file, Some("apns.ids.relay.server"), &["frame.number", "apns.ids.relay.server"], &extra);
+        assert_eq!(got, vec![row(&[&f[1].to_string(), &format!("{ip}:{RELAY_PORT}")])], "{extra:?}");
         // FaceTime: command 242 with pair-ec, then the server's status 5032.
         let got = t.fields(&file, Some("apns.ids.command == 242 || apns.ids.status == 5032"), &["frame.number", "apns.ids.command", "apns.ids.encryption", "apns.ids.status", "apns.ids.token"], &extra);
         assert_eq!(
@@ -326,6 +329,8 @@ fn packed_framing() {
     for extra in two_pass(&DECODE) {
         let got = t.fields(&file, Some("apns.ids.relay.address"), &["frame.number", "apns.ids.command", "apns.ids.uuid", "apns.ids.relay.participant_id", "apns.ids.relay.participant", "apns.ids.relay.address", "apns.ids.relay.port"], &extra);
         assert_eq!(got, vec![row(&[&f[2].to_string(), "255", &uuid(&MSG_UUID), "11,12", &format!("{ALICE},{BOB}"), &ip, &RELAY_PORT.to_string()])], "{extra:?}");
+        let got = t.fields(&file, Some("apns.ids.relay.server"), &["frame.number", "apns.ids.relay.server"], &extra);
+        assert_eq!(got, vec![row(&[&f[2].to_string(), &format!("{ip}:{RELAY_PORT}")])], "{extra:?}");
         let got = t.fields(&file, Some("apns.command == 0x1d"), &["frame.number", "apns.framing", "apns.subscribe.index", "apns.channel.topic", "apns.channel.id", "apns.status", "apns.ack_to"], &extra);
         assert_eq!(
             got,

@@ -50,10 +50,21 @@ fn show_plist(tree: &Tree<'_>, span: Span, p: &[u8], madrid: Ids) -> Option<ids:
     }
 }
 
-/// The experts of an IDS envelope (with or without a tree).
+/// The experts of an IDS envelope (with or without a tree), and for a quick relay response
+/// the relay server it names, in one generated line.
 pub(super) fn envelope_experts(tree: &Tree<'_>, e: &ids::Brief) {
     for a in &e.anomalies {
         tree.expert(&EI_IDS_RELAY, a.span, Some(&a.kind.text()));
+    }
+    if let (true, Some((addr, port))) = (e.relay_response, e.server) {
+        let server = match addr {
+            std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
+            a => format!("{a}:{port}"),
+        };
+        let n = e.allocations;
+        let (i, t) = tree.add_subtree(&ETT_IDS_RELAY, Span::new(0, 0), &format!("Quick relay: server {server}, {n} allocation{}", if n == 1 { "" } else { "s" }));
+        i.generated();
+        t.add_generated(&HF_IDS_RELAY_SERVER, server.as_str());
     }
 }
 
