@@ -325,7 +325,7 @@ fn check_stats(o: &Oracle) {
     assert_eq!(count("Message Ack"), n(0x0b), "{out}");
     assert_eq!(count("Keep-Alive Ack"), n(0x0d), "{out}");
     assert_eq!(count("Set Active State"), n(0x14), "{out}");
-    assert_eq!(count("Unknown 0x1d"), n(0x1d), "{out}");
+    assert_eq!(count("Channel Subscription"), n(0x1d), "{out}");
     assert_eq!(count("Messages to server"), o.c2s.iter().filter(|m| m["command"] == 0x0a).count() as u64, "{out}");
     assert_eq!(count("Messages to device"), o.s2c.iter().filter(|m| m["command"] == 0x0a).count() as u64, "{out}");
 }

@@ -118,6 +118,58 @@ pub fn apns_framing(data: &[u8]) {
     }
 }
 
+/// The channel protobufs (0x1D item 2, 0x0A item 29) and the IDS envelope of a binary
+/// property list: spans inside the input, bounded work.
+fn apns_pubsub_and_ids(data: &[u8]) {
+    use apns::{channels, ids, protobuf};
+    let mut r = protobuf::Reader::new(data);
+    let mut n = 0usize;
+    for f in r.by_ref() {
+        inside(f.span, data.len(), "protobuf field");
+        inside(f.value_span, data.len(), "protobuf value");
+        n += 1;
+    }
+    assert!(n <= protobuf::MAX_FIELDS);
+    if let Some(a) = r.error() {
+        inside(a.span, data.len(), "protobuf error");
+    }
+    let s = channels::subscription(data);
+    assert!(s.topics.len() <= channels::MAX_ENTRIES);
+    for t in &s.topics {
+        inside(t.span, data.len(), "channel topic entry");
+        if let Some(a) = t.topic {
+            inside(a.span, data.len(), "channel topic");
+        }
+        for c in t.channels.iter().chain(&t.unsubscribed) {
+            inside(c.span, data.len(), "channel");
+            if let Some(a) = c.id {
+                inside(a.span, data.len(), "channel id");
+                assert_eq!(a.value.len(), a.span.len);
+            }
+        }
+    }
+    for a in &s.anomalies {
+        inside(a.span, data.len(), "channel anomaly");
+        let _ = a.kind.text();
+    }
+    let (_, an) = channels::channel(data);
+    for a in &an {
+        inside(a.span, data.len(), "channel anomaly");
+    }
+    if let Ok(pl) = crate::core::bplist::parse_default(data) {
+        let mut b = ids::Budget::new();
+        let root = ids::from_plist(&pl.root, 0, 0, &mut b);
+        assert!(b.nodes <= ids::MAX_NODES);
+        if let Some(e) = ids::Envelope::read(&root) {
+            for a in &e.anomalies {
+                inside(a.span, data.len(), "ids anomaly");
+                let _ = a.kind.text();
+            }
+            let _ = e.brief();
+        }
+    }
+}
+
 fn legacy_body_spans(body: &apns::legacy::LegacyBody<'_>, len: usize) {
     use apns::legacy::LegacyBody as B;
     fn bytes(s: &crate::core::span::Spanned<&[u8]>, len: usize, what: &str) {
@@ -176,6 +228,7 @@ pub fn apns_items(data: &[u8]) {
             let _ = v.as_uint();
         }
     }
+    apns_pubsub_and_ids(data);
     // A session over the whole buffer, message by message, alternating direction;
     // every message fed twice (Wireshark's second pass must not change anything).
     let mut session = apns::Session::new();

@@ -9,6 +9,7 @@
 
 pub mod gen_apns;
 pub mod gen_facetime;
+pub mod gen_ids;
 pub mod gen_mptcp;
 pub mod gen_packed;
 pub mod packet;

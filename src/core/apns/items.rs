@@ -8,7 +8,8 @@ use std::ffi::CStr;
 
 crate::value_enum! {
     /// The command byte of a modern (iOS 5+) courier message. Unknown values are kept
-    /// (0x13, 0x1D, 0x1E, 0x20 … are seen in the wild unnamed).
+    /// (0x13, 0x1E, 0x20 … are seen in the wild; pypush calls 29, 30 and 32 its "PubSub
+    /// commands", commit 72ee9a6, and only 29 = 0x1D has a public layout: rustpush).
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum Command: u8, open Unknown => "Unknown" {
         /// 0x07, device→server.
@@ -37,6 +38,10 @@ crate::value_enum! {
         ScopedTokenResponse = 0x12 => "Scoped Token Response";
         /// 0x14, device→server.
         SetActiveState = 0x14 => "Set Active State";
+        /// 0x1D, both directions: the device's channel subscription (rustpush
+        /// `APSMessage::SubscribeToChannels`) and the server's confirmation
+        /// (`SubscribeConfirm`).
+        SubscribeChannels = 0x1D => "Channel Subscription";
     }
 }
 
@@ -70,7 +75,7 @@ impl Command {
             | Command::NoStorage
             | Command::FlushResponse
             | Command::ScopedTokenResponse => Direction::ToDevice,
-            Command::Message | Command::MessageAck | Command::Flush => Direction::Both,
+            Command::Message | Command::MessageAck | Command::Flush | Command::SubscribeChannels => Direction::Both,
             Command::Unknown(_) => Direction::Unknown,
         }
     }
@@ -91,13 +96,14 @@ impl Command {
             Command::ScopedTokenRequest => SCOPED_REQ,
             Command::ScopedTokenResponse => SCOPED_RESP,
             Command::SetActiveState => SET_STATE,
+            Command::SubscribeChannels => SUBSCRIBE,
             Command::Unknown(_) => &[],
         }
     }
 }
 
 /// Every command code with a name, in order (for value_string tables).
-pub const KNOWN_COMMANDS: [Command; 13] = [
+pub const KNOWN_COMMANDS: [Command; 14] = [
     Command::Connect,
     Command::ConnectResponse,
     Command::FilterTopics,
@@ -111,7 +117,19 @@ pub const KNOWN_COMMANDS: [Command; 13] = [
     Command::ScopedTokenRequest,
     Command::ScopedTokenResponse,
     Command::SetActiveState,
+    Command::SubscribeChannels,
 ];
+
+/// Commands seen in real sessions whose layout no public source gives: pypush (commit
+/// 72ee9a6, `UnknownCommand.__repr__`) names 29, 30 and 32 its "PubSub commands" and hides
+/// their items; only 29 (0x1D) is decoded (rustpush). The two others stay unknown, with
+/// this said of them.
+pub fn unknown_note(code: u8) -> Option<&'static str> {
+    match code {
+        0x1E | 0x20 => Some("pub/sub command (pypush's \"PubSub commands\" 29, 30, 32); its layout is not public"),
+        _ => None,
+    }
+}
 
 /// The common display filter fields an item maps to (the rest are shown by name only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -198,6 +216,10 @@ pub enum Kind {
     UnixSecs,
     /// UTF-8 text (anomaly if not UTF-8).
     Text,
+    /// A StatusKit `SubscribeToChannel` protobuf (0x1D item 2; [`super::channels`]).
+    ChannelList,
+    /// A StatusKit `Channel` protobuf (0x0A item 29; [`super::channels`]).
+    Channel,
     /// Text if UTF-8, bytes otherwise, no anomaly.
     MaybeText,
     /// 1 byte: 0 cellular, 1 Wi-Fi.
@@ -420,8 +442,8 @@ static MESSAGE: &[ItemDef] = &[
         .about("Flags of the push (apsd's APN flags; the bits are not public)"),
     d(28, "push_type", "Push type", K::UInt, None)
         .about("Kind of push (apsd's push type, 2 bytes; the values are not public)"),
-    d(29, "unknown29", "Pub/sub info", K::Bytes, None)
-        .about("Channel information of a pub/sub push (apsd's message pub/sub info), undecoded"),
+    d(29, "unknown29", "Channel", K::Channel, None)
+        .about("StatusKit channel a pub/sub push was published on, protobuf: channel id and last message time (rustpush reads item 0x1D as a statuskit Channel; apsd's message pub/sub info)"),
 ];
 
 #[rustfmt::skip]
@@ -487,6 +509,16 @@ static SET_STATE: &[ItemDef] = &[
         .about("Whether the device asks to be treated as active (1) or inactive (2), as apsd sends it"),
     d(2, "unknown2", "Active interval", K::U32, None)
         .about("How long the active state is to last, sent with state 1 only (rustpush and old pypush send 0x7FFFFFFF; the unit is not public)"),
+];
+
+#[rustfmt::skip]
+static SUBSCRIBE: &[ItemDef] = &[
+    d(1, "index", "Subscription index", K::U32, None)
+        .about("Number of the subscription, counted up by the device from 1 and repeated in the server's confirmation (rustpush's sub_counter)"),
+    d(2, "channels", "Channel list", K::ChannelList, None)
+        .about("The channels subscribed and unsubscribed, per topic: a StatusKit SubscribeToChannel protobuf (rustpush's statuskit.proto)"),
+    d(3, "push_token", "Push token", K::Token, Some(F::Token)),
+    d(4, "status", "Status", K::U8, Some(F::Status)),
 ];
 
 /// The definition of item `id` of `command` with a value `value_len` bytes long.
@@ -728,7 +760,7 @@ pub fn decode(kind: Kind, value: &[u8]) -> (Value<'_>, Option<ValueError>) {
         },
         Kind::Certificate => Value::Certificate(value),
         Kind::Padding => Value::Padding(value),
-        Kind::Bytes => Value::Bytes(value),
+        Kind::Bytes | Kind::ChannelList | Kind::Channel => Value::Bytes(value),
     };
     (v, None)
 }
@@ -775,7 +807,7 @@ mod tests {
         }
         assert_eq!(Command::from_u8(0x13), Command::Unknown(0x13));
         assert_eq!(Command::from_u8(0x0A).name(), "Message");
-        assert_eq!(KNOWN_COMMANDS.len(), 13);
+        assert_eq!(KNOWN_COMMANDS.len(), 14);
         assert!(KNOWN_COMMANDS.iter().all(|c| c.is_known()));
     }
 

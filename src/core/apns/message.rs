@@ -537,6 +537,18 @@ mod tests {
                 [item(1, &[1]), item(2, &[0, 0, 0, 2])].concat(),
                 vec!["state", "unknown2"],
             ),
+            // rustpush src/aps.rs APSMessage::to_raw SubscribeToChannels (1 index u32, 2
+            // message, 3 token) and from_raw SubscribeConfirm (1 index, 3 token, 4 status).
+            (
+                0x1D,
+                [item(1, &[0, 0, 0, 1]), item(2, &[0x08, 0x01]), item(3, &TOKEN)].concat(),
+                vec!["index", "channels", "push_token"],
+            ),
+            (
+                0x1D,
+                [item(1, &[0, 0, 0, 1]), item(3, &TOKEN), item(4, &[0])].concat(),
+                vec!["index", "push_token", "status"],
+            ),
         ];
         for (cmd, payload, keys) in cases {
             let buf = msg(cmd, &payload);

@@ -18,10 +18,13 @@
 
 pub mod courier_tls;
 pub mod framing;
+pub mod channels;
+pub mod ids;
 pub mod items;
 pub mod legacy;
 pub mod message;
 pub mod packed;
+pub mod protobuf;
 pub mod session;
 pub mod tls;
 pub mod topics;

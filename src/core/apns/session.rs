@@ -11,6 +11,9 @@
 //!   other way.
 //! - Connect 0x07 ↔ 0x08, Keep-Alive 0x0C ↔ 0x0D and Scoped Token 0x11 ↔ 0x12, in order
 //!   (first unanswered request gets the next response travelling the other way).
+//! - Channel Subscription 0x1D ↔ its confirmation 0x1D by the subscription index (item 1;
+//!   the confirmation carries a status, item 4, and travels the other way), as rustpush's
+//!   `subscribe_channels` waits for it.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -168,6 +171,7 @@ pub struct Session {
     last: Option<Pos>,
     links: BTreeMap<Pos, Link>,
     pending_msgs: HashMap<(Dir, u32), Pending>,
+    pending_subs: HashMap<(Dir, u32), Pending>,
     queues: [VecDeque<(Dir, Pending)>; 3],
     pub summary: Summary,
     pub caps: Caps,
@@ -255,7 +259,24 @@ impl Session {
         }
     }
 
+    fn match_subscriptions(&mut self, pos: Pos, time_ns: i64, dir: Dir, msg: &Message<'_>) {
+        if msg.command != Command::SubscribeChannels {
+            return;
+        }
+        let Some(index) = msg.item(1).and_then(|i| i.value.as_uint()).and_then(|x| u32::try_from(x).ok()) else { return };
+        if msg.item(4).is_none() {
+            if !self.pending_subs.contains_key(&(dir, index)) && self.pending_subs.len() >= MAX_PENDING {
+                self.caps.pending = true;
+                return;
+            }
+            self.pending_subs.insert((dir, index), Pending { pos, time_ns });
+        } else if let Some(req) = self.pending_subs.remove(&(dir.opposite(), index)) {
+            self.connect(req, pos, time_ns);
+        }
+    }
+
     fn match_acks(&mut self, pos: Pos, time_ns: i64, dir: Dir, msg: &Message<'_>) {
+        self.match_subscriptions(pos, time_ns, dir, msg);
         let Some(id) = msg.message_id() else { return };
         match msg.command {
             Command::Message => {
@@ -408,6 +429,25 @@ mod tests {
     fn feed(s: &mut Session, frame: u32, idx: u16, t: i64, dir: Dir, bytes: &[u8]) -> bool {
         let m = parse_message(bytes).unwrap();
         s.feed(Pos::new(frame, idx), t, dir, &m)
+    }
+
+    /// rustpush `subscribe_channels`: the confirmation with the same index (and the other
+    /// direction) answers the subscription; another index does not.
+    #[test]
+    fn subscription_links_by_index() {
+        let tok = [7u8; 32];
+        let sub = |i: u32| msg(0x1D, &[(1, &i.to_be_bytes()), (2, &[0x08, 0x01]), (3, &tok)]);
+        let conf = |i: u32| msg(0x1D, &[(1, &i.to_be_bytes()), (3, &tok), (4, &[0])]);
+        let mut s = Session::new();
+        s.feed(Pos::new(1, 0), 100, Dir::ToServer, &parse_message(&sub(1)).unwrap());
+        s.feed(Pos::new(2, 0), 150, Dir::ToServer, &parse_message(&sub(2)).unwrap());
+        s.feed(Pos::new(3, 0), 400, Dir::ToDevice, &parse_message(&conf(2)).unwrap());
+        s.feed(Pos::new(4, 0), 500, Dir::ToDevice, &parse_message(&conf(9)).unwrap());
+        assert_eq!(s.link(Pos::new(2, 0)).unwrap().ack_in, Some(3));
+        assert_eq!(s.link(Pos::new(3, 0)).unwrap().ack_to, Some(2));
+        assert_eq!(s.link(Pos::new(3, 0)).unwrap().ack_time_ns, Some(250));
+        assert!(s.link(Pos::new(1, 0)).is_none());
+        assert!(s.link(Pos::new(4, 0)).is_none());
     }
 
     #[test]

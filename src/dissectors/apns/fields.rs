@@ -6,6 +6,8 @@ use crate::core::apns::items::{Command, Interface, Kind, SignatureScheme, Status
 use crate::core::apns::legacy::LegacyCommand;
 use crate::core::apns::message::AnomalyKind;
 use crate::core::apns::packed::{KeyFrom, SizeSource, ValueSource, ValueType};
+use crate::core::apns::{ids, protobuf::WireType};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::core::apns::{Dir, Framing};
 use crate::epan::*;
 use std::collections::HashMap;
@@ -102,8 +104,8 @@ fields! {
     HF_PLIST_UID: u64 = c"UID", c"apns.plist.uid",
         blurb(c"An object reference (UID) in a binary property list payload, as keyed archives use them");
     // iMessage envelope (com.apple.madrid).
-    HF_IM_COMMAND: u32 = c"iMessage command", c"apns.imessage.command", vals(&IM_COMMANDS),
-        blurb(c"What the com.apple.madrid envelope carries (key c): 100 a message, 255 the server's response");
+    HF_IM_COMMAND: u32 = c"iMessage command", c"apns.imessage.command", vals(ids::COMMANDS),
+        blurb(c"What the com.apple.madrid envelope carries (key c): 100 a message, 101 delivered, 102 read, 255 the server's response (beeper/imessage's names)");
     HF_IM_SENDER: str = c"iMessage sender", c"apns.imessage.sender", blurb(c"The sender's handle, a URI (envelope key sP)");
     HF_IM_TARGET: str = c"iMessage target", c"apns.imessage.target",
         blurb(c"A recipient's handle, a URI (envelope key tP, also in each entry of the delivery list)");
@@ -160,9 +162,65 @@ fields! {
     HF_P_INT: i64 = c"Integer", c"apns.packed.int", blurb(c"A packed integer value (type 2): 0-31 in the tag, or sign and big-endian magnitude");
     HF_P_BOOL: bool = c"Boolean", c"apns.packed.bool", blurb(c"A packed boolean value (type 3 with bit 0x20)");
     HF_P_COUNT: u64 = c"Count", c"apns.packed.count", blurb(c"Members of a dictionary, elements of an array");
+    // StatusKit channels (0x1D item 2, 0x0A item 29; rustpush statuskit.proto).
+    HF_CH_TOPIC: str = c"Channel topic", c"apns.channel.topic",
+        blurb(c"The topic a list of channels is subscribed on (SubscribedTopic.topic)");
+    HF_CH_ID: [u8] = c"Channel id", c"apns.channel.id", blurb(c"A StatusKit channel's id (Channel.id)");
+    HF_CH_LAST: AbsTime = c"Last message time", c"apns.channel.last_message",
+        blurb(c"Time of the last message on the channel the device has seen (Channel.lastMsgNs, ns since 1970)");
+    HF_CH_SUBSCRIBE: bool = c"Subscribe", c"apns.channel.subscribe",
+        blurb(c"Computed: whether the channel is subscribed (SubscribedTopic.channels) or unsubscribed (unsubChannels)");
+    HF_CH_UNK1: u64 = c"Unknown 1", c"apns.channel.unk1",
+        blurb(c"SubscribeToChannel field 1, of unknown meaning (rustpush names it unk1 and always sends 1)");
+    HF_CH_REPLACE: bool = c"Replace", c"apns.channel.replace",
+        blurb(c"Whether the list replaces the device's earlier subscriptions (SubscribeToChannel.replace)");
+    HF_PB_NUMBER: u64 = c"Field number", c"apns.protobuf.field", blurb(c"Number of a protobuf field no schema here names");
+    HF_PB_WIRE: u8 = c"Wire type", c"apns.protobuf.wire_type", vals(WireType::VALS),
+        blurb(c"How the protobuf field's value is encoded (low three bits of its key)");
+    HF_PB_VARINT: u64 = c"Varint", c"apns.protobuf.varint", blurb(c"Value of an unnamed protobuf varint field");
+    HF_PB_FIXED: u64 = c"Fixed", c"apns.protobuf.fixed", hex, blurb(c"Value of an unnamed protobuf 32- or 64-bit field (little-endian)");
+    HF_PB_BYTES: [u8] = c"Bytes", c"apns.protobuf.bytes", blurb(c"Value of an unnamed length-delimited protobuf field");
+    // IDS messages (every IDS topic, com.apple.madrid included).
+    HF_IDS_COMMAND: u32 = c"IDS command", c"apns.ids.command", vals(ids::COMMANDS),
+        blurb(c"What an IDS message carries (key c): iMessage 100-255, quick relay 200, FaceTime 207-242 (beeper/imessage, rustpush)");
+    HF_IDS_SENDER: str = c"IDS sender", c"apns.ids.sender", blurb(c"The sender's handle, a URI (key sP)");
+    HF_IDS_TARGET: str = c"IDS target", c"apns.ids.target", blurb(c"A recipient's handle, a URI (key tP, also in each delivery list entry)");
+    HF_IDS_TOKEN: [u8] = c"IDS push token", c"apns.ids.token", blurb(c"Push token of the device a message is for or from (key t)");
+    HF_IDS_SESSION_TOKEN: [u8] = c"IDS session token", c"apns.ids.session_token", blurb(c"The recipient device's IDS session token (key sT)");
+    HF_IDS_UUID: str = c"IDS message UUID", c"apns.ids.uuid", blurb(c"The message's UUID (key U, 16 bytes); a relay response repeats its request's");
+    HF_IDS_ID: i64 = c"IDS message id", c"apns.ids.id", blurb(c"The message's number (key i)");
+    HF_IDS_STATUS: u32 = c"IDS status", c"apns.ids.status", vals(ids::STATUS),
+        blurb(c"Result a server response reports (key s): 0 success, else an IDS status code (beeper's IDSStatus names)");
+    HF_IDS_ENCRYPTION: str = c"IDS encryption", c"apns.ids.encryption",
+        blurb(c"How the payload P is encrypted (key E: pair, pair-ec)");
+    HF_IDS_TIME: AbsTime = c"IDS timestamp", c"apns.ids.timestamp", blurb(c"When the message was sent (key e, ns since 1970)");
+    HF_IDS_SESSION_ID: str = c"IDS session id", c"apns.ids.session_id",
+        blurb(c"The session a quick relay request or response is for: the FaceTime group's UUID (key qids)");
+    HF_IDS_RELAY_REASON: u32 = c"Relay reason", c"apns.ids.relay.reason", vals(ids::RELAY_REASONS),
+        blurb(c"Why a relay is asked for (key qr; rustpush sends 0, which it reads as someone having joined)");
+    HF_IDS_RELAY_GROUP: str = c"Relay group id", c"apns.ids.relay.group_id", blurb(c"The FaceTime group a relay is asked for (key qgid)");
+    HF_IDS_RELAY_MEMBERS: u32 = c"Relay group members", c"apns.ids.relay.member_count", blurb(c"Members of the group the relay is for (key qgmc)");
+    HF_IDS_RELAY_TOPIC: str = c"Relay topic", c"apns.ids.relay.topic", blurb(c"The IDS topic the relay is for (key qai, such as com.apple.private.alloy.facetime.multi)");
+    HF_IDS_RELAY_TYPE: u32 = c"Relay request type", c"apns.ids.relay.request_type", vals(ids::RELAY_REQUEST_TYPES),
+        blurb(c"What the relay request asks (key qat; 3 allocate, as rustpush sends it)");
+    HF_IDS_RELAY_VERSION: u32 = c"Relay version", c"apns.ids.relay.version", blurb(c"Version of the relay request (key qv; rustpush sends 25)");
+    HF_IDS_RELAY_PID: i64 = c"Relay participant id", c"apns.ids.relay.participant_id",
+        blurb(c"A participant's id on the relay (key qri of a relay allocation)");
+    HF_IDS_RELAY_PART: str = c"Relay participant", c"apns.ids.relay.participant", blurb(c"A participant's handle (key tP of a relay allocation)");
+    HF_IDS_RELAY_PTOKEN: [u8] = c"Relay participant token", c"apns.ids.relay.participant_token",
+        blurb(c"A participant device's push token (key t of a relay allocation)");
+    HF_IDS_RELAY_OWN: i64 = c"Own participant id", c"apns.ids.relay.own_participant_id",
+        blurb(c"The receiving device's own participant id (key qri of a relay response)");
+    HF_IDS_RELAY_ADDR: Ipv4Addr = c"Relay address", c"apns.ids.relay.address", blurb(c"IPv4 address of the relay server to use (key qrip, 4 bytes)");
+    HF_IDS_RELAY_ADDR6: Ipv6Addr = c"Relay IPv6 address", c"apns.ids.relay.address6", blurb(c"IPv6 address of the relay server to use (key qrip, 16 bytes)");
+    HF_IDS_RELAY_PORT: u16 = c"Relay port", c"apns.ids.relay.port", blurb(c"UDP port of the relay server (key qrp)");
+    HF_IDS_RELAY_STOKEN: [u8] = c"Relay session token", c"apns.ids.relay.session_token", blurb(c"Token identifying the client to the relay (key qrst)");
+    HF_IDS_RELAY_SKEY: [u8] = c"Relay session key", c"apns.ids.relay.session_key", blurb(c"Key material of the relay session (key qrsk)");
+    HF_IDS_RELAY_ID: [u8] = c"Relay id", c"apns.ids.relay.relay_id", blurb(c"Identifier of the relay session (key qrsi)");
+    HF_IDS_RELAY_SERVER: str = c"Relay server", c"apns.ids.relay.server",
+        blurb(c"Computed: the relay server a relay response names, address and port");
 }
 
-pub(super) static IM_COMMANDS: [(u32, &CStr); 2] = [(100, c"Message"), (255, c"Server response")];
 
 /// Every command byte with a name: the iOS 4 commands 0x00–0x06 and the iOS 5+ ones (built
 /// from the core's names at registration).
@@ -170,6 +228,7 @@ fn command_vals() -> &'static [(u32, &'static CStr)] {
     let mut v: Vec<(u32, &'static CStr)> =
         LegacyCommand::VALS.iter().map(|&(code, name)| (code, leak(&format!("{} (iOS 4)", name.to_string_lossy())))).collect();
     v.extend_from_slice(Command::VALS);
+    v.extend([(0x1E, c"Unknown pub/sub command (0x1E)"), (0x20, c"Unknown pub/sub command (0x20)")]);
     Box::leak(v.into_boxed_slice())
 }
 
@@ -212,6 +271,7 @@ fn command_key(c: Command) -> &'static str {
         Command::ScopedTokenRequest => "scoped_token_request",
         Command::ScopedTokenResponse => "scoped_token_response",
         Command::SetActiveState => "set_active_state",
+        Command::SubscribeChannels => "subscribe",
         Command::Unknown(_) => "unknown",
     }
 }
@@ -320,6 +380,11 @@ subtrees! {
     ETT_P_ATTR = c"Attribute", c"apns.packed.attr", c"One attribute of a packed message or dictionary: its tag, key and value, and where the key and value came from";
     ETT_P_VALUE = c"Value", c"apns.packed.value", c"A packed value: data, string, integer, boolean, dictionary or array";
     ETT_P_CACHES = c"Caches", c"apns.packed.caches", c"Computed: the value cache sizes of this connection and where they come from";
+    ETT_CH_LIST = c"Channel subscription", c"apns.channel.subscription", c"A StatusKit SubscribeToChannel protobuf: topics, each with channels subscribed and unsubscribed";
+    ETT_CH_TOPIC = c"Subscribed topic", c"apns.channel.topic_entry", c"One topic of a channel subscription and its channels";
+    ETT_CH = c"Channel", c"apns.channel", c"A StatusKit channel: its id and last message time";
+    ETT_PB_FIELD = c"Protobuf field", c"apns.protobuf.field_entry", c"A protobuf field no schema here names: number, wire type, value";
+    ETT_IDS_RELAY = c"Quick relay", c"apns.ids.relay", c"Computed: what a quick relay request or response says, in one place";
 }
 
 experts! {
@@ -356,4 +421,9 @@ experts! {
     EI_P_TOO_MUCH = c"apns.packed.too_much_work", Malformed, Error, c"Too much to decode in one packed message; not decoded further";
     EI_P_NOT_RECORDED = c"apns.packed.not_recorded", Protocol, Warn, c"This message's cache lookups were not kept (connection state cap); cached keys and values not shown";
     EI_P_SIZES_CAPPED = c"apns.packed.sizes_capped", Protocol, Note, c"ALPN value cache size larger than believed; capped";
+    EI_PB_MALFORMED = c"apns.protobuf.malformed", Malformed, Warn, c"Malformed protobuf";
+    EI_PB_WIRE_TYPE = c"apns.protobuf.wire_type_mismatch", Protocol, Warn, c"Protobuf field with another wire type than its schema's";
+    EI_CH_NOT_UTF8 = c"apns.channel.topic_not_utf8", Malformed, Warn, c"Channel topic name is not valid UTF-8";
+    EI_CH_TOO_MANY = c"apns.channel.too_many", Malformed, Warn, c"Too many channel entries; the rest are not shown";
+    EI_IDS_RELAY = c"apns.ids.relay.malformed", Malformed, Warn, c"Malformed quick relay response";
 }

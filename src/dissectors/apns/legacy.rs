@@ -134,7 +134,7 @@ fn show_legacy_body(pkt: &mut Packet<'_>, t: &Tree<'_>, m: &LegacyMessage<'_>) -
             let tn = show_topic(t, topic.span, topic.value);
             t.add(&HF_LEGACY_PAYLOAD_LEN, payload_len.span, payload_len.value);
             t.add(&HF_PAYLOAD, payload.span, payload.value);
-            show_payload(pkt, t, payload.span, payload.value, false);
+            show_payload(pkt, t, payload.span, payload.value, super::payloads::Ids::default());
             match tn {
                 Some(n) => format!("{name} ({n})"),
                 None => name,

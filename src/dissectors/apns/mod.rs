@@ -33,11 +33,11 @@
 use crate::core::apns::{self as core_apns, framing, items, Dir, Framing, PduLen, Session};
 use crate::epan::*;
 use fields::*;
-use once_cell::sync::Lazy;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 pub(crate) mod fields;
+mod channels;
 mod legacy;
 mod modern;
 pub mod names;
@@ -113,7 +113,6 @@ pub fn handoff() {
 // ---------------------------------------------------------------------------------------
 // Topic names.
 
-pub(super) static MADRID: Lazy<[u8; 20]> = Lazy::new(|| core_apns::topic_hash("com.apple.madrid"));
 
 /// The name of a topic hash: built-in table first, then the user's `apns_topics` table.
 pub fn topic_name(hash: &[u8]) -> Option<String> {

@@ -2,9 +2,11 @@
 //! device as the connection described it.
 
 use super::fields::*;
-use super::payloads::show_payload;
-use super::{direction, info, stats, topic_name, Conv, MADRID, PREF_MAX, PROTO};
-use crate::core::apns::items::{nonce_at, sub, Command, Field as CoreField, Kind, Status};
+use super::channels::{self as ch, Place};
+use super::payloads::{envelope_experts, show_payload, Ids};
+use super::{direction, info, stats, topic_name, Conv, PREF_MAX, PROTO};
+use crate::core::apns::ids::Brief;
+use crate::core::apns::items::{nonce_at, sub, unknown_note, Command, Field as CoreField, Kind, Status};
 use crate::core::apns::message::{at, AnomalyKind, Item as CoreItem};
 use crate::core::apns::{self as core_apns, framing, Pos, Session, Value};
 use crate::core::span::Span;
@@ -40,7 +42,7 @@ pub(super) fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
     let conv = conv_cell.borrow();
 
     let root = pkt.tree().add_protocol(&PROTO, Span::new(0, m.consumed));
-    let name = if m.command.is_known() { m.command.name().to_string() } else { format!("Unknown command 0x{:02x}", m.command.code()) };
+    let name = command_text(m.command);
     root.append_text(&format!(", {name}"));
     let tree = root.subtree(&ETT);
     let cmd_item = tree.add(&HF_COMMAND, at::COMMAND, m.command.code());
@@ -59,12 +61,16 @@ pub(super) fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
         );
     }
 
-    let madrid = m.topic_hash().is_some_and(|h| *h == *MADRID);
+    let madrid = Ids::of_topic(m.topic_hash().and_then(|h| topic_name(h)).as_deref());
     let mut topics_named = Vec::new();
+    let mut brief = None;
     for item in &m.items {
-        if let Some(n) = show_item(pkt, &tree, m.command, item, madrid) {
+        if let Some(n) = show_item(pkt, &tree, m.command, item, madrid, &mut brief) {
             topics_named.push(n);
         }
+    }
+    if let Some(b) = &brief {
+        envelope_experts(&tree, b);
     }
     // Bytes missing because the capture's snap length cut the message are not the message's
     // fault: said as stock says it, once, instead of truncation anomalies.
@@ -74,6 +80,9 @@ pub(super) fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
         let text = match a.kind {
             AnomalyKind::UnknownCommand(c) => {
                 cmd_item.expert(ei, Some(&format!("Unknown command 0x{c:02x}")));
+                if let Some(note) = unknown_note(c) {
+                    cmd_item.append_text(format_args!(" [{note}]"));
+                }
                 continue;
             }
             AnomalyKind::UnknownItem { .. } => continue, // reported on the item itself
@@ -100,13 +109,28 @@ pub(super) fn show_modern(pkt: &mut Packet<'_>, idx: u32) {
 
     show_links(&tree, &conv.session, pos);
     drop(conv);
-    let text = info_text(name, &m, topics_named);
+    let mut text = info_text(name, &m, topics_named);
+    if let Some(t) = brief.as_ref().and_then(|b| b.text.as_ref()) {
+        text.push_str(&format!(": {t}"));
+    }
     info(pkt, idx, &text);
     if cut {
         pkt.mark_cut();
     }
     let ack_ns = pkt.conversation::<Conv>(&PROTO).borrow().session.link(pos).and_then(|l| l.ack_time_ns);
-    stats::tap(pkt, &m, dir, ack_ns);
+    stats::tap(pkt, &m, dir, ack_ns, brief.as_ref());
+}
+
+/// A command's name as the tree and the Info column give it (the unknown pub/sub commands
+/// 0x1E and 0x20 said as such).
+pub(super) fn command_text(c: Command) -> String {
+    if c.is_known() {
+        c.name().to_string()
+    } else if unknown_note(c.code()).is_some() {
+        format!("Unknown pub/sub command 0x{:02x}", c.code())
+    } else {
+        format!("Unknown command 0x{:02x}", c.code())
+    }
 }
 
 /// The device as this connection had described it by `pos` (in every pass the same: not
@@ -180,7 +204,7 @@ pub(super) fn show_session(tree: &Tree<'_>, s: &Session, pos: Pos) {
 }
 
 /// Shows one item; returns the topic name it resolved, if any.
-fn show_item(pkt: &mut Packet<'_>, tree: &Tree<'_>, cmd: Command, item: &CoreItem<'_>, madrid: bool) -> Option<String> {
+fn show_item(pkt: &mut Packet<'_>, tree: &Tree<'_>, cmd: Command, item: &CoreItem<'_>, madrid: Ids, brief: &mut Option<Brief>) -> Option<String> {
     let label = item.label();
     let title = format!("{label} (item {}), {} byte{}", item.id, item.length, if item.length == 1 { "" } else { "s" });
     let (it_item, it) = tree.add_subtree(&ETT_ITEM, item.span, &title);
@@ -210,7 +234,7 @@ fn show_item(pkt: &mut Packet<'_>, tree: &Tree<'_>, cmd: Command, item: &CoreIte
         }
         (Some(CoreField::Payload), Value::Payload(p)) => {
             it.add(&HF_PAYLOAD, vs, p);
-            show_payload(pkt, &it, vs, p, madrid);
+            *brief = show_payload(pkt, &it, vs, p, madrid);
             None
         }
         (Some(CoreField::MessageId), Value::U32(x)) => {
@@ -269,7 +293,13 @@ fn show_item(pkt: &mut Packet<'_>, tree: &Tree<'_>, cmd: Command, item: &CoreIte
             topic = Some(s.to_string());
             Some(s.to_string())
         }
-        (None, v) if item.def.is_some() && !item.truncated => show_item_field(&it, cmd, item, v),
+        (None, v) if item.def.is_some() && !item.truncated => {
+            let s = show_item_field(&it, cmd, item, v);
+            match (item.def.map(|d| d.kind), v) {
+                (Some(k @ (Kind::ChannelList | Kind::Channel)), Value::Bytes(b)) => ch::show(&it, k, b, Place::At(vs.offset)).or(s),
+                _ => s,
+            }
+        }
         _ => {
             it.add(&HF_ITEM_VALUE, vs, item.raw);
             None

@@ -11,10 +11,12 @@
 //! frame's bytes: it is shown as generated, over the bytes that referred to it.
 
 use super::fields::*;
-use super::modern::{info_text, show_item_field, show_links, time_from_ns, value_time};
-use super::payloads::{madrid_annotation, madrid_field, show_payload, Scalar};
-use super::{direction, info, stats, topic_name, Conv, MADRID, PREF_MAX, PROTO};
-use crate::core::apns::items::{item_def, nonce_at, sub, Command, Field as CoreField, Kind};
+use super::channels::{self as ch, Place};
+use super::modern::{command_text, info_text, show_item_field, show_links, time_from_ns, value_time};
+use super::payloads::{envelope_experts, ids_field, madrid_annotation, madrid_field, show_payload, Ids, Scalar};
+use super::{direction, info, stats, topic_name, Conv, PREF_MAX, PROTO};
+use crate::core::apns::ids;
+use crate::core::apns::items::{item_def, nonce_at, sub, unknown_note, Command, Field as CoreField, Kind};
 use crate::core::apns::message::Item as CoreItem;
 use crate::core::apns::packed::{self as pk, AnomalyKind, Attr, Item, Key, Message, Node, Num, ValueFrom};
 use crate::core::apns::{framing, Framing, Pos, Value};
@@ -108,13 +110,26 @@ pub(super) fn show_packed(pkt: &mut Packet<'_>, idx: u32) {
         (m, dir, sizes)
     };
     let cv = pk::classic_view(&m);
-    let madrid = cv.topic_hash().is_some_and(|h| *h == *MADRID);
+    let madrid = Ids::of_topic(cv.topic_hash().and_then(|h| topic_name(h)).as_deref());
+    // The IDS envelope of a Message's payload dictionary (also without a tree: experts,
+    // Info column, statistics).
+    let brief = if madrid.ids && m.command == Command::Message {
+        m.attrs.iter().find(|a| m.key_id(&a.key) == Some(3)).and_then(|a| a.value.as_ref()).and_then(|v| {
+            let root = ids::from_packed(&m, v, 0, &mut ids::Budget::new());
+            ids::Envelope::read(&root).map(|e| e.brief())
+        })
+    } else {
+        None
+    };
 
     let root = pkt.tree().add_protocol(&PROTO, Span::new(0, m.consumed));
-    let name = if m.command.is_known() { m.command.name().to_string() } else { format!("Unknown command 0x{:02x}", m.command.code()) };
+    let name = command_text(m.command);
     root.append_text(format_args!(", {name}"));
     let tree = root.subtree(&ETT);
-    tree.add(&HF_COMMAND, Span::new(0, 1), m.command.code());
+    let cmd_item = tree.add(&HF_COMMAND, Span::new(0, 1), m.command.code());
+    if let Some(note) = unknown_note(m.command.code()).filter(|_| !m.command.is_known()) {
+        cmd_item.append_text(format_args!(" [{note}]"));
+    }
     let len_item = tree.add(&HF_P_LENGTH, Span::new(1, m.header_len.saturating_sub(1)), m.length);
     tree.add_generated(&HF_FRAMING, Framing::Packed.code());
     tree.add_generated(&HF_DIRECTION, dir.code());
@@ -147,12 +162,18 @@ pub(super) fn show_packed(pkt: &mut Packet<'_>, idx: u32) {
             match i.value {
                 Value::TopicHash(h) => topics_named.extend(topic_name(h)),
                 Value::Text(t) if i.def.is_some_and(|d| d.kind == Kind::TopicHashOrText) => topics_named.push(t.to_string()),
+                // The channel protobufs' experts.
+                Value::Bytes(b) => {
+                    if let Some(k @ (Kind::ChannelList | Kind::Channel)) = i.def.map(|d| d.kind) {
+                        ch::show(&tree, k, b, Place::Generated(i.value_span));
+                    }
+                }
                 _ => {}
             }
         }
     } else {
         for a in &m.attrs {
-            if let Some(n) = show_attr(pkt, &tree, &ctx, a, true) {
+            if let Some(n) = show_attr(pkt, &tree, &ctx, a, true, None) {
                 topics_named.push(n);
             }
         }
@@ -166,24 +187,30 @@ pub(super) fn show_packed(pkt: &mut Packet<'_>, idx: u32) {
         }
         tree.expert(expert_of(&a.kind, sizes), a.at, Some(&expert_text(&a.kind, sizes)));
     }
+    if let Some(b) = &brief {
+        envelope_experts(&tree, b);
+    }
 
     let conv = conv_cell.borrow();
     let ack_ns = conv.session.link(pos).and_then(|l| l.ack_time_ns);
     show_links(&tree, &conv.session, pos);
     drop(conv);
     // Info column, as the classic framing writes it.
-    let text = info_text(name, &cv, topics_named);
+    let mut text = info_text(name, &cv, topics_named);
+    if let Some(t) = brief.as_ref().and_then(|b| b.text.as_ref()) {
+        text.push_str(&format!(": {t}"));
+    }
     info(pkt, idx, &text);
     if cut {
         pkt.mark_cut();
     }
-    stats::tap(pkt, &cv, dir, ack_ns);
+    stats::tap(pkt, &cv, dir, ack_ns, brief.as_ref());
 }
 
 struct Ctx<'m, 'a> {
     m: &'m Message<'a>,
     command: Command,
-    madrid: bool,
+    madrid: Ids,
 }
 
 fn hex(b: &[u8]) -> String {
@@ -203,7 +230,7 @@ fn put<'p, K: ?Sized, V: FieldValue<K>>(t: &Tree<'p>, hf: &Hf<K>, span: Span, va
 use crate::epan;
 
 /// One attribute; returns the topic name a top-level topic attribute resolved to.
-fn show_attr(pkt: &mut Packet<'_>, tree: &Tree<'_>, ctx: &Ctx<'_, '_>, a: &Attr, top: bool) -> Option<String> {
+fn show_attr(pkt: &mut Packet<'_>, tree: &Tree<'_>, ctx: &Ctx<'_, '_>, a: &Attr, top: bool, scope: Option<&str>) -> Option<String> {
     let m = ctx.m;
     let in_packet = a.loc.in_packet();
     let key = m.key_bytes(&a.key);
@@ -302,7 +329,7 @@ fn show_attr(pkt: &mut Packet<'_>, tree: &Tree<'_>, ctx: &Ctx<'_, '_>, a: &Attr,
             topic = tp;
         }
         let member = if top { None } else { key_text };
-        let s2 = show_value(pkt, &t, ctx, v, member);
+        let s2 = show_value(pkt, &t, ctx, v, member, scope);
         summary = summary.or(s2);
     }
     if !notes.is_empty() {
@@ -311,9 +338,9 @@ fn show_attr(pkt: &mut Packet<'_>, tree: &Tree<'_>, ctx: &Ctx<'_, '_>, a: &Attr,
     if let Some(s) = summary {
         title.push_str(&format!(": {s}"));
     }
-    if !top && ctx.madrid {
+    if !top && ctx.madrid.ids {
         if let (Some(k), Some(v)) = (key_text, value) {
-            title.push_str(&madrid_annotation(k, scalar(m, &v.node)));
+            title.push_str(&madrid_annotation(k, scope, scalar(m, &v.node)));
         }
     }
     attr_item.append_text(&title);
@@ -335,7 +362,8 @@ fn scalar<'m>(m: &'m Message<'_>, n: &Node) -> Scalar<'m> {
 /// A value: its type and typed field, members and elements. `member`: the key of the
 /// dictionary member it is the value of (for the iMessage annotation). Returns a short
 /// summary for the parent's label.
-fn show_value(pkt: &mut Packet<'_>, tree: &Tree<'_>, ctx: &Ctx<'_, '_>, v: &Item, member: Option<&str>) -> Option<String> {
+fn show_value(pkt: &mut Packet<'_>, tree: &Tree<'_>, ctx: &Ctx<'_, '_>, v: &Item, member: Option<&str>, scope: Option<&str>) -> Option<String> {
+    let inner = member.or(scope);
     let m = ctx.m;
     let gen = !v.loc.in_packet();
     let (vi, t) = tree.add_subtree(&ETT_P_VALUE, v.at, "");
@@ -367,20 +395,25 @@ fn show_value(pkt: &mut Packet<'_>, tree: &Tree<'_>, ctx: &Ctx<'_, '_>, v: &Item
         Node::Dict(attrs) => {
             t.add_generated(&HF_P_COUNT, attrs.len() as u64);
             for a in attrs {
-                show_attr(pkt, &t, ctx, a, false);
+                show_attr(pkt, &t, ctx, a, false, inner);
             }
             Some(format!("{} member{}", attrs.len(), if attrs.len() == 1 { "" } else { "s" }))
         }
         Node::Array(items) => {
             t.add_generated(&HF_P_COUNT, items.len() as u64);
             for i in items {
-                show_value(pkt, &t, ctx, i, None);
+                show_value(pkt, &t, ctx, i, None, inner);
             }
             Some(format!("{} element{}", items.len(), if items.len() == 1 { "" } else { "s" }))
         }
     };
-    if let (true, Some(k)) = (ctx.madrid, member) {
-        madrid_field(&t, v.at, k, scalar(m, &v.node));
+    if let Some(k) = member {
+        if ctx.madrid.madrid {
+            madrid_field(&t, v.at, k, scalar(m, &v.node));
+        }
+        if ctx.madrid.ids {
+            ids_field(&t, v.at, k, scope, scalar(m, &v.node));
+        }
     }
     let ty = v.node.value_type().name();
     let summary = match (&v.node, summary) {
@@ -492,7 +525,17 @@ fn show_classic(pkt: &mut Packet<'_>, t: &Tree<'_>, ctx: &Ctx<'_, '_>, id: u8, d
                 value: val,
                 truncated: false,
             };
-            show_item_field(t, ctx.command, &item, val)
+            let s = show_item_field(t, ctx.command, &item, val);
+            match (def.kind, val) {
+                (k @ (Kind::ChannelList | Kind::Channel), Value::Bytes(b)) => {
+                    let place = match v.node {
+                        Node::Data(loc) if loc.in_packet() => Place::At(loc.span.offset),
+                        _ => Place::Generated(v.at),
+                    };
+                    ch::show(t, k, b, place).or(s)
+                }
+                _ => s,
+            }
         }
         _ => None,
     };

@@ -2,6 +2,7 @@
 //! type, topics subscribed, messages each way and answer times.
 //!
 //! One [`Record`] is queued per message on the `apns` tap, and counted by [`tally`].
+use crate::core::apns::ids::{self, Brief};
 use crate::core::apns::{Command, Dir, Message, Value};
 use crate::epan::tap::{no_init, Nodes, StatsTree, Tap};
 use crate::epan::Packet;
@@ -18,6 +19,10 @@ pub struct Record {
     ack_us: Option<i64>,
     /// The topics a Filter Topics command subscribed.
     topics: Vec<String>,
+    /// The IDS command of a Message's payload ("Delivery receipt (101)").
+    ids: Option<String>,
+    /// The relay server a quick relay response names ("17.1.2.3:3478").
+    relay: Option<String>,
 }
 
 static TAP: Tap<Record> = Tap::new(c"apns");
@@ -38,6 +43,14 @@ fn tally(st: &Nodes<'_>, r: &Record) {
     if let Some(us) = r.ack_us {
         st.avg("Answer time (ms)", c, false, i32::try_from(us / 1000).unwrap_or(i32::MAX));
     }
+    if let Some(name) = &r.ids {
+        let t = st.tick("IDS commands", c, true);
+        st.tick(name, t, true);
+    }
+    if let Some(s) = &r.relay {
+        let t = st.tick("Relay servers", c, true);
+        st.tick(s, t, true);
+    }
     // One count per topic subscribed.
     for name in &r.topics {
         let t = st.tick("Topics subscribed", c, true);
@@ -46,7 +59,7 @@ fn tally(st: &Nodes<'_>, r: &Record) {
 }
 
 /// Queues this message for the statistics (only when a listener wants it).
-pub fn tap(pkt: &Packet<'_>, m: &Message<'_>, dir: Dir, ack_ns: Option<i64>) {
+pub fn tap(pkt: &Packet<'_>, m: &Message<'_>, dir: Dir, ack_ns: Option<i64>, ids_brief: Option<&Brief>) {
     if !TAP.listening() {
         return;
     }
@@ -65,6 +78,14 @@ pub fn tap(pkt: &Packet<'_>, m: &Message<'_>, dir: Dir, ack_ns: Option<i64>) {
         Dir::ToDevice => "Messages to device",
     };
     let command = if m.command.is_known() { m.command.name().to_string() } else { format!("Unknown 0x{:02x}", m.command.code()) };
+    let ids_c = ids_brief.and_then(|b| b.command).map(|c| match ids::command_name(c) {
+        Some(n) => format!("{n} ({c})"),
+        None => format!("Command {c}"),
+    });
+    let relay = ids_brief.and_then(|b| b.server).map(|(a, p)| match a {
+        std::net::IpAddr::V6(a) => format!("[{a}]:{p}"),
+        a => format!("{a}:{p}"),
+    });
     let mut topics = Vec::new();
     if m.command == Command::FilterTopics {
         for i in &m.items {
@@ -75,5 +96,5 @@ pub fn tap(pkt: &Packet<'_>, m: &Message<'_>, dir: Dir, ack_ns: Option<i64>) {
             }
         }
     }
-    TAP.queue(pkt, Record { conn, dir: dir_s, command, ack_us: ack_ns.map(|n| n / 1000), topics });
+    TAP.queue(pkt, Record { conn, dir: dir_s, command, ack_us: ack_ns.map(|n| n / 1000), topics, ids: ids_c, relay });
 }

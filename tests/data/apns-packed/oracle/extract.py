@@ -61,6 +61,8 @@ use plist::{Dictionary, Value};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 pub use crate::support::{BinaryReadExt, Channel, PushError};
+#[allow(unused_imports)]
+use prost::Message as _;
 use crate::support::{oracle_saw_index, oracle_saw_tag};
 
 '''

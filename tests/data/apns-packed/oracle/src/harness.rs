@@ -37,6 +37,10 @@ impl Packed {
     pub fn command(&self) -> u8 {
         self.0.command
     }
+    /// Adds an attribute at the end (key `id`, one byte).
+    pub fn push_attr(&mut self, id: u8, v: PV, cached: bool) {
+        self.0.attributes.push(APSPackedAttribute { id: vec![id], value: v.0, cached });
+    }
     /// Built attribute by attribute: (one-byte key, value, cached).
     pub fn new(command: u8, attrs: Vec<(u8, PV, bool)>) -> Packed {
         Packed(APSPackedMessage {

@@ -126,12 +126,21 @@ impl Side {
         writeln!(self.log, "{v}").unwrap();
     }
     async fn send<S: Stream>(&mut self, s: &mut S, m: &Packed) {
+        self.send_with(s, m, serde_json::Value::Null).await
+    }
+    /// Sends `m`, with `extra`'s members added to its record.
+    async fn send_with<S: Stream>(&mut self, s: &mut S, m: &Packed, extra: serde_json::Value) {
         let raw = self.codec.encode(m);
         self.seq += 1;
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "side": self.name, "seq": self.seq, "event": "sent", "dir": self.dir_out,
             "command": m.command(), "raw": aps::hex(&raw), "attributes": m.sent_json(),
         });
+        if let serde_json::Value::Object(o) = extra {
+            for (k, x) in o {
+                v[k] = x;
+            }
+        }
         self.line(v);
         s.write_all(&raw).await.unwrap();
         s.flush().await.unwrap();
@@ -233,7 +242,22 @@ async fn client<S: Stream>(mut s: S, mut side: Side, rounds: usize) {
         if round == 0 {
             side.send(&mut s, &Packed::from_client(ClientMsg::ping())).await;
             side.recv(&mut s).await.expect("pong");
-            side.send(&mut s, &Packed::from_client(ClientMsg::subscribe(1, rng.bytes(40), token))).await;
+            // A StatusKit subscription, prost-encoded as rustpush's subscribe_channels does;
+            // the record says what it holds.
+            use prost::Message as _;
+            let (sub_id, unsub_id) = (rng.bytes(16), rng.bytes(16));
+            let list = support::SubscribeToChannel {
+                unk1: 1,
+                topics: vec![support::SubscribedTopic {
+                    topic: "com.apple.icloud.presence.mode.status".into(),
+                    channels: vec![support::Channel { id: sub_id.clone(), last_msg_ns: 1_760_000_000_456_000_000 }],
+                    unsub_channels: vec![support::Channel { id: unsub_id.clone(), last_msg_ns: 0 }],
+                }],
+                replace: Some(true),
+            };
+            let extra = serde_json::json!({"subscription": {"unk1": 1, "replace": true, "topics": [{"topic": "com.apple.icloud.presence.mode.status",
+                "channels": [{"id": aps::hex(&sub_id), "last_msg_ns": 1_760_000_000_456_000_000u64}], "unsub_channels": [{"id": aps::hex(&unsub_id), "last_msg_ns": 0}]}]}});
+            side.send_with(&mut s, &Packed::from_client(ClientMsg::subscribe(1, list.encode_to_vec(), token)), extra).await;
             side.recv(&mut s).await.expect("subscribe confirm");
         }
     }
@@ -273,7 +297,14 @@ async fn server<S: Stream>(mut s: S, mut side: Side) {
                 side.send(&mut s, &push(peer_tokens[round % 2], madrid, reply, next_id)).await;
                 if round == 0 {
                     next_id += 11;
-                    side.send(&mut s, &push(token, sha1("com.apple.gamed"), gamed_payload(), next_id)).await;
+                    // With a StatusKit channel as item 0x1D (rustpush's from_packed decodes it).
+                    use prost::Message as _;
+                    let ch_id = rng.bytes(16);
+                    let ch = support::Channel { id: ch_id.clone(), last_msg_ns: 1_760_000_000_789_000_000 };
+                    let mut p = push(token, sha1("com.apple.gamed"), gamed_payload(), next_id);
+                    p.push_attr(0x1d, PV::data(&ch.encode_to_vec()), false);
+                    let extra = serde_json::json!({"channel": {"id": aps::hex(&ch_id), "last_msg_ns": 1_760_000_000_789_000_000u64}});
+                    side.send_with(&mut s, &p, extra).await;
                 }
                 round += 1;
             }

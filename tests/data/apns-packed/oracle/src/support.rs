@@ -39,13 +39,35 @@ pub trait BinaryReadExt: Read {
 
 impl<R: Read + ?Sized> BinaryReadExt for R {}
 
-#[derive(Clone, Debug, Default)]
-pub struct Channel;
+// The StatusKit messages rustpush's src/statuskit.proto declares (package statuskitp), as
+// prost types with the same field numbers: what APSMessage names (Channel) and what the
+// client's 0x1D carries (SubscribeToChannel), encoded and decoded by prost.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Channel {
+    #[prost(bytes = "vec", tag = "1")]
+    pub id: Vec<u8>,
+    #[prost(uint64, tag = "2")]
+    pub last_msg_ns: u64,
+}
 
-impl Channel {
-    pub fn decode<T>(_: T) -> Result<Channel, io::Error> {
-        Ok(Channel)
-    }
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SubscribedTopic {
+    #[prost(string, tag = "1")]
+    pub topic: String,
+    #[prost(message, repeated, tag = "2")]
+    pub channels: Vec<Channel>,
+    #[prost(message, repeated, tag = "3")]
+    pub unsub_channels: Vec<Channel>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SubscribeToChannel {
+    #[prost(uint32, tag = "1")]
+    pub unk1: u32,
+    #[prost(message, repeated, tag = "2")]
+    pub topics: Vec<SubscribedTopic>,
+    #[prost(bool, optional, tag = "3")]
+    pub replace: Option<bool>,
 }
 
 /// What rustpush's `read_attr` read, in order: an attribute's tag byte, a value index.
