@@ -80,15 +80,7 @@ unsafe fn guarded<R>(
     match result {
         Ok(r) => r,
         Err(payload) => {
-            let msg = LAST_PANIC.with(|l| l.borrow_mut().take()).unwrap_or_else(|| {
-                payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic".into())
-            });
-            // Reporting must not panic again; if it does, give up quietly.
-            let _ = catch_unwind(AssertUnwindSafe(|| pkt.report_internal_error(proto, &msg)));
+            report_panic(&pkt, proto, payload);
             on_panic(&pkt)
         }
     }
@@ -102,15 +94,22 @@ pub(crate) fn run_guarded(pkt: &mut Packet<'_>, proto: &'static Protocol, f: imp
     debug_assert!(IN_ENTRY.with(|d| d.get()) > 0, "run_guarded outside an entry");
     let result = catch_unwind(AssertUnwindSafe(|| f(pkt)));
     if let Err(payload) = result {
-        let msg = LAST_PANIC.with(|l| l.borrow_mut().take()).unwrap_or_else(|| {
-            payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into())
-        });
-        let _ = catch_unwind(AssertUnwindSafe(|| pkt.report_internal_error(proto, &msg)));
+        report_panic(pkt, proto, payload);
     }
+}
+
+/// A caught panic as `proto`'s internal-error expert item: the hook's recorded message, or
+/// the payload's text.
+fn report_panic(pkt: &Packet<'_>, proto: &'static Protocol, payload: Box<dyn std::any::Any + Send>) {
+    let msg = LAST_PANIC.with(|l| l.borrow_mut().take()).unwrap_or_else(|| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into())
+    });
+    // Reporting must not panic again; if it does, give up quietly.
+    let _ = catch_unwind(AssertUnwindSafe(|| pkt.report_internal_error(proto, &msg)));
 }
 
 /// The C entry of a [`Dissector`] (a `dissector_t`).
