@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The in-epan fuzz targets (docs/robustness.md, section 4): builds them (cargo fuzz, -O,
 # AddressSanitizer on the Rust code and on the C shims and harness) and runs each for
-# SECONDS (default 60: the bounded CI run) in libFuzzer's fork mode, one after another.
+# SECONDS (default 60: the bounded CI run), one after another, in slices of
+# EPANFUZZ_SLICE seconds (default 120; see below).
 # Fails on the first crash, timeout or out-of-memory; the input is then in
 # fuzz-epan/artifacts/<target>/ (replay it with `cargo test --release --test
 # epan_fuzz_replay` after copying it to fuzz-epan/regressions/<target>/).
@@ -40,28 +41,40 @@ BIN=fuzz-epan/target/x86_64-unknown-linux-gnu/release
 
 # Registration data handed to Wireshark lives as long as the process: not leaks.
 export ASAN_OPTIONS="detect_leaks=0:detect_odr_violation=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+SLICE=${EPANFUZZ_SLICE:-120}
 status=0
 for t in "${TARGETS[@]}"; do
   [ -x "$BIN/$t" ] || { echo "epan-fuzz: no target $t (targets: ${ALL[*]})"; exit 2; }
   mkdir -p "fuzz-epan/corpus-out/$t" "fuzz-epan/artifacts/$t"
   log="fuzz-epan/artifacts/$t/last-run.log"
+  : >"$log"
   echo "== epan-fuzz $t (${SECS}s)"
   start=$(date +%s)
-  set +e
-  # Fork mode: every job is a fresh process (libwireshark 4.0 keeps ≈ 16 MB per epan session
-  # reset, so a long-lived process could not drop its state often enough); jobs grow from
-  # 1 s to 300 s.
-  nice "$BIN/$t" "fuzz-epan/corpus-out/$t" "fuzz-epan/corpus/$t" \
-    -fork=1 -ignore_crashes=0 -ignore_ooms=0 -ignore_timeouts=0 \
-    -max_total_time="$SECS" -max_len=8192 -timeout=10 -rss_limit_mb=4096 \
-    -artifact_prefix="fuzz-epan/artifacts/$t/" >"$log" 2>&1
-  rc=$?
-  set -e
-  summary=$(grep -E '^#[0-9]+: cov:' "$log" | tail -n1 || true)
-  echo "epan-fuzz $t: $(( $(date +%s) - start ))s, exit $rc, $summary"
-  if [ $rc -ne 0 ] || ls "fuzz-epan/artifacts/$t" | grep -qE '^(crash|oom|timeout|leak)-'; then
+  left=$SECS execs=0 cpu=0 rc=0 slices=0
+  # Slices of at most SLICE seconds, each a fresh process on the corpus so far: libwireshark
+  # 4.0 keeps about 16 MB per epan session reset (fuzz-epan/src/lib.rs resets every 2,000
+  # inputs), so one process per 30 minutes would grow by gigabytes. (libFuzzer's -fork mode
+  # does the same with less overhead per job only for jobs much longer than its own.)
+  while [ "$left" -gt 0 ] && [ $rc -eq 0 ]; do
+    s=$(( left < SLICE ? left : SLICE ))
+    set +e
+    /usr/bin/time -f "epanfuzz-cpu %U %S" nice "$BIN/$t" "fuzz-epan/corpus-out/$t" "fuzz-epan/corpus/$t" \
+      -max_total_time="$s" -max_len=8192 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+      -artifact_prefix="fuzz-epan/artifacts/$t/" >>"$log" 2>&1
+    rc=$?
+    set -e
+    slices=$((slices + 1))
+    left=$(( SECS - ($(date +%s) - start) ))
+  done
+  execs=$(awk '/^stat::number_of_executed_units:/ {n += $2} END {print n + 0}' "$log")
+  cpu=$(awk '/^epanfuzz-cpu/ {c += $2 + $3} END {printf "%.0f", c}' "$log")
+  last=$(grep -E '^#[0-9]+ +(DONE|pulse|NEW|REDUCE) ' "$log" | tail -n1 | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [^ ]+' || true)
+  corp=$(ls "fuzz-epan/corpus-out/$t" | wc -l)
+  echo "epan-fuzz $t: $(( $(date +%s) - start ))s wall, ${cpu}s CPU, $slices slices, $execs executions" \
+       "($(( execs / (cpu > 0 ? cpu : 1) ))/CPU-s), $last, corpus-out $corp files, exit $rc"
+  if [ $rc -ne 0 ] || ls "fuzz-epan/artifacts/$t" | grep -qE '^(crash|oom|timeout|leak|slow-unit)-'; then
     echo "epan-fuzz $t: FAILED; log $log:"
-    grep -vE '^#[0-9]+: cov:|INFO:|DEBUG' "$log" | tail -n 60
+    grep -vE '^#[0-9]+ |INFO:|DEBUG|^stat::' "$log" | tail -n 60
     status=1
   fi
 done

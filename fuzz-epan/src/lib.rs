@@ -27,7 +27,7 @@ static INIT: Once = Once::new();
 /// Inputs per epan session (`EPANFUZZ_RESET_EVERY`, default [`DEFAULT_RESET_EVERY`]): a new
 /// session costs about 0.1 s (every protocol's init routines), so state is dropped every
 /// that many inputs; in between each input has its own client addresses (`frames::build`).
-pub const DEFAULT_RESET_EVERY: u32 = 1000;
+pub const DEFAULT_RESET_EVERY: u32 = 2000;
 
 thread_local! {
     static STATE: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, DEFAULT_RESET_EVERY)) };
