@@ -210,3 +210,40 @@ fn frames_are_what_the_targets_say() {
     assert_eq!(&a[0][4..13], b"apns_pack");
     assert!(a[0].ends_with(&[0, 0, 0, 0, 8, 0]));
 }
+
+#[test]
+fn failures_are_told_from_stock_bugs() {
+    // The plugin's own: a caught panic, a dissector bug in one of its protocols, criticals.
+    assert!(failure("    [Expert Info (Error/Malformed): appleshark internal error: test panic for nonce 0x1]").is_some());
+    assert!(failure("[Dissector bug, protocol MPTCP-annot: ./epan/proto.c:1: failed assertion]").is_some());
+    assert!(failure("** (tshark:1) 10:00:00.000000 [Epan CRITICAL] -- x").is_some());
+    // Stock Wireshark's own bugs (docs/robustness.md lists them) are not the plugin's.
+    assert!(failure("[Dissector bug, protocol MPTCP: ./epan/dissectors/packet-tcp.c:5551: failed assertion \"DISSECTOR_ASSERT_NOT_REACHED\"]").is_none());
+    assert!(failure("[Dissector bug, protocol TLS: ./epan/dissectors/packet-tls.c:2513: failed assertion]").is_none());
+    assert!(failure("Frame 1: 60 bytes on wire").is_none());
+}
+
+#[test]
+fn a_panic_in_a_dissector_fails_the_replay() {
+    // The plugin built with its test hooks panics on a chosen SNATMAP nonce (tests/snatmap.rs);
+    // the fuzz target aborts on it (docs/robustness.md, section 4), and the replay must see it
+    // in tshark's output too: a SNATMAP request (type 1, nonce, address, port, 0xAAAA) as the
+    // one record of a udp_5678 input.
+    let mut req = Vec::new();
+    req.extend_from_slice(&1u32.to_be_bytes());
+    req.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+    req.extend_from_slice(&[192, 168, 1, 20]);
+    req.extend_from_slice(&50123u16.to_be_bytes());
+    req.extend_from_slice(&[0xaa, 0xaa]);
+    let (pcap, _) = capture(Target::Udp5678, &[(frames::encode_records(&[(0, &req)]), 0)]);
+    let ts = Tshark::with_test_hooks();
+    let file = ts.capture("epanfuzz-provoked-panic.pcap", &pcap);
+    let out = ts.run_env(&["APPLESHARK_TEST_PANIC_NONCE=12345678"], &["-2", "-V", "-r", &file]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(failure(&stdout).is_some_and(|l| l.contains("appleshark internal error")), "{stdout}");
+    // Without the nonce the same frame is a clean SNATMAP request.
+    let out = ts.run(&["-2", "-V", "-r", &file]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(failure(&stdout), None);
+    assert!(stdout.lines().any(|l| l.starts_with("Apple NAT mapping")), "{stdout}");
+}
