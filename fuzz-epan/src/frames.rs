@@ -196,9 +196,7 @@ pub const ACK: u8 = 0x10;
 #[allow(clippy::too_many_arguments)]
 pub fn tcp(src: (Ipv4Addr, u16), dst: (Ipv4Addr, u16), id: u16, seq: u32, ack: u32, flags: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut opts = options[..options.len().min(40)].to_vec();
-    while opts.len() % 4 != 0 {
-        opts.push(0);
-    }
+    opts.resize(opts.len().div_ceil(4) * 4, 0);
     let payload = &payload[..payload.len().min(0xFFFF - 20 - 20 - opts.len())];
     let mut seg = Vec::with_capacity(20 + opts.len() + payload.len());
     seg.extend_from_slice(&src.1.to_be_bytes());
