@@ -222,5 +222,12 @@ fn main() {
     for dir in &includes {
         cc.include(dir);
     }
+    // `APPLESHARK_SHIM_SANITIZE=address` (fuzz-epan/run.sh): the shims built by clang with
+    // that sanitizer, for the in-epan fuzzer, whose Rust code cargo fuzz builds with the same
+    // one (docs/robustness.md, section 4). Unset (every other build): nothing changes.
+    println!("cargo:rerun-if-env-changed=APPLESHARK_SHIM_SANITIZE");
+    if let Some(s) = env::var_os("APPLESHARK_SHIM_SANITIZE").filter(|s| !s.is_empty()) {
+        cc.compiler("clang").flag(format!("-fsanitize={}", s.to_string_lossy())).flag("-fno-omit-frame-pointer");
+    }
     cc.compile("appleshark_shim");
 }
