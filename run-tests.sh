@@ -35,6 +35,10 @@ tests/cmake-check.sh
 # fails on a crash, abort, hang or plugin panic. (The cargo fuzz corpora are replayed by
 # `cargo test`, tests/fuzz_replay.rs.)
 python3 tests/fuzz/tshark_mutate.py -n 2000 --batch 5
+# Bounded coverage-guided fuzzing through the real epan (fuzz-epan/, docs/robustness.md
+# section 4): each of the five targets 60 s with AddressSanitizer; fails on any finding.
+# Needs clang (installed above); cargo-fuzz is installed once into ~/.cache/appleshark.
+fuzz-epan/run.sh -t 60
 # The GUI test (Wireshark's Qt GUI under Xvfb, screenshots, OCR checks); as root it installs
 # what it needs. ~150 s (one Wireshark start per sample, three Statistics dialogs in each).
 if [ "$(id -u)" = 0 ] || tests/gui/gui-test.sh --check-tools >/dev/null; then
