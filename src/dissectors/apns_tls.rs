@@ -98,6 +98,12 @@ impl TcpPostDissector for Post {
     fn protocol() -> &'static Protocol {
         &PROTO
     }
+    fn wants(seg: &frame::TcpView<'_>) -> bool {
+        // `segment` does nothing unless a courier is tracked, this is a ClientHello, or a
+        // port is the courier's (`courier_by_address`).
+        let port = crate::core::apns::tls::COURIER_PORT;
+        TRACKING.load(Ordering::Relaxed) || seg.dport == port || seg.sport == port || tls_hello::client_hello_record_len(seg.payload).is_some()
+    }
     fn segment(pkt: &mut Packet<'_>, seg: frame::TcpView<'_>) {
         let (src, dst) = ((seg.src, seg.sport), (seg.dst, seg.dport));
         let frame_no = pkt.frame();

@@ -609,10 +609,11 @@ impl TcpPostDissector for Post {
     fn protocol() -> &'static Protocol {
         &PROTO
     }
+    fn wants(view: &frame::TcpView<'_>) -> bool {
+        // Nothing to do for a segment without an MPTCP option before the file's first one.
+        ANALYSING.load(Ordering::Relaxed) || has_mptcp_option(view.options)
+    }
     fn segment(pkt: &mut Packet<'_>, view: frame::TcpView<'_>) {
-        if !ANALYSING.load(Ordering::Relaxed) && !has_mptcp_option(view.options) {
-            return;
-        }
         let visited = pkt.visited();
         let frame_no = pkt.frame();
         let time_ns = pkt.time().as_nanos();

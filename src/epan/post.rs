@@ -28,6 +28,13 @@ pub fn register_postdissector<D: Dissector>() {
 /// is enabled.
 pub trait TcpPostDissector: 'static {
     fn protocol() -> &'static Protocol;
+    /// Whether [`segment`](Self::segment) could do anything with this segment: a cheap test
+    /// (no state, no Wireshark call) that lets the hook skip the protocol-enabled check, the
+    /// panic guard and the call for the segments of other traffic. It must be true wherever
+    /// `segment` would do something.
+    fn wants(_seg: &TcpView<'_>) -> bool {
+        true
+    }
     /// One frame's segment (its spans are offsets into `pkt.bytes()`, the whole frame).
     fn segment(pkt: &mut Packet<'_>, seg: TcpView<'_>);
 }
@@ -43,6 +50,7 @@ static TCP_HOOK: Protocol = Protocol::new(c"Apple TCP post-dissection", c"Apple-
 #[derive(Clone, Copy)]
 struct Consumer {
     proto: &'static Protocol,
+    wants: fn(&TcpView<'_>) -> bool,
     segment: fn(&mut Packet<'_>, TcpView<'_>),
 }
 
@@ -65,7 +73,7 @@ pub fn register_tcp_postdissector<P: TcpPostDissector>() {
     if r.is_empty() && TCP_HOOK.get() >= 0 {
         register_postdissector::<Hook>();
     }
-    r.push(Consumer { proto: P::protocol(), segment: P::segment });
+    r.push(Consumer { proto: P::protocol(), wants: P::wants, segment: P::segment });
 }
 
 /// The hook's [`Dissector`]: finds the segment once, runs each enabled consumer on it.
@@ -81,7 +89,7 @@ impl Dissector for Hook {
         let run = |pkt: &mut Packet<'_>, seg: TcpView<'_>| {
             for c in consumers {
                 // SAFETY: a registered protocol id (or -1, which the shim answers with 0).
-                if unsafe { sys::appleshark_proto_enabled(c.proto.get()) } != 0 {
+                if (c.wants)(&seg) && unsafe { sys::appleshark_proto_enabled(c.proto.get()) } != 0 {
                     // As Wireshark does around each dissector it calls: expert infos (and
                     // their -z expert / dialog rows) name pinfo's current protocol.
                     let saved = pkt.set_current_proto(c.proto.short_name);

@@ -61,6 +61,31 @@ fn plausible(m: &Message<'_>, a: &Attr) -> bool {
     }
 }
 
+/// The first attribute read from its tag alone, before anything is decoded (the heuristic's
+/// cheap test, which rejects almost every unclaimed stream): in a connection's first message
+/// both caches are empty, so a key or value from a cache is a cache miss; and the key must be
+/// one byte (inline, or new with a one-byte length) naming an item of the command. Every
+/// stream it rejects the full test below rejects too (a necessary condition of it).
+fn first_key_plausible(buf: &[u8], h: &wire::Header, command: Command) -> bool {
+    let Some(&tag) = buf.get(h.header_len) else { return false };
+    if tag & (wire::TAG_VALUE_FROM_CACHE | wire::TAG_KEY_FROM_CACHE) != 0 {
+        return false;
+    }
+    let id = if tag & wire::TAG_KEY_NEW != 0 {
+        // tagged(4) + 1 bytes of key: one byte only when the low four bits are 0.
+        if tag & wire::KEY_INLINE_MASK != 0 {
+            return false;
+        }
+        match buf.get(h.header_len + 1) {
+            Some(&id) => id,
+            None => return false,
+        }
+    } else {
+        tag & wire::KEY_INLINE_MASK
+    };
+    item_def(command, id, 0).is_some()
+}
+
 /// The cleartext heuristic's decision on the first bytes of an unclaimed TCP stream: a
 /// known command; a complete first message (body at most [`PROBE_MAX_PAYLOAD`]) that
 /// decodes with no anomaly at all, or the start of a Connect or Message (body at most
@@ -69,6 +94,12 @@ fn plausible(m: &Message<'_>, a: &Attr) -> bool {
 /// value of the type that item has. Allocates only what the decoder does for the bytes
 /// present.
 pub fn heuristic_accepts(buf: &[u8]) -> bool {
+    accepts(buf, true)
+}
+
+/// [`heuristic_accepts`], with or without the cheap first test (without: for the test that
+/// shows it rejects nothing the rest accepts).
+pub(super) fn accepts(buf: &[u8], first_key_test: bool) -> bool {
     let Ok(h) = wire::header(buf) else { return false };
     let command = Command::from_u8(h.command);
     if !command.is_known() || h.length < 4 || h.length > u64::from(PROBE_MAX_PAYLOAD) {
@@ -76,6 +107,9 @@ pub fn heuristic_accepts(buf: &[u8]) -> bool {
     }
     let complete = (buf.len() - h.header_len) as u64 >= h.length;
     if !complete && (h.length > u64::from(PROBE_MAX_INCOMPLETE) || !matches!(command, Command::Connect | Command::Message)) {
+        return false;
+    }
+    if first_key_test && !first_key_plausible(buf, &h, command) {
         return false;
     }
     let m = first_message(buf);

@@ -4,6 +4,7 @@
 use super::decode::*;
 use super::state::*;
 use super::*;
+use super::probe::accepts;
 use crate::core::apns::session::{Dir, Pos};
 use crate::core::apns::items::Command;
 use crate::core::span::Span;
@@ -562,6 +563,44 @@ fn probes() {
     assert!(!heuristic_accepts(&bad));
     let ack = msg(0x0b, &[key_inline(4, 0), int(7), key_inline(8, 0), int(0)]);
     assert!(heuristic_accepts(&ack));
+}
+
+/// The heuristic's cheap first test (the first attribute's tag) rejects nothing the full
+/// decode would accept: real first messages, every cut of them, and mutants of them (one to
+/// four bytes changed, the tag byte among them half the time), with and without the test.
+#[test]
+fn first_key_test_rejects_nothing_the_decode_accepts() {
+    let mut rng = crate::core::test_rng::Rng(0x5EED_0A9E_5EED_0009);
+    let token = [0xab; 32];
+    let starts = [
+        msg(0x07, &[key_inline(1, NEW_VALUE), data(&token), key_inline(2, 0), int(1), key_inline(5, 0), int(65), key_new(&[0x10], 0), int(9)]),
+        msg(0x07, &[key_new(&[0x02], 0), int(1), key_inline(1, 0), data(&token), key_inline(12, 0), data(&[0x30; 300])]),
+        msg(0x0b, &[key_inline(4, 0), int(7), key_inline(8, 0), int(0)]),
+        msg(0x0a, &[key_inline(1, NEW_VALUE), data(&token), key_inline(3, 0), data(b"{\"aps\":{}}"), key_inline(4, 0), int(42)]),
+    ];
+    let (mut accepted, mut mutants) = (0usize, 0usize);
+    for start in &starts {
+        for cut in 0..=start.len() {
+            assert_eq!(accepts(&start[..cut], true), accepts(&start[..cut], false), "cut {cut}");
+            accepted += usize::from(accepts(&start[..cut], false));
+        }
+        for i in 0..20_000u32 {
+            let mut b = start.clone();
+            let hl = super::wire::header(&b).unwrap().header_len;
+            if i % 2 == 0 {
+                b[hl] = rng.next() as u8;
+            }
+            for _ in 0..=(rng.next() % 4) {
+                let at = (rng.next() as usize) % b.len();
+                b[at] = rng.next() as u8;
+            }
+            let full = accepts(&b, false);
+            assert!(!full || accepts(&b, true), "mutant {b:02x?}");
+            mutants += usize::from(full);
+        }
+    }
+    // Both kinds of input reach the full decode's acceptance often (the test tests something).
+    assert!(accepted > 100 && mutants > 1000, "{accepted} {mutants}");
 }
 
 #[test]
