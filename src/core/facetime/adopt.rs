@@ -21,7 +21,7 @@ use super::call::Endpoint;
 use super::classify::Class;
 #[cfg(doc)]
 use super::classify::classify;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Flows remembered per capture.
 pub const MAX_FLOWS: usize = 65_536;

@@ -336,7 +336,7 @@ struct State {
     claimed: Vec<Option<(Endpoint, Endpoint)>>,
     /// The first frame of each RTP stream (by index) that carried Apple's 0x4400 extension:
     /// the one frame of the stream with the extension's expert note.
-    apple_ext_first: std::collections::HashMap<u32, u32>,
+    apple_ext_first: rustc_hash::FxHashMap<u32, u32>,
 }
 
 thread_local! {

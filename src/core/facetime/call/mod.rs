@@ -27,7 +27,7 @@ mod stream;
 pub use dialog::{Call, MediaEndpoint, PayloadMap};
 pub use stream::{Stream, StreamDir, StreamKey, StreamKind};
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 
 /// Calls tracked in total.

@@ -906,45 +906,7 @@ pub(super) fn canon(a: Endpoint, b: Endpoint) -> FourTuple {
 }
 
 
-/// A fast hasher for the analyser's small maps (4-tuples, tokens, frame numbers), whose
-/// keys come from one capture and whose sizes are bounded by [`Config`]: FxHash's
-/// multiply-rotate, a fraction of SipHash's cost per lookup.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Fx(u64);
-
-impl Fx {
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..c.len()].copy_from_slice(c);
-            self.add(u64::from_le_bytes(b));
-        }
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-    fn write_u16(&mut self, n: u16) {
-        self.add(u64::from(n));
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-}
-
-/// A `HashMap` with [`Fx`].
-pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+/// The analyser's small maps (4-tuples, tokens, frame numbers), whose keys come from one
+/// capture and whose sizes are bounded by [`Config`]: FxHash (`rustc-hash`), a fraction of
+/// SipHash's cost per lookup.
+pub type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
