@@ -36,9 +36,10 @@ tests/cmake-check.sh
 # `cargo test`, tests/fuzz_replay.rs.)
 python3 tests/fuzz/tshark_mutate.py -n 2000 --batch 5
 # Bounded coverage-guided fuzzing through the real epan (fuzz-epan/, docs/robustness.md
-# section 4): each of the five targets 60 s with AddressSanitizer; fails on any finding.
-# Needs clang (installed above); cargo-fuzz is installed once into ~/.cache/appleshark.
-fuzz-epan/run.sh -t 60
+# section 4): each of the five targets 30 s with AddressSanitizer; fails on any finding.
+# Needs clang (installed above); cargo-fuzz is installed once into ~/.cache/appleshark, the
+# build is kept there too.
+EPANFUZZ_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/appleshark/fuzz-epan-target" fuzz-epan/run.sh -t 30
 # The GUI test (Wireshark's Qt GUI under Xvfb, screenshots, OCR checks); as root it installs
 # what it needs. ~150 s (one Wireshark start per sample, three Statistics dialogs in each).
 if [ "$(id -u)" = 0 ] || tests/gui/gui-test.sh --check-tools >/dev/null; then

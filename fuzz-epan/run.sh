@@ -10,6 +10,8 @@
 #   fuzz-epan/run.sh [-t SECONDS] [TARGET ...]
 #
 # EPANFUZZ_SANITIZER=none: a build without AddressSanitizer (throughput runs only).
+# EPANFUZZ_TARGET_DIR: cargo's target directory (default fuzz-epan/target; run-tests.sh keeps
+# it in ~/.cache/appleshark so that a fresh clone does not rebuild the dependencies).
 # cargo-fuzz: used from PATH; when missing it is installed once into
 # ~/.cache/appleshark/cargo-fuzz (cargo install --locked, about 2 minutes) and used from there.
 # New corpus entries go to fuzz-epan/corpus-out/<target>/ (ignored by git), the seeds
@@ -34,17 +36,18 @@ fi
 
 # Stable rustc takes the -Z flags cargo fuzz passes with RUSTC_BOOTSTRAP=1 (as for fuzz/).
 export RUSTC_BOOTSTRAP=1
+TD=${EPANFUZZ_TARGET_DIR:-fuzz-epan/target}
 if [ "${EPANFUZZ_SANITIZER:-address}" = none ]; then
   # Throughput only (no sanitizer anywhere; about 8x faster on the multi-frame targets), in
   # a target directory of its own.
-  nice cargo fuzz build -O -s none --fuzz-dir fuzz-epan --target-dir fuzz-epan/target/nosan 2>&1 | grep -v '^\s*Compiling' || true
-  BIN=fuzz-epan/target/nosan/x86_64-unknown-linux-gnu/release
+  nice cargo fuzz build -O -s none --fuzz-dir fuzz-epan --target-dir "$TD/nosan" 2>&1 | grep -v '^\s*Compiling' || true
+  BIN=$TD/nosan/x86_64-unknown-linux-gnu/release
 else
   # The plugin's C shims (../build.rs) and the harness (fuzz-epan/build.rs) built by clang
   # with AddressSanitizer too.
   export APPLESHARK_SHIM_SANITIZE=address
-  nice cargo fuzz build -O --fuzz-dir fuzz-epan 2>&1 | grep -v '^\s*Compiling' || true
-  BIN=fuzz-epan/target/x86_64-unknown-linux-gnu/release
+  nice cargo fuzz build -O --fuzz-dir fuzz-epan --target-dir "$TD" 2>&1 | grep -v '^\s*Compiling' || true
+  BIN=$TD/x86_64-unknown-linux-gnu/release
 fi
 
 # Registration data handed to Wireshark lives as long as the process: not leaks.

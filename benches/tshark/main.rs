@@ -31,6 +31,8 @@ struct Opts {
     out: PathBuf,
     work: PathBuf,
     criterion: PathBuf,
+    /// `--soak N`: only the soak (an N-packet mixed capture, one and two passes).
+    soak: Option<u64>,
 }
 
 fn root() -> PathBuf {
@@ -51,6 +53,7 @@ fn parse_args() -> Option<Opts> {
         out: root().join("benches/results.md"),
         work: root().join("target/bench"),
         criterion: root().join("target/criterion"),
+        soak: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -67,6 +70,7 @@ fn parse_args() -> Option<Opts> {
             "--plugin" => o.plugin = val().into(),
             "--out" => o.out = val().into(),
             "--work" => o.work = val().into(),
+            "--soak" => o.soak = Some(val().parse().unwrap()),
             _ => {}
         }
     }
@@ -195,6 +199,37 @@ impl Tshark {
         let cells: Vec<&str> = line.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
         (0..filters.len()).map(|i| cells[1 + 2 * i].parse().unwrap()).collect()
     }
+}
+
+/// The soak (issue 17 item 6): an N-packet capture of the mixed kind (10% Apple traffic),
+/// through tshark without and with the plugin, in one pass and in two (`-2`); peak RSS and
+/// CPU of each, and the plugin's extra memory per packet. Written to `--out` (default
+/// target/bench/soak.md) and stdout.
+fn soak(o: &Opts, t: &Tshark, packets: u64) {
+    let cap = make(o, "soak-mixed", &mixed_mix(), Stop::Packets(packets), 64);
+    let f = cap.path.display().to_string();
+    let mut rep = format!(
+        "Soak: {} packets ({:.0} MiB; {} of them FaceTime, SNATMAP, APNs or MPTCP), tshark {}, `tshark -n -r FILE [-2] > /dev/null`\n\n\
+         | passes | without plugin: peak RSS / CPU | with plugin: peak RSS / CPU | plugin's extra memory | per packet |\n|---|---:|---:|---:|---:|\n",
+        cap.w.packets, mib(cap.w.bytes), cap.w.per_kind.iter().filter(|(k, _)| ["facetime", "snatmap", "apns", "mptcp"].contains(k)).map(|(_, n)| n).sum::<u64>(),
+        t.version
+    );
+    for (label, extra) in [("one", vec![]), ("two (`-2`)", vec!["-2".to_string()])] {
+        let mut args = vec!["-n".to_string(), "-r".into(), f.clone()];
+        args.extend(extra);
+        let (_, c0, m0) = t.timed(false, &args);
+        let (_, c1, m1) = t.timed(true, &args);
+        let _ = writeln!(
+            rep,
+            "| {label} | {:.1} MiB / {c0:.0} s | {:.1} MiB / {c1:.0} s | {:+.1} MiB ({:+.1}%) | {:.1} bytes |",
+            m0 / 1024.0, m1 / 1024.0, (m1 - m0) / 1024.0, (m1 / m0 - 1.0) * 100.0, (m1 - m0) * 1024.0 / cap.w.packets as f64
+        );
+        eprintln!("soak {label} pass(es) done");
+    }
+    print!("{rep}");
+    let out = if o.out == root().join("benches/results.md") { o.work.join("soak.md") } else { o.out.clone() };
+    std::fs::write(&out, rep).unwrap();
+    let _ = std::fs::remove_file(&cap.path);
 }
 
 fn s(v: &[&str]) -> Vec<String> {
@@ -346,6 +381,10 @@ fn main() {
     let _ = Command::new("chmod").args(["a+rx"]).arg(&o.work).status();
     let load_before = sh("cat /proc/loadavg");
     let t = Tshark::setup(&o);
+    if let Some(packets) = o.soak {
+        soak(&o, &t, packets);
+        return;
+    }
     let lua = root().join("benches/lua/apns.lua");
     let lua_seen = std::env::temp_dir().join(format!("appleshark-bench-{}/apns.lua", std::process::id()));
     std::fs::copy(&lua, &lua_seen).unwrap();
