@@ -224,7 +224,8 @@ fn soak(o: &Opts, t: &Tshark, packets: u64) {
             "| {label} | {:.1} MiB / {c0:.0} s | {:.1} MiB / {c1:.0} s | {:+.1} MiB ({:+.1}%) | {:.1} bytes |",
             m0 / 1024.0, m1 / 1024.0, (m1 - m0) / 1024.0, (m1 / m0 - 1.0) * 100.0, (m1 - m0) * 1024.0 / cap.w.packets as f64
         );
-        eprintln!("soak {label} pass(es) done");
+        // Each row as soon as it is measured (a 10M-packet run takes minutes per variant).
+        eprint!("soak: {}", rep.lines().last().map(|l| format!("{l}\n")).unwrap_or_default());
     }
     print!("{rep}");
     let out = if o.out == root().join("benches/results.md") { o.work.join("soak.md") } else { o.out.clone() };
