@@ -4,7 +4,7 @@
 # on the machine's load (wall and CPU time on a shared 2-core machine spread by ±10%).
 # Not part of the test run.
 #
-#   benches/callgrind.sh [PACKETS]    default 50,000 packets of each capture (≈ 25 min)
+#   benches/callgrind.sh [PACKETS]    default 50,000 packets of each capture (≈ 30 min; 25,000 took 15 min)
 #
 # Reads the captures benches/run.sh writes (target/bench/*.pcap; run it once, `--quick` is
 # not enough: it writes 1% captures) and cuts the first PACKETS of each with editcap.
