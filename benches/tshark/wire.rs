@@ -92,7 +92,8 @@ pub fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: &[u8]) -
 /// RTCP sender report (no report blocks) + SDES CNAME.
 pub fn rtcp_sr(ssrc: u32, ts: u32, packets: u32, octets: u32) -> Vec<u8> {
     let sr = [&[0x80u8, 200, 0, 6][..], &ssrc.to_be_bytes(), &[0xe9, 0, 0, 0, 0, 0, 0, 0], &ts.to_be_bytes(), &packets.to_be_bytes(), &octets.to_be_bytes()].concat();
-    let sdes = [&[0x81u8, 202, 0, 3][..], &ssrc.to_be_bytes(), &[1, 6], b"iphone", &[0, 0, 0, 0]].concat();
+    // One chunk: SSRC, CNAME (2 + 6 bytes), the null item and padding to a word: 16 bytes.
+    let sdes = [&[0x81u8, 202, 0, 4][..], &ssrc.to_be_bytes(), &[1, 6], b"iphone", &[0, 0, 0, 0]].concat();
     [sr, sdes].concat()
 }
 

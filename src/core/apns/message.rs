@@ -8,6 +8,7 @@
 use super::framing::{self, HEADER_LEN, ITEM_HEADER_LEN};
 use super::items::{decode, item_def, Command, ItemDef, Value, ValueError};
 use crate::core::span::Span;
+use smallvec::SmallVec;
 
 /// At most this many items are kept per message; the rest are counted in an anomaly.
 pub const MAX_ITEMS: usize = 4096;
@@ -102,14 +103,22 @@ impl AnomalyKind {
     }
 }
 
+/// A message's items, inline up to [`INLINE_ITEMS`] (an ack has three, a push about seven):
+/// most messages allocate nothing; longer ones spill to the heap with the same semantics.
+pub type Items<'a> = SmallVec<[Item<'a>; INLINE_ITEMS]>;
+/// How many items a [`Message`] holds without allocating.
+pub const INLINE_ITEMS: usize = 8;
+/// A message's anomalies, inline (usually none).
+pub type Anomalies = SmallVec<[Anomaly; 2]>;
+
 /// One parsed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message<'a> {
     pub command: Command,
     /// Declared payload length (the message is `5 + length` bytes long).
     pub length: u32,
-    pub items: Vec<Item<'a>>,
-    pub anomalies: Vec<Anomaly>,
+    pub items: Items<'a>,
+    pub anomalies: Anomalies,
     /// Bytes of the buffer that belong to this message (`5 + length`, or fewer if cut off).
     pub consumed: usize,
 }
@@ -175,7 +184,7 @@ pub fn parse_message(buf: &[u8]) -> Result<Message<'_>, ParseError> {
         return Err(ParseError::NeedHeader { have: buf.len() });
     };
     let command = Command::from_u8(hdr.command);
-    let mut anomalies = Vec::new();
+    let mut anomalies = Anomalies::new();
     if !command.is_known() {
         anomalies.push(Anomaly {
             kind: AnomalyKind::UnknownCommand(hdr.command),
@@ -218,10 +227,9 @@ fn walk_items<'a>(
     payload: &'a [u8],
     cut: bool,
     declared: usize,
-    anomalies: &mut Vec<Anomaly>,
-) -> Vec<Item<'a>> {
-    // Capacity bounded by what is really there, and by MAX_ITEMS.
-    let mut items = Vec::with_capacity((payload.len() / ITEM_HEADER_LEN).min(MAX_ITEMS).min(64));
+    anomalies: &mut Anomalies,
+) -> Items<'a> {
+    let mut items = Items::new();
     let mut off = 0usize;
     let mut dropped = 0usize;
     while off < payload.len() {
@@ -634,8 +642,8 @@ mod tests {
         assert_eq!(m.items[0].length, 0);
         assert_eq!(m.items[0].value, Value::Bytes(&[]));
         assert_eq!(
-            m.anomalies,
-            vec![Anomaly {
+            m.anomalies.as_slice(),
+            [Anomaly {
                 kind: AnomalyKind::TrailingBytes { len: 2 },
                 span: Span::new(8, 2)
             }]
@@ -669,8 +677,8 @@ mod tests {
         assert_eq!(m.command, Command::Unknown(0x20));
         assert_eq!(m.items.len(), 1);
         assert_eq!(
-            m.anomalies,
-            vec![Anomaly {
+            m.anomalies.as_slice(),
+            [Anomaly {
                 kind: AnomalyKind::UnknownCommand(0x20),
                 span: at::COMMAND
             }]
@@ -688,8 +696,8 @@ mod tests {
         assert_eq!(m.items.len(), 1);
         assert_eq!(m.items[0].value, Value::Payload(b"{}"));
         assert_eq!(
-            m.anomalies,
-            vec![Anomaly {
+            m.anomalies.as_slice(),
+            [Anomaly {
                 kind: AnomalyKind::Truncated {
                     declared: u32::MAX,
                     available: 6

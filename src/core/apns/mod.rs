@@ -147,7 +147,7 @@ mod tests {
             assert!(m.anomalies.is_empty(), "{:?}", m.anomalies);
             let got: Vec<&str> = m.items.iter().map(|i| i.key()).collect();
             assert_eq!(got, keys);
-            stream.extend(buf);
+            stream.extend_from_slice(&buf);
         }
         let c_bytes = unhex(CONNECT);
         let c = parse_message(&c_bytes).unwrap();

@@ -10,6 +10,7 @@
 use crate::core::span::{Span, Spanned};
 use nom::number::complete::{be_u16, be_u32, be_u8};
 use nom::IResult;
+use smallvec::SmallVec;
 
 /// Fixed RTP header length (without CSRCs).
 pub const RTP_FIXED_LEN: usize = 12;
@@ -362,14 +363,15 @@ pub enum RtcpAnomaly {
     Trailer,
 }
 
-/// A walked RTCP compound datagram.
+/// A walked RTCP compound datagram. Its lists are inline (a compound is usually SR or RR
+/// plus SDES, one CNAME): the common case allocates nothing, longer ones spill to the heap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RtcpCompound<'a> {
-    pub packets: Vec<RtcpPacket<'a>>,
-    pub sdes: Vec<SdesItem<'a>>,
+    pub packets: SmallVec<[RtcpPacket<'a>; 4]>,
+    pub sdes: SmallVec<[SdesItem<'a>; 4]>,
     /// Bytes after the last whole packet (SRTCP trailer or junk), if any.
     pub trailer: Option<Span>,
-    pub anomalies: Vec<RtcpAnomaly>,
+    pub anomalies: SmallVec<[RtcpAnomaly; 2]>,
 }
 
 /// Why bytes are not RTCP at all.
@@ -471,25 +473,8 @@ pub fn parse_rtcp(p: &[u8]) -> Result<RtcpCompound<'_>, RtcpError> {
     if rtcp_header_at(p, 0, false).is_none() {
         return Err(RtcpError::LengthOverrun);
     }
-    // Count the packets first (header reads only) so the vector is allocated once.
-    let mut n_packets = 0usize;
-    let mut at = 0usize;
-    while n_packets < MAX_RTCP_PACKETS {
-        match rtcp_header_at(p, at, false) {
-            Some((_, l)) => {
-                at += l;
-                n_packets += 1;
-            }
-            None => break,
-        }
-    }
-    let mut out = RtcpCompound {
-        packets: Vec::with_capacity(n_packets),
-        sdes: Vec::new(),
-        trailer: None,
-        anomalies: Vec::new(),
-    };
-    let note = |v: &mut Vec<RtcpAnomaly>, a| {
+    let mut out = RtcpCompound { packets: SmallVec::new(), sdes: SmallVec::new(), trailer: None, anomalies: SmallVec::new() };
+    let note = |v: &mut SmallVec<[RtcpAnomaly; 2]>, a| {
         if !v.contains(&a) {
             v.push(a)
         }
@@ -572,7 +557,7 @@ pub fn parse_rtcp(p: &[u8]) -> Result<RtcpCompound<'_>, RtcpError> {
 
 /// Walks the SDES chunks of one packet (`pkt`, starting at `base` in the datagram), pushing
 /// items into `out` up to [`MAX_SDES_ITEMS`]. Returns false when a chunk overruns.
-fn sdes_items<'a>(pkt: &'a [u8], base: usize, chunks: u8, out: &mut Vec<SdesItem<'a>>) -> bool {
+fn sdes_items<'a>(pkt: &'a [u8], base: usize, chunks: u8, out: &mut SmallVec<[SdesItem<'a>; 4]>) -> bool {
     let mut pos = 4usize;
     for _ in 0..chunks {
         let Some(ssrc) = be32_at(pkt, pos) else {

@@ -7,6 +7,7 @@
 
 use crate::core::span::{Span, Spanned};
 use std::net::IpAddr;
+use smallvec::SmallVec;
 
 pub const MAX_LINES: usize = 512;
 pub const MAX_MEDIA: usize = 16;
@@ -62,10 +63,10 @@ pub struct Media<'a> {
     pub port_count: Option<u16>,
     /// `RTP/AVP`, `RTP/SAVP`, `RTP/AVPF` …
     pub proto: Spanned<&'a str>,
-    pub formats: Vec<Format<'a>>,
+    pub formats: SmallVec<[Format<'a>; 8]>,
     /// The section's own `c=`, overriding the session's.
     pub connection: Option<Connection<'a>>,
-    pub rtpmaps: Vec<RtpMap<'a>>,
+    pub rtpmaps: SmallVec<[RtpMap<'a>; 4]>,
     pub rtcp_mux: bool,
     /// `a=rtcp:<port>`.
     pub rtcp_port: Option<u16>,
@@ -152,7 +153,7 @@ pub struct Sdp<'a> {
     pub session_name: Option<Spanned<&'a str>>,
     /// Session-level `c=`.
     pub connection: Option<Connection<'a>>,
-    pub media: Vec<Media<'a>>,
+    pub media: SmallVec<[Media<'a>; 2]>,
     pub anomalies: Vec<SdpAnomaly>,
 }
 
@@ -175,6 +176,13 @@ fn note(v: &mut Vec<SdpAnomaly>, a: SdpAnomaly) {
     if !v.contains(&a) {
         v.push(a);
     }
+}
+
+/// `s` split at its first `b`, which is ASCII, so both halves are on char boundaries (a byte
+/// scan: cheaper than a char pattern's searcher on these short values).
+fn split_at_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|c| c == b)?;
+    Some((&s[..i], &s[i + 1..]))
 }
 
 /// Splits `s` (at `off`) on single spaces, skipping empty tokens.
@@ -217,7 +225,7 @@ fn parse_connection(v: &str, off: usize) -> Option<Connection<'_>> {
     let net = t.next()?;
     let at = t.next()?;
     let addr = t.next()?;
-    let a_len = addr.value.find('/').unwrap_or(addr.value.len());
+    let a_len = addr.value.bytes().position(|c| c == b'/').unwrap_or(addr.value.len());
     let a = &addr.value[..a_len];
     if a.is_empty() {
         return None;
@@ -245,12 +253,12 @@ fn parse_media<'a>(
     let kind = t.next()?;
     let port_tok = t.next()?;
     let proto = t.next()?;
-    let (p, count) = match port_tok.value.split_once('/') {
+    let (p, count) = match split_at_byte(port_tok.value, b'/') {
         Some((p, c)) => (p, Some(parse_u16(c)?)),
         None => (port_tok.value, None),
     };
     let port = parse_u16(p)?;
-    let mut formats = Vec::new();
+    let mut formats = SmallVec::new();
     for f in t {
         if formats.len() >= MAX_FORMATS {
             note(an, SdpAnomaly::TooManyFormats);
@@ -269,7 +277,7 @@ fn parse_media<'a>(
         proto,
         formats,
         connection: None,
-        rtpmaps: Vec::new(),
+        rtpmaps: SmallVec::new(),
         rtcp_mux: false,
         rtcp_port: None,
         direction: None,
@@ -279,21 +287,26 @@ fn parse_media<'a>(
 
 /// Parses the value of `a=rtpmap:` (`v` at `off`).
 fn parse_rtpmap(v: &str, off: usize) -> Option<RtpMap<'_>> {
-    let (pt_s, rest) = v.split_once(' ')?;
+    let (pt_s, rest) = split_at_byte(v, b' ')?;
     let pt = parse_u16(pt_s).filter(|n| *n <= 127)? as u8;
     let rest_off = pt_s.len() + 1;
-    let lead = rest.len() - rest.trim_start_matches(' ').len();
+    let lead = rest.bytes().take_while(|&c| c == b' ').count();
     let rest = rest[lead..].trim_end();
-    let mut parts = rest.split('/');
-    let enc = parts.next().filter(|e| !e.is_empty())?;
-    let clock = parse_u32(parts.next()?)?;
-    let channels = match parts.next() {
+    // <encoding>/<clock>[/<channels>]: exactly two or three parts.
+    let (enc, tail) = split_at_byte(rest, b'/')?;
+    if enc.is_empty() {
+        return None;
+    }
+    let (clock_s, channels_s) = match split_at_byte(tail, b'/') {
+        Some((c, ch)) => (c, Some(ch)),
+        None => (tail, None),
+    };
+    let clock = parse_u32(clock_s)?;
+    // A fourth part leaves a '/' in the channels: not digits, so None.
+    let channels = match channels_s {
         Some(c) => Some(parse_u16(c)?),
         None => None,
     };
-    if parts.next().is_some() {
-        return None;
-    }
     Some(RtpMap {
         payload_type: pt,
         encoding: Spanned::new(enc, off + rest_off + lead, enc.len()),
@@ -312,6 +325,9 @@ pub fn parse_sdp(body: &[u8], base: usize) -> Sdp<'_> {
     // After an unparsable m= line its c=/a= lines are skipped (they must not land on the
     // previous section).
     let mut skipping = false;
+    // Validated once (lines are cut from it at their ASCII line ends); a body that is not
+    // all UTF-8 is validated line by line, as before.
+    let text = core::str::from_utf8(body).ok();
     while pos < body.len() {
         if lines >= MAX_LINES {
             note(&mut sdp.anomalies, SdpAnomaly::TooManyLines);
@@ -336,7 +352,7 @@ pub fn parse_sdp(body: &[u8], base: usize) -> Sdp<'_> {
         if lines == 1 && raw != b"v=0" {
             note(&mut sdp.anomalies, SdpAnomaly::NoVersion);
         }
-        let Ok(line) = core::str::from_utf8(raw) else {
+        let Some(line) = text.and_then(|t| t.get(line_off..line_off + content_len)).or_else(|| core::str::from_utf8(raw).ok()) else {
             note(&mut sdp.anomalies, SdpAnomaly::NonUtf8);
             continue;
         };
@@ -405,7 +421,7 @@ fn attribute<'a>(sdp: &mut Sdp<'a>, v: &'a str, voff: usize) {
     match (name, val) {
         ("rtcp-mux", _) => m.rtcp_mux = true,
         ("rtcp", Some(x)) => {
-            m.rtcp_port = parse_u16(x.split(' ').next().unwrap_or(""));
+            m.rtcp_port = parse_u16(split_at_byte(x, b' ').map_or(x, |(p, _)| p));
         }
         ("rtpmap", Some(x)) => {
             if m.rtpmaps.len() >= MAX_RTPMAPS {

@@ -246,13 +246,47 @@ fn line_end(p: &[u8], from: usize, max: usize) -> Option<(usize, usize, bool)> {
     }
 }
 
+/// RFC 3261 token characters, one table lookup per byte.
+static TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~');
+        i += 1;
+    }
+    t
+};
+
+#[inline]
 fn is_token_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(b, b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~')
+    TOKEN[usize::from(b)]
 }
 
 fn as_str(b: &[u8]) -> Option<&str> {
     core::str::from_utf8(b).ok()
+}
+
+/// A message's text when all of it is UTF-8: validated once, and values are then cut out of
+/// it by offset instead of being validated one by one (most SIP is ASCII throughout).
+#[derive(Clone, Copy)]
+struct Text<'a>(Option<&'a str>);
+
+impl<'a> Text<'a> {
+    fn of(b: &'a [u8]) -> Self {
+        Text(core::str::from_utf8(b).ok())
+    }
+    /// `sub` as text: cut from the validated whole when `sub` lies in it (a cut off a char
+    /// boundary is not UTF-8 either way), else validated on its own.
+    fn str(self, sub: &'a [u8]) -> Option<&'a str> {
+        if let Some(w) = self.0 {
+            let start = (sub.as_ptr() as usize).wrapping_sub(w.as_ptr() as usize);
+            if start <= w.len() && sub.len() <= w.len() - start {
+                return w.get(start..start + sub.len());
+            }
+        }
+        as_str(sub)
+    }
 }
 
 /// Parses the start line of `p` (request or status line) and returns it with the span of
@@ -322,12 +356,16 @@ fn trim(b: &[u8]) -> (usize, &[u8]) {
     (s, &b[s..e.max(s)])
 }
 
-fn spanned_str(b: &[u8], off: usize) -> Option<Spanned<&str>> {
-    as_str(b).map(|s| Spanned::new(s, off, b.len()))
+fn spanned_str<'a>(b: &'a [u8], off: usize, text: Text<'a>) -> Option<Spanned<&'a str>> {
+    text.str(b).map(|s| Spanned::new(s, off, b.len()))
 }
 
 /// Parses a name-addr / addr-spec header value found at `off` in the payload.
 pub fn parse_name_addr(v: &[u8], off: usize) -> Option<NameAddr<'_>> {
+    name_addr(v, off, Text::of(v))
+}
+
+fn name_addr<'a>(v: &'a [u8], off: usize, text: Text<'a>) -> Option<NameAddr<'a>> {
     let (t0, val) = trim(v);
     let base = off + t0;
     if val.is_empty() {
@@ -363,14 +401,14 @@ pub fn parse_name_addr(v: &[u8], off: usize) -> Option<NameAddr<'_>> {
         let display = if d.is_empty() {
             None
         } else {
-            spanned_str(d, base + d0)
+            spanned_str(d, base + d0, text)
         };
         let (u0, u) = trim(&val[lt + 1..gt]);
-        (display, spanned_str(u, base + lt + 1 + u0)?, gt + 1)
+        (display, spanned_str(u, base + lt + 1 + u0, text)?, gt + 1)
     } else {
         let semi = val.iter().position(|&b| b == b';').unwrap_or(val.len());
         let (u0, u) = trim(&val[..semi]);
-        (None, spanned_str(u, base + u0)?, semi)
+        (None, spanned_str(u, base + u0, text)?, semi)
     };
     if uri.value.is_empty() {
         return None;
@@ -390,7 +428,7 @@ pub fn parse_name_addr(v: &[u8], off: usize) -> Option<NameAddr<'_>> {
             if pname.eq_ignore_ascii_case(b"tag") {
                 let (v0, tv) = trim(&seg[eq + 1..]);
                 tag =
-                    spanned_str(tv, base + pos + s0 + eq + 1 + v0).filter(|t| !t.value.is_empty());
+                    spanned_str(tv, base + pos + s0 + eq + 1 + v0, text).filter(|t| !t.value.is_empty());
             }
         }
         if val.get(seg_end) == Some(&b',') {
@@ -511,6 +549,7 @@ fn set_once<T>(slot: &mut Option<T>, val: Option<T>, an: &mut Vec<SipAnomaly>) {
 pub fn parse_sip(p: &[u8]) -> Result<SipMessage<'_>, SipError> {
     let (start, start_line, mut pos, bare) = parse_start_line(p)?;
     let mut an = Vec::new();
+    let text = Text::of(p);
     if bare {
         note(&mut an, SipAnomaly::BareLf);
     }
@@ -523,7 +562,7 @@ pub fn parse_sip(p: &[u8]) -> Result<SipMessage<'_>, SipError> {
             // last line without line end: interpret it, then stop (no header end)
             header_count += 1;
             if header_count <= MAX_HEADERS {
-                header_line(p, pos, p.len(), &mut h, &mut an);
+                header_line(p, text, pos, p.len(), &mut h, &mut an);
             }
             pos = p.len();
             break;
@@ -544,7 +583,7 @@ pub fn parse_sip(p: &[u8]) -> Result<SipMessage<'_>, SipError> {
                 note(&mut an, SipAnomaly::TooManyHeaders);
             }
             if header_count <= MAX_HEADERS {
-                header_line(p, pos, end, &mut h, &mut an);
+                header_line(p, text, pos, end, &mut h, &mut an);
             }
         }
         pos = next;
@@ -598,6 +637,7 @@ pub fn parse_sip(p: &[u8]) -> Result<SipMessage<'_>, SipError> {
 /// Interprets one header line `p[from..end]`.
 fn header_line<'a>(
     p: &'a [u8],
+    text: Text<'a>,
     from: usize,
     end: usize,
     h: &mut Headers<'a>,
@@ -623,7 +663,7 @@ fn header_line<'a>(
         h.via_count = h.via_count.saturating_add(1);
         return;
     }
-    let Some(vstr) = as_str(val) else {
+    let Some(vstr) = text.str(val) else {
         note(an, SipAnomaly::NonUtf8Header);
         return;
     };
@@ -631,9 +671,9 @@ fn header_line<'a>(
     match kind {
         Known::CallId => set_once(&mut h.call_id, vs.filter(|s| !s.value.is_empty()), an),
         Known::CSeq => set_once(&mut h.cseq, parse_cseq(raw, voff), an),
-        Known::From => set_once(&mut h.from, parse_name_addr(raw, voff), an),
-        Known::To => set_once(&mut h.to, parse_name_addr(raw, voff), an),
-        Known::Contact => set_once(&mut h.contact, parse_name_addr(raw, voff), an),
+        Known::From => set_once(&mut h.from, name_addr(raw, voff, text), an),
+        Known::To => set_once(&mut h.to, name_addr(raw, voff, text), an),
+        Known::Contact => set_once(&mut h.contact, name_addr(raw, voff, text), an),
         Known::ContentType => set_once(&mut h.content_type, vs.filter(|s| !s.value.is_empty()), an),
         Known::ContentLength => set_once(
             &mut h.content_length,

@@ -15,7 +15,7 @@ pub fn classic_view<'m>(m: &'m Message<'_>) -> ClassicMessage<'m> {
         command: m.command,
         length: u32::try_from(m.length).unwrap_or(u32::MAX),
         items,
-        anomalies: Vec::new(),
+        anomalies: Default::default(),
         consumed: m.consumed,
     }
 }

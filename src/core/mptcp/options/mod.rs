@@ -33,6 +33,7 @@ mod parse;
 
 pub use parse::{has_mptcp_option, parse_options};
 
+use smallvec::SmallVec;
 use crate::core::span::{Span, Spanned};
 use std::net::IpAddr;
 
@@ -336,13 +337,20 @@ pub enum OptionAnomaly {
     DataAfterEol { offset: usize },
 }
 
+/// The MPTCP options of one area, inline: a segment carries one or two (DSS, perhaps with an
+/// ADD_ADDR or MP_PRIO; an option is 240 bytes with its spans, so one is kept inline): the
+/// common case allocates nothing; more spill to the heap.
+pub type MptcpOptions<'a> = SmallVec<[MptcpOption<'a>; 1]>;
+/// The problems met in one area, inline (usually none).
+pub type OptionAnomalies = SmallVec<[OptionAnomaly; 2]>;
+
 /// Result of walking one options area.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParsedOptions<'a> {
     /// MPTCP options in wire order.
-    pub mptcp: Vec<MptcpOption<'a>>,
+    pub mptcp: MptcpOptions<'a>,
     /// Problems met while walking the area, in order.
-    pub anomalies: Vec<OptionAnomaly>,
+    pub anomalies: OptionAnomalies,
 }
 
 impl<'a> ParsedOptions<'a> {

@@ -4,7 +4,7 @@
 
 use super::{
     subtype, AddAddr, Dss, DssMapping, MpCapable, MpJoin, MpPrio, MpTcpRst, MptcpBody, MptcpOption,
-    OptionAnomaly, ParsedOptions, RemoveAddr, Version, KIND_MPTCP,
+    OptionAnomalies, OptionAnomaly, MptcpOptions, ParsedOptions, RemoveAddr, Version, KIND_MPTCP,
 };
 use crate::core::span::{Span, Spanned};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -16,8 +16,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// nibble 4/6 means v0, otherwise v1).
 pub fn parse_options(area: &[u8], version_hint: Option<Version>) -> ParsedOptions<'_> {
     let mut out = ParsedOptions {
-        mptcp: Vec::with_capacity(count_mptcp(area)),
-        anomalies: Vec::new(),
+        mptcp: MptcpOptions::new(),
+        anomalies: OptionAnomalies::new(),
     };
     let mut off = 0usize;
     while let Some(&kind) = area.get(off) {
@@ -75,8 +75,6 @@ pub fn parse_options(area: &[u8], version_hint: Option<Version>) -> ParsedOption
     out
 }
 
-/// Number of kind-30 options a walk of `area` will meet (an upper bound on what
-/// [`parse_options`] returns), so that the result vector is allocated once, exactly.
 /// Whether the options area holds an MPTCP option (kind 30): the walk of [`parse_options`]
 /// without parsing, for the segments of connections not tracked. True whenever
 /// `parse_options` would return an MPTCP option (and also for some it rejects).
@@ -176,7 +174,7 @@ fn parse_mptcp<'a>(
     opt: &'a [u8],
     offset: usize,
     hint: Option<Version>,
-    anomalies: &mut Vec<OptionAnomaly>,
+    anomalies: &mut OptionAnomalies,
 ) -> Option<MptcpOption<'a>> {
     let len = *opt.get(1)?;
     let b2 = *opt.get(2)?;
@@ -278,7 +276,7 @@ impl<'a> Head<'a> {
         Spanned::new(v, self.offset + 2, 1)
     }
     /// A length this subtype does not have: `MptcpBadLength`, and the raw bytes kept.
-    fn bad(&self, anomalies: &mut Vec<OptionAnomaly>) -> MptcpBody<'a> {
+    fn bad(&self, anomalies: &mut OptionAnomalies) -> MptcpBody<'a> {
         anomalies.push(OptionAnomaly::MptcpBadLength {
             offset: self.offset,
             subtype: self.st,
@@ -295,7 +293,7 @@ impl<'a> Head<'a> {
 fn mp_capable<'a>(
     o: &Head<'a>,
     r: &mut Rd<'a>,
-    anomalies: &mut Vec<OptionAnomaly>,
+    anomalies: &mut OptionAnomalies,
 ) -> Option<MptcpBody<'a>> {
     let (len, low) = (o.len, o.low);
     Some(match len {
@@ -330,7 +328,7 @@ fn mp_capable<'a>(
 fn mp_join<'a>(
     o: &Head<'a>,
     r: &mut Rd<'a>,
-    anomalies: &mut Vec<OptionAnomaly>,
+    anomalies: &mut OptionAnomalies,
 ) -> Option<MptcpBody<'a>> {
     Some(match o.len {
         12 => {
@@ -369,7 +367,7 @@ fn mp_join<'a>(
 fn dss<'a>(
     o: &Head<'a>,
     r: &mut Rd<'a>,
-    anomalies: &mut Vec<OptionAnomaly>,
+    anomalies: &mut OptionAnomalies,
 ) -> Option<MptcpBody<'a>> {
     let len = o.len;
     Some(if len < 4 {
@@ -423,7 +421,7 @@ fn add_addr<'a>(
     o: &Head<'a>,
     r: &mut Rd<'a>,
     hint: Option<Version>,
-    anomalies: &mut Vec<OptionAnomaly>,
+    anomalies: &mut OptionAnomalies,
 ) -> Option<MptcpBody<'a>> {
     let (offset, low) = (o.offset, o.low);
     let version = match hint {

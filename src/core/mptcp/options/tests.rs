@@ -7,7 +7,7 @@ use std::net::Ipv6Addr;
 fn one(bytes: &[u8]) -> (MptcpBody<'_>, Vec<OptionAnomaly>) {
     let p = parse_options(bytes, None);
     assert_eq!(p.mptcp.len(), 1, "{:?}", p);
-    (p.mptcp[0].body, p.anomalies)
+    (p.mptcp[0].body, p.anomalies.to_vec())
 }
 
 // Seed SYN options: mss 1460,nop,wscale 3,mp capable flags:H sndkey,nop,nop,TS,sackOK,eol
@@ -245,16 +245,16 @@ fn other_subtypes() {
 fn walker_anomalies() {
     let p = parse_options(&[1, 1, 30], None);
     assert_eq!(
-        p.anomalies,
-        vec![OptionAnomaly::MissingLength {
+        p.anomalies.as_slice(),
+        [OptionAnomaly::MissingLength {
             offset: 2,
             kind: 30
         }]
     );
     let p = parse_options(&[1, 8, 1, 30, 12, 0], None);
     assert_eq!(
-        p.anomalies,
-        vec![OptionAnomaly::BadLength {
+        p.anomalies.as_slice(),
+        [OptionAnomaly::BadLength {
             offset: 1,
             kind: 8,
             len: 1
