@@ -4,9 +4,6 @@
 //! a message is known from its first 5 bytes, which is what Wireshark's `tcp_dissect_pdus`
 //! needs (`get_pdu_len`). Legacy (iOS 4) framing is in [`super::legacy`].
 
-use nom::number::complete::{be_u16, be_u32, be_u8};
-use nom::sequence::tuple;
-
 use super::items::Command;
 
 /// Command byte and payload length.
@@ -24,8 +21,6 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: u32 = 1 << 20;
 pub const MAX_PDU_LEN: usize = i32::MAX as usize;
 pub const PROBE_MAX_PAYLOAD: u32 = 1 << 20;
 
-type E<'a> = nom::error::Error<&'a [u8]>;
-
 /// The decoded 5-byte header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -35,14 +30,16 @@ pub struct Header {
 
 /// The header at the start of `buf`, if 5 bytes are there.
 pub fn header(buf: &[u8]) -> Option<Header> {
-    let (_, (command, length)) = tuple((be_u8::<_, E>, be_u32))(buf).ok()?;
-    Some(Header { command, length })
+    // A slice pattern, not a parser combinator: this runs once per message.
+    let [command, a, b, c, d, ..] = *buf else { return None };
+    Some(Header { command, length: u32::from_be_bytes([a, b, c, d]) })
 }
 
 /// The item header (id, value length) at the start of `buf`, if 3 bytes are there.
 pub fn item_header(buf: &[u8]) -> Option<(u8, u16)> {
-    let (_, h) = tuple((be_u8::<_, E>, be_u16))(buf).ok()?;
-    Some(h)
+    // Once per item: a slice pattern.
+    let [id, a, b, ..] = *buf else { return None };
+    Some((id, u16::from_be_bytes([a, b])))
 }
 
 /// The answer of a length function.

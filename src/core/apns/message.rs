@@ -204,20 +204,11 @@ pub fn parse_message(buf: &[u8]) -> Result<Message<'_>, ParseError> {
             span: Span::new(0, HEADER_LEN + available),
         });
     }
-    let items = walk_items(
-        command,
-        payload,
-        available < declared,
-        declared,
-        &mut anomalies,
-    );
-    Ok(Message {
-        command,
-        length: hdr.length,
-        items,
-        anomalies,
-        consumed: HEADER_LEN + available,
-    })
+    // Built in place: the items are walked straight into the message (the inline item
+    // array is most of its size; a returned array would be copied once more).
+    let mut m = Message { command, length: hdr.length, items: Items::new(), anomalies, consumed: HEADER_LEN + available };
+    walk_items(command, payload, available < declared, declared, &mut m.items, &mut m.anomalies);
+    Ok(m)
 }
 
 /// Walk the items of `payload` (the payload bytes present). `cut` says the declared payload
@@ -227,9 +218,9 @@ fn walk_items<'a>(
     payload: &'a [u8],
     cut: bool,
     declared: usize,
+    items: &mut Items<'a>,
     anomalies: &mut Anomalies,
-) -> Items<'a> {
-    let mut items = Items::new();
+) {
     let mut off = 0usize;
     let mut dropped = 0usize;
     while off < payload.len() {
@@ -326,7 +317,6 @@ fn walk_items<'a>(
             span: Span::new(HEADER_LEN, payload.len()),
         });
     }
-    items
 }
 
 /// Iterator over the complete messages at the start of a buffer; stops at the first
