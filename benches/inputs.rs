@@ -87,9 +87,9 @@ impl FaceTime {
     /// What the port sees, mostly media: 40 video, 40 audio, 4 RTCP, 1 each of the rest.
     pub fn mux(&self) -> Vec<&[u8]> {
         let mut mux: Vec<&[u8]> = vec![&self.invite, &self.ok, &self.bye, &self.stun, &self.snatmap];
-        mux.extend(std::iter::repeat(self.rtp_video.as_slice()).take(40));
-        mux.extend(std::iter::repeat(self.rtp_audio.as_slice()).take(40));
-        mux.extend(std::iter::repeat(self.rtcp.as_slice()).take(4));
+        mux.extend(std::iter::repeat_n(self.rtp_video.as_slice(), 40));
+        mux.extend(std::iter::repeat_n(self.rtp_audio.as_slice(), 40));
+        mux.extend(std::iter::repeat_n(self.rtcp.as_slice(), 4));
         mux
     }
     pub fn sips(&self) -> Vec<&[u8]> {
