@@ -6,6 +6,7 @@
 
 use std::net::Ipv4Addr;
 
+use appleshark::core::apns::Dir;
 use appleshark::core::snatmap;
 
 use super::wire::*;
@@ -112,4 +113,24 @@ pub fn mptcp_areas() -> Vec<Vec<u8>> {
         [&[30u8, 20, 0x00, 0x01][..], &7u64.to_be_bytes(), &9u64.to_be_bytes()].concat(),
         pad([&[1u8, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2][..], &dss(0x1111_2222, Some((0x3333_4444, 1, 1428)))].concat()),
     ]
+}
+
+/// The packed framing's messages of the oracle's plain session (rustpush's encoder,
+/// tests/data/apns-packed/packed-plain.*.jsonl): every message each side received, in order,
+/// with its direction.
+pub fn packed_session() -> Vec<(Dir, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/apns-packed");
+    let mut out = Vec::new();
+    for (side, d) in [("server", Dir::ToServer), ("client", Dir::ToDevice)] {
+        let text = std::fs::read_to_string(dir.join(format!("packed-plain.{side}.jsonl"))).expect("oracle record");
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["event"] == "received" {
+                let h = v["raw"].as_str().unwrap();
+                let b = (0..h.len() / 2).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()).collect();
+                out.push((d, b));
+            }
+        }
+    }
+    out
 }

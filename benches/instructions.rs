@@ -13,6 +13,8 @@ mod inputs;
 use std::hint::black_box;
 
 use appleshark::core::apns::message::messages;
+use appleshark::core::apns::packed::{classic_view, Conn, Sizes};
+use appleshark::core::apns::{Dir, Pos};
 use appleshark::core::facetime::classify::classify;
 use appleshark::core::facetime::rtp::{parse_rtcp, parse_rtp};
 use appleshark::core::facetime::sdp::parse_sdp;
@@ -48,6 +50,20 @@ fn case_apns_acks(buf: &[u8]) -> usize {
 #[inline(never)]
 fn case_apns_stream(buf: &[u8]) -> usize {
     (0..ROUNDS).map(|_| messages(black_box(buf), 1 << 21).map(|(_, m)| m.items.len()).sum::<usize>()).sum()
+}
+
+/// The packed framing, first pass: live caches, and the classic view the dissector builds.
+#[inline(never)]
+fn case_apns_packed(msgs: &[(Dir, Vec<u8>)]) -> usize {
+    let mut n = 0;
+    for _ in 0..ROUNDS / 10 {
+        let mut conn = Conn::new(Sizes::ASSUMED);
+        for (i, (d, m)) in msgs.iter().enumerate() {
+            let p = conn.decode(Pos::new(i as u32 + 1, 0), *d, black_box(m), true);
+            n += classic_view(&p).items.len();
+        }
+    }
+    n
 }
 
 #[inline(never)]
@@ -104,26 +120,30 @@ fn main() {
     let media: Vec<&[u8]> = vec![&ft.rtp_video, &ft.rtp_audio];
     let mux = ft.mux();
     let areas = inputs::mptcp_areas();
+    let packed = inputs::packed_session();
     let imessage = &bpl.iter().find(|(n, _)| n == "imessage").unwrap().1;
     let nested = &bpl.iter().find(|(n, _)| n == "nested").unwrap().1;
     let total = |v: &[&[u8]]| v.iter().map(|p| p.len()).sum::<usize>();
-    // name, unit, units per round, bytes per round
-    let cases: Vec<(&str, &str, usize, usize)> = vec![
-        ("snatmap", "message", snat.len() / snatmap::LEN, snat.len()),
-        ("apns_acks", "message", messages(&acks, 1 << 20).count(), acks.len()),
-        ("apns_stream", "message", messages(&stream, 1 << 20).count(), stream.len()),
-        ("bplist_imessage", "plist", 1, imessage.len()),
-        ("bplist_nested", "plist", 1, nested.len()),
-        ("sip_sdp", "message", sips.len(), total(&sips)),
-        ("rtcp", "compound", 1, ft.rtcp.len()),
-        ("rtp", "packet", media.len(), total(&media)),
-        ("classify", "datagram", mux.len(), total(&mux)),
-        ("mptcp_options", "area", areas.len(), areas.iter().map(Vec::len).sum()),
+    // name, unit, units per round, bytes per round, rounds
+    let r = ROUNDS;
+    let cases: Vec<(&str, &str, usize, usize, usize)> = vec![
+        ("snatmap", "message", snat.len() / snatmap::LEN, snat.len(), r),
+        ("apns_acks", "message", messages(&acks, 1 << 20).count(), acks.len(), r),
+        ("apns_stream", "message", messages(&stream, 1 << 20).count(), stream.len(), r),
+        ("apns_packed", "message", packed.len(), packed.iter().map(|(_, m)| m.len()).sum(), r / 10),
+        ("bplist_imessage", "plist", 1, imessage.len(), r),
+        ("bplist_nested", "plist", 1, nested.len(), r),
+        ("sip_sdp", "message", sips.len(), total(&sips), r),
+        ("rtcp", "compound", 1, ft.rtcp.len(), r),
+        ("rtp", "packet", media.len(), total(&media), r),
+        ("classify", "datagram", mux.len(), total(&mux), r),
+        ("mptcp_options", "area", areas.len(), areas.iter().map(Vec::len).sum(), r),
     ];
     let mut sink = 0usize;
     sink = sink.wrapping_add(case_snatmap(&snat) as usize);
     sink = sink.wrapping_add(case_apns_acks(&acks));
     sink = sink.wrapping_add(case_apns_stream(&stream));
+    sink = sink.wrapping_add(case_apns_packed(&packed));
     sink = sink.wrapping_add(case_bplist_imessage(imessage));
     sink = sink.wrapping_add(case_bplist_nested(nested));
     sink = sink.wrapping_add(case_sip_sdp(&sips));
@@ -132,7 +152,7 @@ fn main() {
     sink = sink.wrapping_add(case_classify(&mux));
     sink = sink.wrapping_add(case_mptcp_options(&areas));
     black_box(sink);
-    for (name, unit, units, bytes) in cases {
-        println!("case {name} {unit} {} {}", units * ROUNDS, bytes * ROUNDS);
+    for (name, unit, units, bytes, rounds) in cases {
+        println!("case {name} {unit} {} {}", units * rounds, bytes * rounds);
     }
 }

@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use appleshark::core::apns::message::{messages, parse_message};
 use appleshark::core::apns::packed::{classic_view, Conn, Sizes};
-use appleshark::core::apns::{Dir, Pos};
+use appleshark::core::apns::Pos;
 use appleshark::core::facetime::classify::classify;
 use appleshark::core::facetime::rtp::{parse_rtcp, parse_rtp};
 use appleshark::core::facetime::sdp::parse_sdp;
@@ -54,31 +54,11 @@ fn apns_bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// The packed framing's messages of the oracle's plain session (rustpush's encoder,
-/// tests/data/apns-packed/packed-plain.*.jsonl): every message each side received, in order,
-/// with its direction.
-fn packed_session() -> Vec<(Dir, Vec<u8>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/apns-packed");
-    let mut out = Vec::new();
-    for (side, d) in [("server", Dir::ToServer), ("client", Dir::ToDevice)] {
-        let text = std::fs::read_to_string(dir.join(format!("packed-plain.{side}.jsonl"))).expect("oracle record");
-        for l in text.lines() {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            if v["event"] == "received" {
-                let h = v["raw"].as_str().unwrap();
-                let b = (0..h.len() / 2).map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap()).collect();
-                out.push((d, b));
-            }
-        }
-    }
-    out
-}
-
 /// Per message: the packed framing (first pass against live caches, later pass from the
 /// records, each with the classic view the dissector builds) next to the classic framing's
 /// parse of the mixed stream above.
 fn packed_bench(c: &mut Criterion) {
-    let msgs = packed_session();
+    let msgs = inputs::packed_session();
     let bytes: u64 = msgs.iter().map(|(_, m)| m.len() as u64).sum();
     let mut g = c.benchmark_group("apns per message");
     g.throughput(Throughput::Elements(msgs.len() as u64));
