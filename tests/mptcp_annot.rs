@@ -1069,3 +1069,44 @@ fn independent_of_wireshark_prefs_and_link_layer() {
     assert_eq!(base, disabled);
     assert!(base.iter().filter(|r| !r[1].is_empty()).count() >= 8);
 }
+
+/// Once MPTCP was seen, a segment without an MPTCP option is still annotated when its
+/// 4-tuple belongs to a tracked connection (a fallback's SYN/ACK and data, whichever
+/// direction) and skipped when it does not (plain TCP interleaved in the same file, one and
+/// two passes). The glue skips the untracked ones before the analyser (`known` in
+/// src/dissectors/mptcp_annot.rs); this is what it must not change.
+#[test]
+fn option_less_segments_tracked_or_not() {
+    let t = Tshark::get();
+    let mut w = W::new(Duration::from_secs(1_700_000_000));
+    let mut at = Duration::from_secs(1_700_000_000);
+    let mut tick = || {
+        at += Duration::from_millis(10);
+        at
+    };
+    let (c, s) = ("10.9.0.2:40010", "10.9.1.1:8443");
+    let (p, q) = ("10.9.0.3:50000", "10.9.1.1:80");
+    // 1: plain TCP before any MPTCP.
+    w.seg(tick(), p, q, SYN, 1, 0, &opt::mss(1460), b"", 64, 1);
+    // 2-4: an MPTCP SYN whose server answers without MP_CAPABLE (fallback), data back.
+    w.seg(tick(), c, s, SYN, 1, 0, &mp::capable(0, 0x01, &[0x2222]), b"", 64, 2);
+    w.seg(tick(), s, c, SYN | ACK, 100, 2, &opt::mss(1460), b"", 64, 2);
+    w.seg(tick(), s, c, PSH | ACK, 101, 2, &[], b"world", 64, 3);
+    // 5-7: plain TCP after MPTCP was seen, both directions.
+    w.seg(tick(), q, p, SYN | ACK, 500, 2, &opt::mss(1460), b"", 64, 4);
+    w.seg(tick(), p, q, PSH | ACK, 2, 501, &[], b"GET / HTTP/1.0\r\n\r\n", 64, 5);
+    w.seg(tick(), q, p, ACK, 501, 20, &[], b"", 64, 6);
+    // 8: the fallback connection again, client to server.
+    w.seg(tick(), c, s, PSH | ACK, 2, 106, &[], b"hello", 64, 4);
+    let file = t.capture("option-less.pcap", &w.cap.to_bytes());
+    for passes in [&[][..], &["-2"][..]] {
+        let rows = by_frame(t.fields(&file, None, &["frame.number", "mptcp_annot.connection", "mptcp_annot.subflow"], passes));
+        let conn = |f: u32| rows[&f][1].clone();
+        for f in [1, 5, 6, 7] {
+            assert_eq!(conn(f), "", "plain TCP frame {f} annotated ({passes:?})");
+        }
+        for f in [2, 3, 4, 8] {
+            assert_eq!(conn(f), "0", "frame {f} of the tracked connection ({passes:?})");
+        }
+    }
+}

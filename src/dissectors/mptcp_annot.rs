@@ -591,6 +591,7 @@ impl Default for State {
     fn default() -> Self {
         // A new capture file (or a re-dissection): nothing of it is tracked yet.
         ANALYSING.store(false, Ordering::Relaxed);
+        known::forget_all();
         State { analyser: None, service: FxMap::default(), sni_tries: FxMap::default() }
     }
 }
@@ -603,6 +604,64 @@ static STATE: FileState<State> = FileState::new();
 /// its option kinds. Cleared when a file's state is created; set by the first annotation.
 static ANALYSING: AtomicBool = AtomicBool::new(false);
 
+/// The 4-tuples this file's analyser tracks, as hashes, so that once MPTCP was seen a
+/// segment without an MPTCP option of a connection the analyser does not track (the ordinary
+/// TCP of a mixed capture) is told apart in [`Post::wants`], before the file state, the panic
+/// guard and the analyser: the analyser tracks a 4-tuple only from a segment of it with an
+/// MPTCP option, and the glue notes that segment's 4-tuple whenever
+/// [`Analyser::tuples`] grows. A hash collision only costs the look-up the analyser then
+/// answers. Past [`known::MAX`] 4-tuples the set gives up and every segment is offered, as
+/// before it existed. One dissection thread, as the file state.
+mod known {
+    use crate::core::frame::TcpView;
+    use rustc_hash::{FxHashSet, FxHasher};
+    use std::cell::RefCell;
+    use std::hash::{Hash, Hasher};
+
+    /// More 4-tuples than the analyser's connection cap allows subflows for.
+    pub const MAX: usize = 1 << 16;
+
+    thread_local! {
+        static SET: RefCell<Option<FxHashSet<u64>>> = RefCell::new(Some(FxHashSet::default()));
+    }
+
+    fn key(v: &TcpView<'_>) -> u64 {
+        let (a, b) = ((v.src, v.sport), (v.dst, v.dport));
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let mut h = FxHasher::default();
+        lo.hash(&mut h);
+        hi.hash(&mut h);
+        h.finish()
+    }
+
+    /// Whether `v`'s 4-tuple may be tracked (true once the set gave up).
+    pub fn may_track(v: &TcpView<'_>) -> bool {
+        SET.with(|s| s.borrow().as_ref().is_none_or(|set| set.contains(&key(v))))
+    }
+
+    pub fn note(v: &TcpView<'_>) {
+        SET.with(|s| {
+            let mut s = s.borrow_mut();
+            match s.as_mut() {
+                Some(set) if set.len() < MAX => {
+                    set.insert(key(v));
+                }
+                _ => *s = None,
+            }
+        })
+    }
+
+    /// The analyser's count moved by other than one new 4-tuple for one segment (it does
+    /// not): give up.
+    pub fn give_up() {
+        SET.with(|s| *s.borrow_mut() = None)
+    }
+
+    pub fn forget_all() {
+        SET.with(|s| *s.borrow_mut() = Some(FxHashSet::default()))
+    }
+}
+
 /// The post-dissector.
 pub struct Post;
 impl TcpPostDissector for Post {
@@ -610,8 +669,9 @@ impl TcpPostDissector for Post {
         &PROTO
     }
     fn wants(view: &frame::TcpView<'_>) -> bool {
-        // Nothing to do for a segment without an MPTCP option before the file's first one.
-        ANALYSING.load(Ordering::Relaxed) || has_mptcp_option(view.options)
+        // Nothing to do for a segment without an MPTCP option before the file's first one,
+        // nor after it for one of a 4-tuple the analyser does not track.
+        has_mptcp_option(view.options) || (ANALYSING.load(Ordering::Relaxed) && known::may_track(view))
     }
     fn segment(pkt: &mut Packet<'_>, view: frame::TcpView<'_>) {
         let visited = pkt.visited();
@@ -649,7 +709,13 @@ impl TcpPostDissector for Post {
                     payload_len: view.payload_len,
                     options: view.options,
                 };
+                let tracked = an.tuples();
                 let ann = an.feed(&seg);
+                match an.tuples().checked_sub(tracked) {
+                    Some(0) => {}
+                    Some(1) => known::note(&view),
+                    _ => known::give_up(),
+                }
                 if let Some(a) = &ann {
                     learn_service(st, a, view.payload);
                 }

@@ -105,6 +105,13 @@ impl Analyser {
         }
     }
 
+    /// How many 4-tuples (subflows) are tracked. The analyser starts tracking a 4-tuple only
+    /// on a segment of it with an MPTCP option, and only that segment's own: a caller can
+    /// mirror the tracked set by noting the segment's 4-tuple whenever this grows.
+    pub fn tuples(&self) -> usize {
+        self.by_tuple.len()
+    }
+
     /// True once [`Analyser::finish`] has run.
     pub fn finished(&self) -> bool {
         self.finished
