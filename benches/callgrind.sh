@@ -75,6 +75,8 @@ row "(b) MPTCP post-dissection's share" "plugin, \`--disable-protocol mptcp_anno
   plugin --disable-protocol mptcp_annot -r "$w/b-mixed.pcap" -- plugin -r "$w/b-mixed.pcap"
 row "MPTCP only" "stock \`-o mptcp.analyze_mptcp:TRUE\`" "≤ 5%" \
   stock -o mptcp.analyze_mptcp:TRUE -r "$w/mptcp-only.pcap" -- plugin -r "$w/mptcp-only.pcap"
+row "MPTCP only, all of stock's MPTCP analyses" "stock, also \`mptcp.analyze_mappings\`, \`mptcp.intersubflows_retransmission\`" "—" \
+  stock -o mptcp.analyze_mptcp:TRUE -o mptcp.analyze_mappings:TRUE -o mptcp.intersubflows_retransmission:TRUE -r "$w/mptcp-only.pcap" -- plugin -r "$w/mptcp-only.pcap"
 row "FaceTime only" "stock \`-d udp.port==16402,rtp\`" "≤ 0%" \
   stock -d udp.port==16402,rtp -r "$w/facetime-only.pcap" -- plugin -r "$w/facetime-only.pcap"
 row "(c) APNs only (heuristic)" "stock" "—" stock -r "$w/c-apns.pcap" -- plugin -r "$w/c-apns.pcap"
