@@ -754,7 +754,7 @@ impl<'a, R: Resolver> Walker<'a, '_, R> {
 /// alone (see [`Message::consumed`]); a message cut short is decoded as far as it goes.
 pub fn decode<'a, R: Resolver>(buf: &'a [u8], res: &mut R) -> Message<'a> {
     let command = Command::from_u8(buf.first().copied().unwrap_or(0));
-    let mut w = Walker { packet: buf, entries: Vec::new(), entry_ids: std::collections::HashMap::new(), res, anomalies: Vec::new(), nodes: 0, reparsed: 0, added_from_cache: 0 };
+    let mut w = Walker { packet: buf, entries: Vec::with_capacity(8), entry_ids: std::collections::HashMap::new(), res, anomalies: Vec::new(), nodes: 0, reparsed: 0, added_from_cache: 0 };
     let h = match wire::header(buf) {
         Ok(h) => h,
         Err(wire::HeaderError::NeedMore(_)) => {

@@ -221,7 +221,8 @@ impl Conn {
     pub fn decode<'a>(&mut self, pos: Pos, dir: Dir, buf: &'a [u8], first_pass: bool) -> Message<'a> {
         if first_pass && self.last.is_none_or(|l| pos > l) {
             self.last = Some(pos);
-            let mut live = Live { cache: &mut self.dirs[usize::from(dir.code())], frame: pos.frame, log: Vec::new() };
+            // Sized for a typical message (a dozen look-ups); stored below as an exact-size box.
+            let mut live = Live { cache: &mut self.dirs[usize::from(dir.code())], frame: pos.frame, log: Vec::with_capacity(16) };
             let mut m = decode::decode(buf, &mut live);
             let log = live.log;
             if !log.is_empty() {
