@@ -865,18 +865,23 @@ fn seed_siri_handshake_and_first_data() {
     assert!(io.contains("145"), "{io}");
 }
 
+/// A fresh capture writer and a clock that advances 10 ms per call, from the same epoch.
+fn ten_ms_clock() -> (W, impl FnMut() -> Duration) {
+    let t0 = Duration::from_secs(1_700_000_000);
+    let mut at = t0;
+    (W::new(t0), move || {
+        at += Duration::from_millis(10);
+        at
+    })
+}
+
 /// v0 with 8-byte DSNs and data acks, checksums, an MP_JOIN subflow; then MP_FAIL, an
 /// infinite mapping, MP_FASTCLOSE; plus a fallback connection and one with a wrong IDSN
 /// and one seen only mid-stream.
 #[test]
 fn generated_v0_wide_dsn_mp_fail_fastclose_and_fallbacks() {
     let t = Tshark::get();
-    let mut w = W::new(Duration::from_secs(1_700_000_000));
-    let mut at = Duration::from_secs(1_700_000_000);
-    let mut tick = || {
-        at += Duration::from_millis(10);
-        at
-    };
+    let (mut w, mut tick) = ten_ms_clock();
     const C: &str = "10.9.0.2:40000";
     const S: &str = "10.9.1.1:443";
     const C2: &str = "10.9.2.2:40001";
@@ -1009,12 +1014,7 @@ fn generated_v0_wide_dsn_mp_fail_fastclose_and_fallbacks() {
 #[test]
 fn mp_tcprst_reasons_read_as_stock_names_them() {
     let t = Tshark::get();
-    let mut w = W::new(Duration::from_secs(1_700_000_000));
-    let mut at = Duration::from_secs(1_700_000_000);
-    let mut tick = || {
-        at += Duration::from_millis(10);
-        at
-    };
+    let (mut w, mut tick) = ten_ms_clock();
     const C: &str = "10.9.0.2:40100";
     const S: &str = "10.9.1.1:443";
     w.seg(tick(), C, S, SYN, 1000, 0, &mp::capable(0, 0x01, &[0x51]), b"", 64, 1);
@@ -1078,12 +1078,7 @@ fn independent_of_wireshark_prefs_and_link_layer() {
 #[test]
 fn option_less_segments_tracked_or_not() {
     let t = Tshark::get();
-    let mut w = W::new(Duration::from_secs(1_700_000_000));
-    let mut at = Duration::from_secs(1_700_000_000);
-    let mut tick = || {
-        at += Duration::from_millis(10);
-        at
-    };
+    let (mut w, mut tick) = ten_ms_clock();
     let (c, s) = ("10.9.0.2:40010", "10.9.1.1:8443");
     let (p, q) = ("10.9.0.3:50000", "10.9.1.1:80");
     // 1: plain TCP before any MPTCP.
