@@ -33,6 +33,8 @@ struct Opts {
     criterion: PathBuf,
     /// `--soak N`: only the soak (an N-packet mixed capture, one and two passes).
     soak: Option<u64>,
+    /// `--mptcp-memory N`: only the MPTCP memory slope (captures of N and 2N sessions).
+    mptcp_memory: Option<u64>,
 }
 
 fn root() -> PathBuf {
@@ -54,6 +56,7 @@ fn parse_args() -> Option<Opts> {
         work: root().join("target/bench"),
         criterion: root().join("target/criterion"),
         soak: None,
+        mptcp_memory: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -71,6 +74,7 @@ fn parse_args() -> Option<Opts> {
             "--out" => o.out = val().into(),
             "--work" => o.work = val().into(),
             "--soak" => o.soak = Some(val().parse().unwrap()),
+            "--mptcp-memory" => o.mptcp_memory = Some(val().parse().unwrap()),
             _ => {}
         }
     }
@@ -233,6 +237,42 @@ fn soak(o: &Opts, t: &Tshark, packets: u64) {
     let _ = std::fs::remove_file(&cap.path);
 }
 
+/// MPTCP memory per segment (issue 18 item 4), as a slope: the MPTCP-only kind of capture
+/// with N and with 2N sessions (the same generator, so the same mix of connection lengths),
+/// peak RSS of each through stock tshark with its MPTCP analysis and through tshark with the
+/// plugin (two passes, as the GUI keeps everything), median of `--runs`; the extra memory per
+/// extra segment. Start-up, code pages and every fixed cost cancel in the difference.
+fn mptcp_memory(o: &Opts, t: &Tshark, sessions: u64) {
+    let caps: Vec<Cap> = [sessions, 2 * sessions]
+        .iter()
+        .map(|&k| make(o, &format!("mptcp-mem-{k}"), &[(1.0, "mptcp", apple::mptcp as Gen)], Stop::Sessions(k), 16))
+        .collect();
+    let variants = [("stock, -o mptcp.analyze_mptcp:TRUE", false, s(&["-o", "mptcp.analyze_mptcp:TRUE"])), ("with plugin", true, vec![])];
+    let mut rep = format!(
+        "MPTCP memory per segment, tshark {}, `tshark -n -2 -r FILE > /dev/null`, peak RSS medians of {} runs\n\n\
+         | variant | {} segments | {} segments | per extra segment |\n|---|---:|---:|---:|\n",
+        t.version, o.runs, caps[0].w.packets, caps[1].w.packets
+    );
+    let mut slopes = Vec::new();
+    for (label, plugin, extra) in &variants {
+        let rss: Vec<f64> = caps
+            .iter()
+            .map(|c| {
+                let mut args = vec!["-n".to_string(), "-2".into(), "-r".into(), c.path.display().to_string()];
+                args.extend(extra.iter().cloned());
+                median((0..o.runs).map(|_| t.timed(*plugin, &args).2).collect())
+            })
+            .collect();
+        let per = (rss[1] - rss[0]) * 1024.0 / (caps[1].w.packets - caps[0].w.packets) as f64;
+        slopes.push(per);
+        let _ = writeln!(rep, "| {label} | {:.1} MiB | {:.1} MiB | {per:.1} bytes |", rss[0] / 1024.0, rss[1] / 1024.0);
+    }
+    let _ = writeln!(rep, "\nThe plugin's own memory per segment: {:.1} bytes (target ≤ 64).", slopes[1] - slopes[0]);
+    print!("{rep}");
+    let out = if o.out == root().join("benches/results.md") { o.work.join("mptcp-memory.md") } else { o.out.clone() };
+    std::fs::write(&out, rep).unwrap();
+}
+
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
@@ -384,6 +424,10 @@ fn main() {
     let t = Tshark::setup(&o);
     if let Some(packets) = o.soak {
         soak(&o, &t, packets);
+        return;
+    }
+    if let Some(sessions) = o.mptcp_memory {
+        mptcp_memory(&o, &t, sessions);
         return;
     }
     let lua = root().join("benches/lua/apns.lua");

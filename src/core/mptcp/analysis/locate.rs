@@ -33,6 +33,11 @@ impl Analyser {
             conn.cap(CapKind::Subflows, events);
             return None;
         }
+        // A new path: the connection is not over (see `Connection::after_segment`).
+        conn.over = false;
+        // One at a time: most connections have one or two subflows, and a subflow is
+        // large (a growing vector would reserve four).
+        conn.subflows.reserve_exact(1);
         conn.subflows.push(Subflow {
             ends,
             addr_ids: if joined { [None; 2] } else { [Some(0); 2] },
@@ -57,6 +62,7 @@ impl Analyser {
             high_seq: [None; 2],
             maps: Default::default(),
             last_seen_ns: seg.time_ns,
+            fin_seen: [false; 2],
         });
         let s = conn.subflows.len() - 1;
         self.by_tuple.insert(canon(ends[0], ends[1]), (c, s));

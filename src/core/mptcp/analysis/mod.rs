@@ -218,6 +218,7 @@ impl Analyser {
             sf.last_seen_ns = seg.time_ns;
         }
         conn.last_seen_ns = seg.time_ns;
+        conn.after_segment(s, here.d, seg.flags.has(TcpFlags::FIN));
         conn.note_facts(seg.frame);
         for t in hs.new_tokens {
             self.by_token.entry(t).or_insert(c);

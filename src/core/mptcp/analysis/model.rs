@@ -432,6 +432,8 @@ pub struct Subflow {
     pub(super) high_seq: [Option<u32>; 2],
     pub(super) maps: [Vec<Mapping>; 2],
     pub(super) last_seen_ns: i128,
+    /// A TCP FIN was seen from each end.
+    pub(super) fin_seen: [bool; 2],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -712,6 +714,9 @@ pub struct Connection {
     pub(super) last_seen_ns: i128,
     pub(super) last_data_ns: Option<i128>,
     pub(super) busy_since: i128,
+    /// Every subflow was closed gracefully (a TCP FIN from each end): the data-acked ranges
+    /// of `spaces` are no longer kept ([`Connection::release_acked`]).
+    pub(super) over: bool,
 }
 
 impl Connection {
@@ -771,9 +776,36 @@ impl Connection {
             last_seen_ns: 0,
             last_data_ns: None,
             busy_since: 0,
+            over: false,
             last_frame: frame,
             summary_frames: Vec::new(),
             last_facts: None,
+        }
+    }
+
+    /// After a segment of this connection: once every subflow has seen a TCP FIN from each
+    /// end, the ranges already data-acked are forgotten (what remains of a closed
+    /// connection is its counts; its per-range memory is what made the analyser's memory
+    /// grow with the capture rather than with the connections open at once). A range is
+    /// kept while unacked: data sent again later (on a subflow that joins after all) is
+    /// still linked to its first carrier; data-acked data sent again after a graceful close
+    /// of every path is not (its sender had the data ACKs).
+    pub(super) fn after_segment(&mut self, s: usize, d: usize, fin: bool) {
+        if fin {
+            if let Some(sf) = self.subflows.get_mut(s) {
+                sf.fin_seen[d] = true;
+            }
+            self.over = self.subflows.iter().all(|sf| sf.fin_seen == [true; 2]);
+        }
+        if self.over {
+            for sp in &mut self.spaces {
+                if sp.sent.values().all(|r| r.acked) {
+                    // Emptied by `retain`, a map would keep its root node.
+                    sp.sent = BTreeMap::new();
+                } else if sp.sent.values().any(|r| r.acked) {
+                    sp.sent.retain(|_, r| !r.acked);
+                }
+            }
         }
     }
 

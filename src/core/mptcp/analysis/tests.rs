@@ -1147,3 +1147,37 @@ fn store_bytes_per_frame() {
         sent_bytes / n
     );
 }
+
+/// Once every subflow saw a TCP FIN from each end, the data-acked ranges are forgotten
+/// (memory of closed connections stops growing with the capture); the unacked ones stay and
+/// still link data sent again to its first carrier; a subflow that joins later makes the
+/// connection open again. Expected counts: the ranges fed here.
+#[test]
+fn closed_connection_forgets_acked_ranges() {
+    const FIN: u8 = TcpFlags::FIN;
+    let mut a = two_subflows(Config::default());
+    feed(&mut a, &cdata(10, 200_000, 0, 185, 185, 100));
+    feed(&mut a, &sack(11, 240_000, 0, 285));
+    feed(&mut a, &cdata(12, 250_000, 0, 285, 285, 100));
+    let ranges = |a: &Analyser| a.connection(0).unwrap().spaces[0].sent.len();
+    let acked = |a: &Analyser| a.connection(0).unwrap().spaces[0].sent.values().filter(|r| r.acked).count();
+    let before = ranges(&a);
+    assert!(acked(&a) >= 2, "the seed's data and 185..285 are data-acked");
+    // Subflow 0 closes both ways, subflow 1 only from the client: not over.
+    feed(&mut a, &p(13, 260_000, C, S, ACK | FIN, CISN + 385, 0, vec![]));
+    feed(&mut a, &p(14, 261_000, S, C, ACK | FIN, SISN + 1, 0, vec![]));
+    feed(&mut a, &p(15, 262_000, C2, S, ACK | FIN, 5001, 0, vec![]));
+    assert_eq!(ranges(&a), before);
+    // The last FIN: only 285..385 (frame 12, never data-acked) is left.
+    feed(&mut a, &p(16, 263_000, S, C2, ACK | FIN, 9001, 0, vec![]));
+    assert_eq!((ranges(&a), acked(&a)), (1, 0));
+    let x = feed(&mut a, &cdata(17, 300_000, 1, 285, 1, 100)).unwrap();
+    assert_eq!(x.reinjection_of.map(|r| r.frame), Some(12));
+    // A subflow joining after the close: open again, its acked ranges kept.
+    let join = vec![30, 12, 0x10, 2, 0x4c, 0x4d, 0x41, 0x73, 1, 2, 3, 5];
+    feed(&mut a, &p(18, 400_000, ([10, 0, 0, 11], 49154), S, SYN, 7000, 0, join));
+    assert_eq!(a.connection(0).unwrap().subflows.len(), 3);
+    assert!(!a.connection(0).unwrap().over);
+    feed(&mut a, &sack(19, 410_000, 1, 385));
+    assert_eq!(acked(&a), 1, "285..385, data-acked after the join, is kept");
+}
