@@ -50,7 +50,8 @@ pub(super) fn data_ack(
         if let Some(rtt) = take_rtt(sp, rel, here.seg.time_ns, here.seg.frame) {
             ann.data_rtt = Some(rtt);
             if conn.rtt_samples.len() < here.cfg.max_rtt_samples {
-                conn.rtt_samples.push(rtt.ns);
+                // 64 bits of nanoseconds: ±292 years.
+                conn.rtt_samples.push(i64::try_from(rtt.ns).unwrap_or(if rtt.ns < 0 { i64::MIN } else { i64::MAX }));
             } else {
                 conn.cap(CapKind::RttSamples, events);
             }

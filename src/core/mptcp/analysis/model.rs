@@ -695,7 +695,7 @@ pub struct Connection {
     /// At most [`SUMMARY_FRAMES`]; later changes show on the last frame.
     pub summary_frames: Vec<u32>,
     pub(super) last_facts: Option<Facts>,
-    pub(super) rtt_samples: Vec<i128>,
+    pub(super) rtt_samples: Vec<i64>,
     /// Reinjections waiting for a data ACK to decide their outcome.
     pub(super) pending: Vec<Pending>,
     /// Verdicts reached on the current frame for earlier frames (reinjection outcomes, the
@@ -726,9 +726,9 @@ impl Connection {
         v.sort_unstable();
         Some(RttStats {
             samples: v.len(),
-            min: *v.first()?,
-            median: *v.get(v.len() / 2)?,
-            max: *v.last()?,
+            min: i128::from(*v.first()?),
+            median: i128::from(*v.get(v.len() / 2)?),
+            max: i128::from(*v.last()?),
         })
     }
 
@@ -795,7 +795,13 @@ impl Connection {
             if let Some(sf) = self.subflows.get_mut(s) {
                 sf.fin_seen[d] = true;
             }
+            let was = self.over;
             self.over = self.subflows.iter().all(|sf| sf.fin_seen == [true; 2]);
+            if self.over && !was {
+                // What a closed connection keeps, without a growing vector's spare room.
+                self.rtt_samples.shrink_to_fit();
+                self.summary_frames.shrink_to_fit();
+            }
         }
         if self.over {
             for sp in &mut self.spaces {

@@ -26,18 +26,23 @@ const HAS_EXTRA: u16 = 1 << 8;
 const HAS_CONN: u16 = 1 << 9;
 const HAS_SUBFLOW: u16 = 1 << 10;
 
-/// One frame's common results, its frame number included (56 bytes).
+/// One frame's common results, its frame number included (48 bytes: packed to 4-byte
+/// alignment, so the two 64-bit values cost no padding). What does not fit its field goes
+/// out of line: a data RTT over 4.29 s (or negative), acknowledging a frame more than 65,535
+/// frames back, a connection index past 65,535.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(C, packed(4))]
 struct Rec {
     rel_dsn: u64,
     rel_dack: u64,
-    rtt_ns: i64,
     frame: u32,
-    conn: u32,
     data_len: u32,
     in_flight: u32,
-    rtt_frame: u32,
     ofo_hole: u32,
+    rtt_ns: u32,
+    conn: u16,
+    /// This frame minus the frame the data RTT's range was first sent in.
+    rtt_back: u16,
     /// This frame minus the frame a duplicate data ACK repeats.
     dup_back: u16,
     dup_count: u16,
@@ -90,7 +95,7 @@ fn encode(frame: u32, a: &Annotation) -> (Rec, Option<Extra>) {
         events: a.events.clone(),
         ..Extra::default()
     };
-    match a.connection.map(u32::try_from) {
+    match a.connection.map(u16::try_from) {
         Some(Ok(c)) => {
             r.conn = c;
             r.flags |= HAS_CONN;
@@ -130,13 +135,13 @@ fn encode(frame: u32, a: &Annotation) -> (Rec, Option<Extra>) {
         None => {}
     }
     if let Some(t) = a.data_rtt {
-        match i64::try_from(t.ns) {
-            Ok(ns) => {
+        match (u32::try_from(t.ns), frame.checked_sub(t.acked_frame).map(u16::try_from)) {
+            (Ok(ns), Some(Ok(back))) => {
                 r.rtt_ns = ns;
-                r.rtt_frame = t.acked_frame;
+                r.rtt_back = back;
                 r.flags |= HAS_RTT;
             }
-            Err(_) => x.wide_rtt = Some(t),
+            _ => x.wide_rtt = Some(t),
         }
     }
     if let Some(o) = a.ofo {
@@ -183,7 +188,7 @@ fn decode(r: &Rec, x: Option<&Extra>) -> Annotation {
         dsn_base: base_of(r.bases & 3),
         dack_base: base_of(r.bases >> 2 & 3),
         in_flight: has(HAS_IN_FLIGHT).then_some(u64::from(r.in_flight)),
-        data_rtt: has(HAS_RTT).then_some(DataRtt { ns: i128::from(r.rtt_ns), acked_frame: r.rtt_frame }),
+        data_rtt: has(HAS_RTT).then_some(DataRtt { ns: i128::from(r.rtt_ns), acked_frame: r.frame - u32::from(r.rtt_back) }),
         ofo: has(HAS_OFO).then_some(Ofo { hole: u64::from(r.ofo_hole) }),
         dup_dack: has(HAS_DUP).then_some(DupDack { count: u32::from(r.dup_count), of_frame: r.frame - u32::from(r.dup_back) }),
         ..Annotation::default()
@@ -283,7 +288,7 @@ mod tests {
 
     #[test]
     fn record_is_small() {
-        assert_eq!(std::mem::size_of::<Rec>(), 56);
+        assert_eq!(std::mem::size_of::<Rec>(), 48);
     }
 
     /// Whatever goes in comes out, wide values included; lookups by frame across chunks.
@@ -338,6 +343,24 @@ mod tests {
         assert_eq!(d.get(100), Some(dup(99)));
         assert_eq!(d.get(100_000), Some(dup(1)));
         assert_eq!(d.extras.len(), 1);
+        // A data RTT inline (under 4.29 s, its range sent at most 65,535 frames back), and
+        // out of line: too long, negative, too far back; a connection index past u16.
+        let rtt = |ns: i128, acked_frame: u32| Annotation { data_rtt: Some(DataRtt { ns, acked_frame }), ..plain.clone() };
+        let cases = [
+            (200_000, rtt(4_000_000_000, 200_000 - 65_535), false),
+            (300_000, rtt(4_294_967_296, 299_999), true),
+            (300_001, rtt(-1, 299_999), true),
+            (400_000, rtt(1, 400_000 - 65_536), true),
+            (400_001, Annotation { connection: Some(65_536), ..plain.clone() }, true),
+            (400_002, Annotation { connection: Some(65_535), ..plain.clone() }, false),
+        ];
+        for (f, a, _) in &cases {
+            d.push(*f, a);
+        }
+        for (f, a, wide) in &cases {
+            assert_eq!(d.get(*f).as_ref(), Some(a), "frame {f}");
+            assert_eq!(d.extras.contains_key(f), *wide, "frame {f}");
+        }
         // Plain records carry nothing out of line.
         assert_eq!(s.extras.len(), 6_666);
         assert!(s.update(4, |a| a.release = full.release));
