@@ -5,6 +5,7 @@
 #                             without the plugin on 1,000,000-packet captures (≈ 25 min on
 #                             2 shared cores; captures need ≈ 2 GB under target/bench)
 #   benches/run.sh --quick    1% scale, 3 runs, short criterion (≈ 2 min): to check it works
+#   (then the MPTCP memory slope: --mptcp-memory N on its own does only that)
 #
 # Other options go to the tshark harness: --runs N (default 5), --scale F (default 1),
 # --verbose-scale F (size of the -V captures, default 0.1), --out FILE.
@@ -13,8 +14,12 @@
 # tshark runs as `nobody` (setpriv) so that it loads the personal plugin folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-quick=0
-for a in "$@"; do [ "$a" = --quick ] && quick=1; done
+quick=0 out=benches/results.md prev=
+for a in "$@"; do
+  [ "$a" = --quick ] && quick=1
+  [ "$prev" = --out ] && out=$a
+  prev=$a
+done
 command -v tshark >/dev/null || { echo "run.sh: tshark not found" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "run.sh: /usr/bin/time not found (Debian: apt-get install time)" >&2; exit 1; }
 
@@ -28,3 +33,8 @@ else
   cargo bench --bench parsers -- --warm-up-time 1 --measurement-time 3 --noplot
 fi
 cargo bench --bench tshark -- --run --plugin target/release/libappleshark.so "$@"
+# MPTCP memory per segment (issue 18): the slope between captures of N and 2N sessions,
+# appended to the report (≈ 4 min at N = 2000).
+sessions=2000; [ $quick = 1 ] && sessions=50
+cargo bench --bench tshark -- --run --plugin target/release/libappleshark.so --mptcp-memory $sessions --runs 3 --out target/bench/mptcp-memory.md
+{ echo; echo "## MPTCP memory per segment"; echo; cat target/bench/mptcp-memory.md; } >> "$out"
