@@ -715,7 +715,7 @@ pub struct Connection {
     pub(super) last_data_ns: Option<i128>,
     pub(super) busy_since: i128,
     /// Every subflow was closed gracefully (a TCP FIN from each end): the data-acked ranges
-    /// of `spaces` are no longer kept ([`Connection::release_acked`]).
+    /// of `spaces` are no longer kept ([`Connection::after_segment`]).
     pub(super) over: bool,
 }
 
